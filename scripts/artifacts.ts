@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+export const SPEC_PATH = join(ROOT, 'spec/openapi.yaml');
+
+/** A file derived from the spec: committed, never edited by hand, rebuilt by `npm run generate`. */
+export interface Artifact {
+  path: string;
+  build(): Promise<string>;
+}
+
+function bin(name: string): string {
+  return join(ROOT, 'node_modules/.bin', name);
+}
+
+async function buildTypes(): Promise<string> {
+  const scratch = mkdtempSync(join(tmpdir(), 'fm-auth-types-'));
+  try {
+    const out = join(scratch, 'openapi.ts');
+    execFileSync(bin('openapi-typescript'), [SPEC_PATH, '--redocly', join(ROOT, 'scripts/types.redocly.yaml'), '-o', out], {
+      stdio: 'pipe',
+    });
+    return readFileSync(out, 'utf8');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export const ARTIFACTS: Artifact[] = [
+  { path: 'generated/openapi.ts', build: buildTypes },
+];

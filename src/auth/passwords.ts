@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { hash, verify } from '@node-rs/argon2';
+import { AppError } from '../http/errors.js';
+
+// OWASP's first argon2id profile: 19 MiB, 2 passes, 1 lane (argon2id is the library default).
+const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const MIN_LENGTH = 8;
+const MAX_LENGTH = 128;
+const COMMON_PASSWORDS_FILE = new URL('./common-passwords.txt', import.meta.url);
+
+/**
+ * Hashing, verification and the NIST 800-63B password rules: length only, no
+ * composition rules, refused when common or equal to the email.
+ */
+export class Passwords {
+  private readonly common: ReadonlySet<string>;
+  /** Verified against when the account does not exist, so both paths cost the same. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(commonPasswords: Iterable<string>) {
+    this.common = new Set(commonPasswords);
+  }
+
+  static withBundledList(): Passwords {
+    const lines = readFileSync(COMMON_PASSWORDS_FILE, 'utf8').split('\n');
+    return new Passwords(lines.map((line) => line.trim().toLowerCase()).filter((line) => line !== ''));
+  }
+
+  /** Throws a 422 naming the broken rule; the message never repeats the password. */
+  assertAcceptable(password: string, email: string, field = 'password'): void {
+    const length = [...password].length;
+    const reject = (message: string) => AppError.validation(message, [{ path: `/body/${field}`, message }]);
+    if (length < MIN_LENGTH || length > MAX_LENGTH) {
+      throw reject(`Password must be ${MIN_LENGTH} to ${MAX_LENGTH} characters long`);
+    }
+    const normalized = password.trim().toLowerCase();
+    if (normalized === email.trim().toLowerCase()) throw reject('Password must not be the same as the email address');
+    if (this.common.has(normalized)) throw reject('Password is too common; choose a less predictable one');
+  }
+
+  hash(password: string): Promise<string> {
+    return hash(password, ARGON2_OPTIONS);
+  }
+
+  /** Verifies against the stored hash, or against a dummy hash when there is none. */
+  async verify(storedHash: string | null | undefined, password: string): Promise<boolean> {
+    if (!storedHash) {
+      this.dummyHash ??= this.hash('dummy password for timing equalisation');
+      await verify(await this.dummyHash, password).catch(() => false);
+      return false;
+    }
+    return verify(storedHash, password).catch(() => false);
+  }
+}

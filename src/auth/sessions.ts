@@ -1,0 +1,151 @@
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import type { Config } from '../config/index.js';
+import type { Database, Queryable } from '../db/client.js';
+import { organizations, refreshTokens, sessions, users } from '../db/schema.js';
+import { AppError } from '../http/errors.js';
+import type { RequestMeta } from '../modules/audit-logs/service.js';
+import { type AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
+
+/** The verified caller of a request with a bearer token. */
+export interface Principal {
+  userId: string;
+  organizationId: string;
+  sessionId: string;
+  email: string;
+  isSuperadmin: boolean;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_changed' | 'user_deactivated';
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; tokens: TokenPair; userId: string; organizationId: string }
+  | { kind: 'reused'; sessionId: string; userId: string; organizationId: string }
+  | { kind: 'invalid' };
+
+/** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
+export class Sessions {
+  constructor(
+    private readonly db: Database,
+    private readonly accessTokens: AccessTokens,
+    private readonly config: Config['jwt'],
+  ) {}
+
+  private refreshExpiry(): Date {
+    return new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000);
+  }
+
+  async start(
+    db: Queryable,
+    user: { id: string; email: string; organizationId: string },
+    authMethod: 'password' | 'saml',
+    meta: RequestMeta,
+  ): Promise<TokenPair> {
+    const expiresAt = this.refreshExpiry();
+    const [session] = await db
+      .insert(sessions)
+      .values({ userId: user.id, authMethod, ipAddress: meta.ip, userAgent: meta.userAgent?.slice(0, 512) ?? null, expiresAt })
+      .returning({ id: sessions.id });
+    if (!session) throw new Error('session insert returned no row');
+    return this.issuePair(db, session.id, user, expiresAt);
+  }
+
+  private async issuePair(
+    db: Queryable,
+    sessionId: string,
+    user: { id: string; email: string; organizationId: string },
+    expiresAt: Date,
+  ): Promise<TokenPair> {
+    const refresh = newRefreshToken();
+    await db.insert(refreshTokens).values({ sessionId, tokenHash: refresh.hash, expiresAt });
+    const access = this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
+    return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn };
+  }
+
+  /**
+   * Rotates a refresh token within its session. A token that was already used means it
+   * leaked (RFC 9700 reuse detection): the caller revokes the whole session.
+   */
+  async rotate(presented: string): Promise<RefreshOutcome> {
+    return this.db.transaction(async (tx) => {
+      const [found] = await tx
+        .select({
+          tokenId: refreshTokens.id,
+          usedAt: refreshTokens.usedAt,
+          tokenExpiresAt: refreshTokens.expiresAt,
+          sessionId: sessions.id,
+          revokedAt: sessions.revokedAt,
+          user: { id: users.id, email: users.email, organizationId: users.organizationId, isActive: users.isActive, deletedAt: users.deletedAt },
+          organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt },
+        })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .innerJoin(organizations, eq(organizations.id, users.organizationId))
+        .where(eq(refreshTokens.tokenHash, hashRefreshToken(presented)))
+        .for('update', { of: refreshTokens });
+      if (!found || found.revokedAt) return { kind: 'invalid' } as const;
+      const owner = { sessionId: found.sessionId, userId: found.user.id, organizationId: found.user.organizationId };
+      if (found.usedAt) return { kind: 'reused', ...owner } as const;
+      const accountLive =
+        found.user.isActive && !found.user.deletedAt && found.organization.isActive && !found.organization.deletedAt;
+      if (!accountLive || found.tokenExpiresAt.getTime() <= Date.now()) return { kind: 'invalid' } as const;
+
+      await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, found.tokenId));
+      const expiresAt = this.refreshExpiry();
+      await tx.update(sessions).set({ lastSeenAt: new Date(), expiresAt }).where(eq(sessions.id, found.sessionId));
+      const tokens = await this.issuePair(tx, found.sessionId, found.user, expiresAt);
+      return { kind: 'rotated', tokens, userId: found.user.id, organizationId: found.user.organizationId } as const;
+    });
+  }
+
+  async revoke(db: Queryable, sessionId: string, reason: RevokeReason): Promise<void> {
+    await db
+      .update(sessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  }
+
+  /** Revokes every live session of a user, except `keepSessionId` when given. */
+  async revokeAllForUser(db: Queryable, userId: string, reason: RevokeReason, keepSessionId?: string): Promise<void> {
+    await db
+      .update(sessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
+        ),
+      );
+  }
+
+  /** Verifies a bearer token and that its session, user and organization are all still live. */
+  async authenticate(token: string): Promise<Principal> {
+    const claims = this.accessTokens.verify(token);
+    const [row] = await this.db
+      .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .innerJoin(organizations, eq(organizations.id, users.organizationId))
+      .where(
+        and(
+          eq(sessions.id, claims.sid),
+          eq(sessions.userId, claims.sub),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, sql`now()`),
+          eq(users.isActive, true),
+          isNull(users.deletedAt),
+          eq(organizations.isActive, true),
+          isNull(organizations.deletedAt),
+        ),
+      );
+    if (!row) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
+    return { userId: claims.sub, sessionId: claims.sid, ...row };
+  }
+}

@@ -1,0 +1,96 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Config } from '../config/index.js';
+import { AppError } from '../http/errors.js';
+
+export interface AccessClaims {
+  sub: string;
+  email: string;
+  org_id: string;
+  sid: string;
+  jti: string;
+  type: 'access';
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+}
+
+const REFRESH_TOKEN_BYTES = 32;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** An opaque refresh token (256 random bits) and the hash that is all the database keeps. */
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url');
+  return { token, hash: hashRefreshToken(token) };
+}
+
+function isAccessClaims(payload: unknown): payload is AccessClaims {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const claims = payload as Record<string, unknown>;
+  return (
+    claims.type === 'access' &&
+    typeof claims.sub === 'string' &&
+    UUID.test(claims.sub) &&
+    typeof claims.sid === 'string' &&
+    UUID.test(claims.sid) &&
+    typeof claims.org_id === 'string' &&
+    typeof claims.email === 'string' &&
+    typeof claims.jti === 'string'
+  );
+}
+
+/** Signs and verifies access tokens; the algorithm is pinned, iss/aud/exp always checked. */
+export class AccessTokens {
+  constructor(private readonly config: Config['jwt']) {}
+
+  issue(subject: { userId: string; email: string; organizationId: string; sessionId: string }): IssuedAccessToken {
+    const claims: AccessClaims = {
+      sub: subject.userId,
+      email: subject.email,
+      org_id: subject.organizationId,
+      sid: subject.sessionId,
+      jti: randomUUID(),
+      type: 'access',
+    };
+    const token = jwt.sign(claims, this.config.secretKey, {
+      algorithm: this.config.algorithm,
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      expiresIn: this.config.accessTokenTtlSeconds,
+    });
+    return { token, expiresIn: this.config.accessTokenTtlSeconds };
+  }
+
+  /** Returns the claims of a valid access token; anything else is a 401 that says nothing of the token. */
+  verify(token: string): AccessClaims {
+    const keys = [this.config.secretKey, this.config.previousSecretKey].filter((key): key is string => key !== null);
+    for (const key of keys) {
+      let payload: unknown;
+      try {
+        payload = jwt.verify(token, key, {
+          algorithms: [this.config.algorithm],
+          issuer: this.config.issuer,
+          audience: this.config.audience,
+        });
+      } catch (err) {
+        // Only a signature mismatch is worth retrying with the previous key.
+        if (err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature') continue;
+        throw invalidToken(err);
+      }
+      if (!isAccessClaims(payload)) throw AppError.unauthorized('The access token is invalid', 'invalid_token');
+      return payload;
+    }
+    throw AppError.unauthorized('The access token is invalid', 'invalid_token');
+  }
+}
+
+function invalidToken(err: unknown): AppError {
+  if (err instanceof jwt.TokenExpiredError) return AppError.unauthorized('The access token has expired', 'invalid_token');
+  return AppError.unauthorized('The access token is invalid', 'invalid_token');
+}

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export type Environment = 'development' | 'test' | 'staging' | 'production';
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'debug';
+
+export interface Config {
+  environment: Environment;
+  host: string;
+  port: number;
+  apiPrefix: string;
+  logLevel: LogLevel;
+  database: { url: string | null; dataDir: string };
+  jwt: {
+    secretKey: string;
+    previousSecretKey: string | null;
+    algorithm: JwtAlgorithm;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  cors: { origins: string[]; allowCredentials: boolean };
+  allowOrganizationSignup: boolean;
+  trustProxy: boolean;
+  shutdownTimeoutMs: number;
+  /** Start-up warnings the caller logs once a logger exists (config comes first). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENVIRONMENTS: readonly Environment[] = ['development', 'test', 'staging', 'production'];
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'http', 'debug'];
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const PLACEHOLDER_SECRET = /change[-_ ]?me|changeme|secret[-_]?key|your[-_]|placeholder|example|dev[-_]only|^secret$/i;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads `NAME`, or the file named by `NAME_FILE` (Docker secrets). Setting both is
+ * ambiguous, so it is reported rather than silently preferring one.
+ */
+function readRaw(env: Env, name: string, problems: string[]): string | undefined {
+  const fileName = env[`${name}_FILE`];
+  const direct = env[name];
+  if (fileName !== undefined && fileName !== '') {
+    if (direct !== undefined && direct !== '') {
+      problems.push(`${name} and ${name}_FILE are both set; set only one`);
+      return undefined;
+    }
+    try {
+      return readFileSync(fileName, 'utf8').trim();
+    } catch {
+      problems.push(`${name}_FILE: cannot read file ${fileName}`);
+      return undefined;
+    }
+  }
+  return direct === '' ? undefined : direct;
+}
+
+function parseEnum<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T, problems: string[]): T {
+  if (raw === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+  return fallback;
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
+  if (raw === undefined) return fallback;
+  const normalized = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  problems.push(`${name} must be true or false (got "${raw}")`);
+  return fallback;
+}
+
+function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+    } else if (url.hostname === '' || url.pathname.length <= 1) {
+      problems.push('DATABASE_URL must name a host and a database (postgres://user:pass@host:5432/dbname)');
+    }
+  } catch {
+    problems.push('DATABASE_URL is not a valid URL (expected postgres://user:pass@host:5432/dbname)');
+  }
+  return raw;
+}
+
+function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`CORS_ORIGINS: "${origin}" is not an origin like https://app.example.com (scheme, host, optional port, no path)`);
+    }
+  }
+  return origins;
+}
+
+function parseApiPrefix(raw: string | undefined, problems: string[]): string {
+  const prefix = raw ?? '/api/v1';
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
+    problems.push(`API_PREFIX must look like /api/v1 (got "${prefix}")`);
+    return '/api/v1';
+  }
+  return prefix;
+}
+
+function resolveSecret(environment: Environment, raw: string | undefined, problems: string[], warnings: string[]): string {
+  if (raw === undefined) {
+    if (environment === 'production' || environment === 'staging') {
+      problems.push(`JWT_SECRET_KEY is required when ENVIRONMENT=${environment}`);
+      return '';
+    }
+    warnings.push(
+      'JWT_SECRET_KEY is not set: generated a random one for this process. Every token becomes invalid at restart. Set JWT_SECRET_KEY for anything but local development.',
+    );
+    return randomBytes(48).toString('base64url');
+  }
+  if (environment === 'production') {
+    if (raw.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      problems.push(`JWT_SECRET_KEY must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
+    }
+    if (PLACEHOLDER_SECRET.test(raw)) {
+      problems.push('JWT_SECRET_KEY is a placeholder value; generate one with: openssl rand -base64 48');
+    }
+  }
+  return raw;
+}
+
+/** Reads and validates the whole configuration once; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const read = (name: string) => readRaw(env, name, problems);
+
+  const environment = parseEnum('ENVIRONMENT', read('ENVIRONMENT'), ENVIRONMENTS, 'development', problems);
+  const cors = {
+    origins: parseCorsOrigins(read('CORS_ORIGINS'), problems),
+    allowCredentials: parseBoolean('CORS_ALLOW_CREDENTIALS', read('CORS_ALLOW_CREDENTIALS'), false, problems),
+  };
+  if (cors.allowCredentials && cors.origins.includes('*')) {
+    problems.push('CORS_ORIGINS must list origins explicitly when CORS_ALLOW_CREDENTIALS is true ("*" is not allowed)');
+  }
+
+  const config: Config = {
+    environment,
+    host: read('HOST') ?? '0.0.0.0',
+    port: parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems),
+    apiPrefix: parseApiPrefix(read('API_PREFIX'), problems),
+    logLevel: parseEnum('LOG_LEVEL', read('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info', problems),
+    database: { url: parseDatabaseUrl(read('DATABASE_URL'), problems), dataDir: read('DATA_DIR') ?? './data' },
+    jwt: {
+      secretKey: resolveSecret(environment, read('JWT_SECRET_KEY'), problems, warnings),
+      previousSecretKey: read('JWT_SECRET_KEY_PREVIOUS') ?? null,
+      algorithm: parseEnum('JWT_ALGORITHM', read('JWT_ALGORITHM'), JWT_ALGORITHMS, 'HS256', problems),
+      issuer: read('JWT_ISSUER') ?? 'fm-auth',
+      audience: read('JWT_AUDIENCE') ?? 'fm-auth-api',
+      accessTokenTtlSeconds: 60 * parseInteger('ACCESS_TOKEN_EXPIRE_MINUTES', read('ACCESS_TOKEN_EXPIRE_MINUTES'), 30, 1, 24 * 60, problems),
+      refreshTokenTtlSeconds: 86400 * parseInteger('REFRESH_TOKEN_EXPIRE_DAYS', read('REFRESH_TOKEN_EXPIRE_DAYS'), 7, 1, 365, problems),
+    },
+    cors,
+    allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
+    trustProxy: parseBoolean('TRUST_PROXY', read('TRUST_PROXY'), false, problems),
+    shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
+    warnings,
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { count } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { type PgDatabase, type PgQueryResultHKT, pgSchema, serial } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Config } from '../config/index.js';
+import { schema } from './schema.js';
+
+export type Schema = typeof schema;
+/** The driver-neutral Drizzle handle the services use: postgres.js and PGlite both satisfy it. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+/** A query runner: the database itself or an open transaction. */
+export type Queryable = Database | Transaction;
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+// Any constant works: it only has to be the same for every instance of the service.
+const MIGRATION_LOCK_KEY = 7_318_275_031;
+
+export interface DatabaseHandle {
+  db: Database;
+  /** Human-readable, for the start-up log: never includes credentials. */
+  description: string;
+  migrate(): Promise<void>;
+  /** True when every migration shipped with this build has been applied. */
+  migrationsApplied(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+function describePostgres(url: string): string {
+  const parsed = new URL(url);
+  return `PostgreSQL at ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+}
+
+// Drizzle's own bookkeeping table; declared here (not in schema.ts) so drizzle-kit leaves it alone.
+const appliedMigrations = pgSchema('drizzle').table('__drizzle_migrations', { id: serial('id').primaryKey() });
+
+async function countAppliedMigrations(db: Database): Promise<number> {
+  const [row] = await db.select({ applied: count() }).from(appliedMigrations);
+  return row?.applied ?? 0;
+}
+
+export function openDatabase(config: Config['database']): DatabaseHandle {
+  const expectedMigrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
+  const migrationsApplied = async (db: Database) => {
+    try {
+      return (await countAppliedMigrations(db)) >= expectedMigrations;
+    } catch {
+      return false;
+    }
+  };
+
+  if (config.url) {
+    const url = config.url;
+    const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
+    const db = drizzlePostgres(client, { schema });
+    return {
+      db,
+      description: describePostgres(url),
+      async migrate() {
+        // One connection holds an advisory lock so that replicas starting together migrate once.
+        const lockClient = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+          await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder: MIGRATIONS_FOLDER });
+          await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+        } finally {
+          await lockClient.end();
+        }
+      },
+      migrationsApplied: () => migrationsApplied(db),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const client = new PGlite(config.dataDir);
+  const db = drizzlePglite(client, { schema });
+  return {
+    db,
+    description: `embedded PostgreSQL (PGlite) in ${config.dataDir}`,
+    migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    migrationsApplied: () => migrationsApplied(db),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,264 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  index,
+  inet,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const id = () => uuid('id').primaryKey().defaultRandom();
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => timestamptz('created_at').notNull().defaultNow();
+const updatedAt = () => timestamptz('updated_at').notNull().defaultNow();
+
+export const organizations = pgTable(
+  'organizations',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    plan: text('plan').notNull().default('trial'),
+    contactEmail: text('contact_email'),
+    contactName: text('contact_name'),
+    maxUsers: integer('max_users').notNull().default(25),
+    maxTeams: integer('max_teams').notNull().default(10),
+    allowedEmailDomains: text('allowed_email_domains').array().notNull().default(sql`'{}'::text[]`),
+    isActive: boolean('is_active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamptz('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('organizations_slug_live_uq').on(t.slug).where(sql`${t.deletedAt} is null`),
+    check('organizations_plan_ck', sql`${t.plan} in ('trial', 'starter', 'professional', 'enterprise')`),
+    check('organizations_quotas_ck', sql`${t.maxUsers} >= 1 and ${t.maxTeams} >= 1`),
+  ],
+);
+
+export const teams = pgTable(
+  'teams',
+  {
+    id: id(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    description: text('description'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamptz('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('teams_org_slug_live_uq').on(t.organizationId, t.slug).where(sql`${t.deletedAt} is null`),
+    index('teams_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+  ],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    // A deleted team leaves its members without a team rather than deleting them.
+    teamId: uuid('team_id').references(() => teams.id, { onDelete: 'set null' }),
+    email: text('email').notNull(),
+    fullName: text('full_name').notNull(),
+    // Null for SSO-only users: they cannot log in with a password.
+    passwordHash: text('password_hash'),
+    isActive: boolean('is_active').notNull().default(true),
+    isVerified: boolean('is_verified').notNull().default(false),
+    isSuperadmin: boolean('is_superadmin').notNull().default(false),
+    ssoProvider: text('sso_provider'),
+    ssoSubjectId: text('sso_subject_id'),
+    lastLoginAt: timestamptz('last_login_at'),
+    failedLoginCount: integer('failed_login_count').notNull().default(0),
+    lastFailedLoginAt: timestamptz('last_failed_login_at'),
+    passwordChangedAt: timestamptz('password_changed_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamptz('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('users_email_live_uq').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('users_sso_subject_uq')
+      .on(t.organizationId, t.ssoProvider, t.ssoSubjectId)
+      .where(sql`${t.ssoSubjectId} is not null and ${t.deletedAt} is null`),
+    index('users_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('users_team_idx').on(t.teamId),
+  ],
+);
+
+export const permissions = pgTable('permissions', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull(),
+});
+
+export const roles = pgTable(
+  'roles',
+  {
+    id: id(),
+    // Null for the system roles (Admin, Member, Viewer) every organization shares.
+    organizationId: uuid('organization_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    isSystem: boolean('is_system').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('roles_system_name_uq').on(sql`lower(${t.name})`).where(sql`${t.organizationId} is null`),
+    uniqueIndex('roles_org_name_uq').on(t.organizationId, sql`lower(${t.name})`).where(sql`${t.organizationId} is not null`),
+    check('roles_system_scope_ck', sql`${t.isSystem} = (${t.organizationId} is null)`),
+  ],
+);
+
+export const rolePermissions = pgTable(
+  'role_permissions',
+  {
+    roleId: uuid('role_id')
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+    permissionId: uuid('permission_id')
+      .notNull()
+      .references(() => permissions.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.roleId, t.permissionId] })],
+);
+
+export const userRoles = pgTable(
+  'user_roles',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    roleId: uuid('role_id')
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+    assignedAt: timestamptz('assigned_at').notNull().defaultNow(),
+    assignedBy: uuid('assigned_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.roleId] }), index('user_roles_role_idx').on(t.roleId)],
+);
+
+export const ssoConfigurations = pgTable(
+  'sso_configurations',
+  {
+    id: id(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    providerType: text('provider_type').notNull(),
+    providerName: text('provider_name').notNull(),
+    isEnabled: boolean('is_enabled').notNull().default(true),
+    samlEntityId: text('saml_entity_id'),
+    samlSsoUrl: text('saml_sso_url'),
+    samlSloUrl: text('saml_slo_url'),
+    samlX509Cert: text('saml_x509_cert'),
+    samlNameIdFormat: text('saml_name_id_format'),
+    oauthClientId: text('oauth_client_id'),
+    // AES-256-GCM ciphertext; the plaintext secret is never stored or returned.
+    oauthClientSecretEncrypted: text('oauth_client_secret_encrypted'),
+    oauthAuthorizationUrl: text('oauth_authorization_url'),
+    oauthTokenUrl: text('oauth_token_url'),
+    oauthUserinfoUrl: text('oauth_userinfo_url'),
+    oauthScopes: text('oauth_scopes').array(),
+    oidcIssuer: text('oidc_issuer'),
+    oidcDiscoveryUrl: text('oidc_discovery_url'),
+    attributeMapping: jsonb('attribute_mapping').$type<Record<string, string>>().notNull().default({}),
+    autoCreateUsers: boolean('auto_create_users').notNull().default(false),
+    defaultRoleId: uuid('default_role_id').references(() => roles.id, { onDelete: 'set null' }),
+    allowIdpInitiated: boolean('allow_idp_initiated').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('sso_configurations_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    check('sso_configurations_provider_type_ck', sql`${t.providerType} in ('saml', 'oidc', 'oauth')`),
+  ],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    authMethod: text('auth_method').notNull(),
+    ipAddress: inet('ip_address'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+    lastSeenAt: timestamptz('last_seen_at').notNull().defaultNow(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    revokedAt: timestamptz('revoked_at'),
+    revokedReason: text('revoked_reason'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: id(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    // SHA-256 of the opaque token, hex: the token itself is never stored.
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: createdAt(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    usedAt: timestamptz('used_at'),
+  },
+  (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
+);
+
+// Append-only (a trigger refuses UPDATE and DELETE). No foreign keys: the trail must
+// outlive the rows it talks about.
+export const auditLogs = pgTable(
+  'audit_logs',
+  {
+    id: id(),
+    organizationId: uuid('organization_id'),
+    actorUserId: uuid('actor_user_id'),
+    eventType: text('event_type').notNull(),
+    resourceType: text('resource_type'),
+    resourceId: text('resource_id'),
+    status: text('status').notNull(),
+    ipAddress: inet('ip_address'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    context: jsonb('context').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('audit_logs_org_created_idx').on(t.organizationId, t.createdAt.desc()),
+    index('audit_logs_event_type_idx').on(t.eventType),
+    check('audit_logs_status_ck', sql`${t.status} in ('success', 'failure', 'denied')`),
+  ],
+);
+
+export const schema = {
+  organizations,
+  teams,
+  users,
+  permissions,
+  roles,
+  rolePermissions,
+  userRoles,
+  ssoConfigurations,
+  sessions,
+  refreshTokens,
+  auditLogs,
+};

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export const SPEC_FILE = new URL('../../spec/openapi.yaml', import.meta.url);
+const SPEC_PREFIX = '/api/v1';
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+type SecurityRequirement = Record<string, string[]>;
+
+interface OperationObject {
+  operationId: string;
+  security?: SecurityRequirement[];
+}
+
+export interface ApiDocument {
+  openapi: `3.1.${string}`;
+  info: { title: string; version: string };
+  security?: SecurityRequirement[];
+  paths: Record<string, Partial<Record<HttpMethod, OperationObject>>>;
+  [key: string]: unknown;
+}
+
+export interface SpecOperation {
+  method: HttpMethod;
+  /** The spec's path template, e.g. /api/v1/enterprise/teams/{team_id}. */
+  path: string;
+  /** The same path in Express syntax: /api/v1/enterprise/teams/:team_id. */
+  expressPath: string;
+  operationId: string;
+  requiresBearer: boolean;
+}
+
+/**
+ * Loads the contract. The spec documents the default `/api/v1` prefix; a different
+ * API_PREFIX moves every API path so that routing and validation agree with the config.
+ */
+export function loadApiDocument(apiPrefix: string): ApiDocument {
+  const document = parse(readFileSync(SPEC_FILE, 'utf8')) as ApiDocument;
+  if (apiPrefix === SPEC_PREFIX) return document;
+  const paths = Object.fromEntries(
+    Object.entries(document.paths).map(([path, item]) => [
+      path.startsWith(`${SPEC_PREFIX}/`) ? apiPrefix + path.slice(SPEC_PREFIX.length) : path,
+      item,
+    ]),
+  );
+  return { ...document, paths };
+}
+
+export function listOperations(document: ApiDocument): SpecOperation[] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.flatMap((method) => {
+      const operation = item[method];
+      if (!operation) return [];
+      const security = operation.security ?? document.security ?? [];
+      return [
+        {
+          method,
+          path,
+          expressPath: path.replace(/\{([^}]+)\}/g, ':$1'),
+          operationId: operation.operationId,
+          requiresBearer: security.some((requirement) => 'bearerAuth' in requirement),
+        },
+      ];
+    }),
+  );
+}

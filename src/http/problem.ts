@@ -1,0 +1,96 @@
+import { STATUS_CODES } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { Logger } from '../observability/logger.js';
+import { AppError, type FieldError } from './errors.js';
+import { requestLocals } from './request-context.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
+const INTERNAL_ERROR_DETAIL = 'An unexpected error occurred.';
+
+interface ValidatorError {
+  status: number;
+  message: string;
+  errors?: { path: string; message: string }[];
+  headers?: Record<string, string>;
+}
+
+interface BodyParserError {
+  status: number;
+  type: string;
+}
+
+function isValidatorError(err: unknown): err is ValidatorError {
+  const candidate = err as Partial<ValidatorError> | null;
+  return typeof candidate?.status === 'number' && Array.isArray(candidate.errors);
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  const candidate = err as Partial<BodyParserError> | null;
+  return typeof candidate?.status === 'number' && typeof candidate.type === 'string' && candidate.type.startsWith('entity.');
+}
+
+/** express-openapi-validator reports paths like `/body/email` or `.body.email`; keep one form. */
+function normalizePath(path: string): string {
+  return path.startsWith('.') ? path.replace(/\./g, '/') : path;
+}
+
+function fromValidator(err: ValidatorError): AppError {
+  const errors: FieldError[] = (err.errors ?? []).map((item) => ({ path: normalizePath(item.path), message: item.message }));
+  switch (err.status) {
+    case 400: {
+      const summary = errors.map((item) => `${item.path.replace(/^\//, '')} ${item.message}`).join('; ');
+      return AppError.validation(`Request validation failed: ${summary}`.slice(0, 1000), errors);
+    }
+    case 404:
+      return AppError.notFound('No such resource');
+    case 405:
+      return new AppError(405, 'method-not-allowed', err.message, { headers: err.headers });
+    case 413:
+      return new AppError(413, 'payload-too-large', 'The request body is too large');
+    case 415:
+      return new AppError(415, 'unsupported-media-type', 'Send the request body as application/json');
+    default:
+      return new AppError(err.status >= 500 ? 500 : err.status, err.status >= 500 ? 'internal' : 'request-rejected', err.status >= 500 ? INTERNAL_ERROR_DETAIL : err.message);
+  }
+}
+
+function fromBodyParser(err: BodyParserError): AppError {
+  if (err.type === 'entity.too.large') return new AppError(413, 'payload-too-large', 'The request body is too large');
+  if (err.type === 'entity.parse.failed') return AppError.validation('The request body is not valid JSON');
+  return AppError.validation('The request body could not be read');
+}
+
+function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  if (isBodyParserError(err)) return fromBodyParser(err);
+  if (isValidatorError(err)) return fromValidator(err);
+  return null;
+}
+
+/** The one error handler: every failure leaves as RFC 9457 problem+json. */
+export function problemHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const appError =
+      toAppError(err) ??
+      (isDatabaseUnavailable(err)
+        ? AppError.unavailable('The database is unavailable; try again shortly')
+        : new AppError(500, 'internal', INTERNAL_ERROR_DETAIL));
+    const requestId = requestLocals(res).meta?.requestId;
+    if (appError.status >= 500) {
+      // The raw error may hold internals (SQL, response-validation text): logs only, never the body.
+      logger.error('request failed', { requestId, method: req.method, path: req.path, error: err instanceof Error ? err : String(err) });
+    }
+    if (res.headersSent) return;
+    res.status(appError.status).set(appError.headers).type(PROBLEM_CONTENT_TYPE);
+    res.json({
+      type: `${PROBLEM_TYPE_PREFIX}${appError.code}`,
+      title: STATUS_CODES[appError.status] ?? 'Error',
+      status: appError.status,
+      detail: appError.detail,
+      instance: req.originalUrl.split('?')[0],
+      ...(appError.errors && appError.errors.length > 0 ? { errors: appError.errors } : {}),
+    });
+  };
+}

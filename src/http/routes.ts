@@ -1,0 +1,49 @@
+import { type Request, type RequestHandler, type Response, Router } from 'express';
+import { AppError } from './errors.js';
+import type { SpecOperation } from './openapi.js';
+import { requestLocals } from './request-context.js';
+import type { Handler, HandlerContext, Handlers, OperationId } from './types.js';
+
+/**
+ * Bearer checks for the operations whose spec `security` asks for one. Mounted before the
+ * validator so a caller without credentials learns that first, not which field was wrong.
+ */
+export function authenticationRouter(operations: SpecOperation[], requireBearer: RequestHandler): Router {
+  const router = Router();
+  for (const operation of operations.filter((op) => op.requiresBearer)) {
+    router[operation.method](operation.expressPath, requireBearer);
+  }
+  return router;
+}
+
+function contextFor(req: Request, res: Response): HandlerContext<OperationId> {
+  const locals = requestLocals(res);
+  return {
+    body: req.body,
+    params: req.params as never,
+    query: req.query as never,
+    meta: locals.meta,
+    principal() {
+      if (!locals.principal) throw AppError.unauthorized('Authentication required');
+      return locals.principal;
+    },
+  };
+}
+
+/** The spec is the routing table: each operation is served by the handler named by its operationId. */
+export function operationRouter(operations: SpecOperation[], handlers: Handlers): Router {
+  const router = Router();
+  for (const operation of operations) {
+    const handler = handlers[operation.operationId as OperationId] as Handler<OperationId> | undefined;
+    if (!handler) throw new Error(`No handler for operation ${operation.operationId}`);
+    router[operation.method](operation.expressPath, async (req, res) => {
+      // Each handler's reply is typed against its own operation; here only the common shape matters.
+      const reply: { status: number; body?: unknown; headers?: Record<string, string> } = await handler(contextFor(req, res));
+      res.status(reply.status);
+      if (reply.headers) res.set(reply.headers);
+      if (reply.body === undefined) res.end();
+      else res.json(reply.body);
+    });
+  }
+  return router;
+}

@@ -1,0 +1,61 @@
+import type { TokenPair } from '../../auth/sessions.js';
+import type { Container } from '../../container.js';
+import type { HandlersFor, Schemas } from '../../http/types.js';
+import { toUser } from '../users/mapper.js';
+
+function toTokenPair(tokens: TokenPair): Schemas['TokenPair'] {
+  return {
+    access_token: tokens.accessToken,
+    refresh_token: tokens.refreshToken,
+    token_type: 'bearer',
+    expires_in: tokens.expiresIn,
+  };
+}
+
+type AuthOperation = 'register' | 'login' | 'refreshTokens' | 'logout' | 'getCurrentUser' | 'changePassword';
+
+export function authHandlers({ services: { auth } }: Container): HandlersFor<AuthOperation> {
+  return {
+    async register({ body, meta }) {
+      const user = await auth.register(
+        {
+          email: body.email,
+          password: body.password,
+          fullName: body.full_name,
+          organizationName: body.organization_name,
+          organizationSlug: body.organization_slug,
+          organizationId: body.organization_id,
+        },
+        meta,
+      );
+      return { status: 201, body: toUser(user) };
+    },
+
+    async login({ body, meta }) {
+      return { status: 200, body: toTokenPair(await auth.login(body.email, body.password, meta)) };
+    },
+
+    async refreshTokens({ body, meta }) {
+      return { status: 200, body: toTokenPair(await auth.refresh(body.refresh_token, meta)) };
+    },
+
+    async logout({ principal, meta }) {
+      await auth.logout(principal(), meta);
+      return { status: 204 };
+    },
+
+    async getCurrentUser({ principal }) {
+      const { user, roles, permissions } = await auth.currentUser(principal());
+      const { id, email, full_name, organization_id, team_id, is_active, is_verified, sso_provider } = toUser(user);
+      return {
+        status: 200,
+        body: { id, email, full_name, organization_id, team_id, is_active, is_verified, sso_provider, roles, permissions },
+      };
+    },
+
+    async changePassword({ body, principal, meta }) {
+      await auth.changePassword(principal(), body.current_password, body.new_password, meta);
+      return { status: 204 };
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { sql } from 'drizzle-orm';
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, API, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
+import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let account: Account;
+let tokens: Tokens;
+
+beforeAll(async () => {
+  server = await startServer();
+  account = await registerOrganization(server);
+  tokens = await login(server, account);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const me = (token: string) => server.request('GET', `${API}/auth/me`, { token });
+
+function claimsOf(token: string): Record<string, unknown> {
+  return jwt.decode(token) as Record<string, unknown>;
+}
+
+function resign(claims: Record<string, unknown>, key = TEST_JWT_SECRET, algorithm: jwt.Algorithm = 'HS256'): string {
+  return jwt.sign(claims, key, { algorithm });
+}
+
+describe('POST /auth/login', () => {
+  it('answers a bearer token pair whose access token carries the documented claims', async () => {
+    expect(tokens).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'bearer', expires_in: 1800 });
+    const claims = claimsOf(tokens.access_token);
+    expect(claims).toMatchObject({ sub: account.userId, email: account.email, org_id: account.organizationId, type: 'access', iss: 'fm-auth', aud: 'fm-auth-api' });
+    expect(claims.sid).toEqual(expect.any(String));
+    expect(claims.jti).toEqual(expect.any(String));
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(1800);
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('accepts the email in any letter case and records last_login_at', async () => {
+    const response = await server.request('POST', `${API}/auth/login`, { body: { email: account.email.toUpperCase(), password: account.password } });
+    expect(response.status).toBe(200);
+    const [row] = await server.query<{ last_login_at: string | null }>(
+      sql`select last_login_at from users where id = ${account.userId}`,
+    );
+    expect(Date.now() - Date.parse(String(row?.last_login_at))).toBeLessThan(60_000);
+  });
+
+  it('gives unknown email and wrong password the identical 401 body', async () => {
+    const wrongPassword = await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: 'not the password at all' } });
+    const unknownEmail = await server.request('POST', `${API}/auth/login`, { body: { email: 'nobody-here@example.com', password: 'not the password at all' } });
+    expectProblem(wrongPassword, 401);
+    expectProblem(unknownEmail, 401);
+    const { instance: _a, ...wrongBody } = wrongPassword.body;
+    const { instance: _b, ...unknownBody } = unknownEmail.body;
+    expect(wrongBody).toEqual(unknownBody);
+  });
+
+  it('refuses a disabled user and an inactive organization with the same 401', async () => {
+    const disabled = await registerOrganization(server);
+    await server.query(sql`update users set is_active = false where id = ${disabled.userId}`);
+    const inactiveOrg = await registerOrganization(server);
+    await server.query(sql`update organizations set is_active = false where id = ${inactiveOrg.organizationId}`);
+    for (const refused of [disabled, inactiveOrg]) {
+      const response = await server.request('POST', `${API}/auth/login`, { body: { email: refused.email, password: refused.password } });
+      expectProblem(response, 401);
+      expect(response.body.detail).toBe('Incorrect email or password');
+    }
+  });
+
+  it('refuses a deleted user', async () => {
+    const deleted = await registerOrganization(server);
+    await server.query(sql`update users set deleted_at = now() where id = ${deleted.userId}`);
+    const response = await server.request('POST', `${API}/auth/login`, { body: { email: deleted.email, password: deleted.password } });
+    expectProblem(response, 401);
+  });
+
+  it('returns 422 for a body without a password', async () => {
+    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: account.email } }), 422);
+  });
+});
+
+describe('GET /auth/me', () => {
+  it('answers the caller with roles and sorted permissions', async () => {
+    const response = await me(tokens.access_token);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      id: account.userId,
+      email: account.email,
+      organization_id: account.organizationId,
+      team_id: null,
+      is_active: true,
+      is_verified: false,
+      sso_provider: null,
+      roles: [{ id: '00000000-0000-4000-8000-000000000001', name: 'Admin', description: expect.any(String) }],
+    });
+    expect(response.body.permissions).toEqual([...response.body.permissions].sort());
+    expect(response.body.permissions).toHaveLength(19);
+  });
+
+  it('returns 401 with a Bearer challenge without a token', async () => {
+    const response = await server.request('GET', `${API}/auth/me`);
+    expectProblem(response, 401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('returns 401 for a non-bearer Authorization header', async () => {
+    expectProblem(await server.request('GET', `${API}/auth/me`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401);
+  });
+
+  describe('token attacks, each 401', () => {
+    it.each<[string, () => string]>([
+      ['alg none', () => jwt.sign(claimsOf(tokens.access_token), '', { algorithm: 'none' })],
+      ['signed with another key', () => resign(claimsOf(tokens.access_token), 'another-key-another-key-another-key-123')],
+      ['signed with another HMAC algorithm', () => resign(claimsOf(tokens.access_token), TEST_JWT_SECRET, 'HS512')],
+      ['expired', () => resign({ ...claimsOf(tokens.access_token), iat: 1_600_000_000, exp: 1_600_000_600 })],
+      ['wrong iss', () => resign({ ...claimsOf(tokens.access_token), iss: 'someone-else' })],
+      ['wrong aud', () => resign({ ...claimsOf(tokens.access_token), aud: 'another-api' })],
+      ['not an access token', () => resign({ ...claimsOf(tokens.access_token), type: 'refresh' })],
+      ['a session id that never existed', () => resign({ ...claimsOf(tokens.access_token), sid: '0b7a9b52-1d55-4c1e-9f0e-3d2b7c9a1e44' })],
+      [
+        'payload tampered',
+        () => {
+          const [header, , signature] = tokens.access_token.split('.');
+          const payload = Buffer.from(JSON.stringify({ ...claimsOf(tokens.access_token), email: 'boss@example.com' })).toString('base64url');
+          return `${header}.${payload}.${signature}`;
+        },
+      ],
+      ['a refresh token sent as a bearer token', () => tokens.refresh_token],
+      ['garbage', () => 'not-a-jwt'],
+    ])('%s', async (_label, forge) => {
+      const response = await me(forge());
+      expectProblem(response, 401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    });
+
+    it('an access token of a user deactivated after it was issued', async () => {
+      const victim = await registerOrganization(server);
+      const victimTokens = await login(server, victim);
+      expect((await me(victimTokens.access_token)).status).toBe(200);
+      await server.query(sql`update users set is_active = false where id = ${victim.userId}`);
+      expectProblem(await me(victimTokens.access_token), 401);
+    });
+
+    it('an access token of an organization deactivated after it was issued', async () => {
+      const victim = await registerOrganization(server);
+      const victimTokens = await login(server, victim);
+      await server.query(sql`update organizations set is_active = false where id = ${victim.organizationId}`);
+      expectProblem(await me(victimTokens.access_token), 401);
+    });
+  });
+});
+
+describe('JWT_SECRET_KEY_PREVIOUS', () => {
+  it('keeps tokens signed with the previous key valid during rotation, and signs with the new one', async () => {
+    const rotated = await startServer({ JWT_SECRET_KEY: 'the-new-signing-key-after-rotation-0123456789', JWT_SECRET_KEY_PREVIOUS: TEST_JWT_SECRET });
+    try {
+      expect((await rotated.request('GET', `${API}/auth/me`, { token: tokens.access_token })).status).toBe(200);
+      const fresh = await login(rotated, account);
+      expect((await me(fresh.access_token)).status).toBe(401);
+    } finally {
+      await rotated.close();
+    }
+  });
+});

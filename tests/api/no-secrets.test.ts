@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, login, registerOrganization } from '../helpers/fixtures.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('secrets in logs and responses', () => {
+  it('never logs or returns a password or token across a full session, failures included', async () => {
+    const account = await registerOrganization(server, { password: 'Unmistakable-Secret-Phrase-931' });
+    const first = await login(server, account);
+    const rotated = await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: first.refresh_token } });
+    const wrong = await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: 'Wrong-Secret-Phrase-552' } });
+    const reused = await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: first.refresh_token } });
+    const forged = await server.request('GET', `${API}/auth/me`, { token: `${first.access_token}x` });
+    const badNew = await server.request('POST', `${API}/auth/password`, {
+      token: rotated.body.access_token,
+      body: { current_password: 'Another-Wrong-Phrase-118', new_password: 'short' },
+    });
+
+    const logs = server.logs();
+    expect(logs).toContain('"route":"/api/v1/enterprise/auth/login"');
+    const secrets = [
+      'Unmistakable-Secret-Phrase-931',
+      'Wrong-Secret-Phrase-552',
+      'Another-Wrong-Phrase-118',
+      first.access_token,
+      first.refresh_token,
+      rotated.body.access_token,
+      rotated.body.refresh_token,
+    ];
+    const errorBodies = [wrong, reused, forged, badNew].map((response) => response.text).join('\n');
+    for (const secret of secrets) {
+      expect(logs).not.toContain(secret);
+      expect(errorBodies).not.toContain(secret);
+    }
+    const audit = await server.query(sql`select context::text as context from audit_logs`);
+    expect(JSON.stringify(audit)).not.toMatch(/Secret-Phrase|eyJ/);
+  });
+});

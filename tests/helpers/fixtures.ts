@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import type { TestServer } from './server.js';
+
+export const API = '/api/v1/enterprise';
+export const STRONG_PASSWORD = 'correct horse battery staple 42';
+
+export function uniqueEmail(label = 'user', domain = 'example.com'): string {
+  return `${label}.${randomUUID().slice(0, 12)}@${domain}`;
+}
+
+export interface Account {
+  email: string;
+  password: string;
+  userId: string;
+  organizationId: string;
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+}
+
+/** Registers a new organization whose first user (its Admin) is returned. */
+export async function registerOrganization(server: TestServer, overrides: Record<string, unknown> = {}): Promise<Account> {
+  const email = (overrides.email as string | undefined) ?? uniqueEmail('admin');
+  const password = (overrides.password as string | undefined) ?? STRONG_PASSWORD;
+  const response = await server.request('POST', `${API}/auth/register`, {
+    body: { email, password, full_name: 'Ada Admin', organization_name: `Org ${randomUUID().slice(0, 8)}`, ...overrides },
+  });
+  expect(response.status, response.text).toBe(201);
+  return { email, password, userId: response.body.id, organizationId: response.body.organization_id };
+}
+
+export async function login(server: TestServer, account: Pick<Account, 'email' | 'password'>): Promise<Tokens> {
+  const response = await server.request('POST', `${API}/auth/login`, {
+    body: { email: account.email, password: account.password },
+  });
+  expect(response.status, response.text).toBe(200);
+  return response.body;
+}
+
+/** Asserts the RFC 9457 shape every error of the service has. */
+export function expectProblem(response: { status: number; headers: Headers; body: any }, status: number): void {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ status, type: expect.stringMatching(/^urn:fm-auth:problem:/), title: expect.any(String) });
+  expect(typeof response.body.detail).toBe('string');
+  if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+}
