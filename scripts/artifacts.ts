@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildPostmanCollection } from './postman.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const SPEC_PATH = join(ROOT, 'spec/openapi.yaml');
@@ -31,4 +32,8 @@ async function buildTypes(): Promise<string> {
 
 export const ARTIFACTS: Artifact[] = [
   { path: 'generated/openapi.ts', build: buildTypes },
+  {
+    path: 'postman/fm-auth.postman_collection.json',
+    build: async () => `${JSON.stringify(await buildPostmanCollection(SPEC_PATH), null, 2)}\n`,
+  },
 ];

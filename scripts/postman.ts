@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Converter from 'openapi-to-postmanv2';
+import { parse } from 'yaml';
+
+/**
+ * The Postman collection QA runs with newman: converted from the spec, then made runnable as a
+ * smoke flow (variables, chained tokens, a test per request) and deterministic (stable ids), so
+ * that `check:generated` can compare it byte for byte.
+ */
+
+interface PostmanEvent {
+  listen: 'prerequest' | 'test';
+  script: { type: 'text/javascript'; exec: string[] };
+}
+
+interface PostmanRequest {
+  method: string;
+  url: { path: string[] };
+  header?: { key: string; value: string }[];
+  auth?: unknown;
+  body?: { mode: 'raw'; raw: string; options: { raw: { language: 'json' } } };
+}
+
+interface PostmanItem {
+  name: string;
+  item?: PostmanItem[];
+  request?: PostmanRequest;
+  event?: PostmanEvent[];
+  [key: string]: unknown;
+}
+
+interface FlowStep {
+  status: number;
+  body?: Record<string, unknown>;
+  prerequest?: string[];
+  tests?: string[];
+}
+
+const NEW_PASSWORD = 'a fresh passphrase for the smoke run';
+
+/** What each operation does in the smoke run, in run order within its folder. */
+const FLOW: Record<string, FlowStep> = {
+  getServiceInfo: { status: 200, tests: ["pm.expect(pm.response.json().service).to.eql('fm-auth');"] },
+  getHealth: { status: 200, tests: ["pm.expect(pm.response.json().checks.database.status).to.eql('up');"] },
+  getLiveness: { status: 200 },
+  getReadiness: { status: 200, tests: ["pm.expect(pm.response.json().status).to.eql('ready');"] },
+  register: {
+    status: 201,
+    prerequest: [
+      "pm.collectionVariables.set('email', `qa.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);",
+      "pm.collectionVariables.set('password', 'correct horse battery staple');",
+    ],
+    body: { email: '{{email}}', password: '{{password}}', full_name: 'QA Smoke', organization_name: 'QA Smoke Organization' },
+    tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));"],
+  },
+  login: {
+    status: 200,
+    body: { email: '{{email}}', password: '{{password}}' },
+    tests: [
+      'const tokens = pm.response.json();',
+      "pm.expect(tokens.token_type).to.eql('bearer');",
+      "pm.collectionVariables.set('accessToken', tokens.access_token);",
+      "pm.collectionVariables.set('refreshToken', tokens.refresh_token);",
+    ],
+  },
+  getCurrentUser: {
+    status: 200,
+    tests: [
+      "pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));",
+      "pm.expect(pm.response.json().permissions).to.include('users:read');",
+    ],
+  },
+  refreshTokens: {
+    status: 200,
+    body: { refresh_token: '{{refreshToken}}' },
+    tests: [
+      'const tokens = pm.response.json();',
+      "pm.expect(tokens.refresh_token).to.not.eql(pm.collectionVariables.get('refreshToken'));",
+      "pm.collectionVariables.set('accessToken', tokens.access_token);",
+      "pm.collectionVariables.set('refreshToken', tokens.refresh_token);",
+    ],
+  },
+  changePassword: {
+    status: 204,
+    body: { current_password: '{{password}}', new_password: NEW_PASSWORD },
+    tests: [`pm.collectionVariables.set('password', '${NEW_PASSWORD}');`],
+  },
+  logout: { status: 204 },
+};
+
+const FOLDER_ORDER = ['health', 'auth'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password'];
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+interface SpecOperation {
+  operationId: string;
+  isPublic: boolean;
+}
+
+function specOperations(spec: { paths: Record<string, Record<string, { operationId: string; security?: unknown[] }>> }) {
+  const byRoute = new Map<string, SpecOperation>();
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of HTTP_METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      const route = `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`;
+      byRoute.set(route, { operationId: operation.operationId, isPublic: operation.security?.length === 0 });
+    }
+  }
+  return byRoute;
+}
+
+function convert(spec: string): Promise<Record<string, unknown> & { item: PostmanItem[] }> {
+  return new Promise((resolve, reject) => {
+    Converter.convert(
+      { type: 'string', data: spec },
+      { folderStrategy: 'Tags', parametersResolution: 'Example' },
+      (err, result) => {
+        const converted = result as { result: boolean; reason?: string; output: { data: never }[] } | undefined;
+        if (err) reject(new Error(`openapi-to-postmanv2: ${err.message}`));
+        else if (!converted?.result) reject(new Error(`openapi-to-postmanv2: ${converted?.reason}`));
+        else resolve(converted.output[0]!.data);
+      },
+    );
+  });
+}
+
+function script(listen: PostmanEvent['listen'], exec: string[]): PostmanEvent {
+  return { listen, script: { type: 'text/javascript', exec } };
+}
+
+function applyFlow(item: PostmanItem, operation: SpecOperation): void {
+  const step = FLOW[operation.operationId];
+  const request = item.request;
+  if (!step || !request) throw new Error(`No smoke-run step for operation ${operation.operationId}`);
+  if (operation.isPublic) request.auth = { type: 'noauth' };
+  else delete request.auth;
+  if (step.body) {
+    request.body = { mode: 'raw', raw: JSON.stringify(step.body, null, 2), options: { raw: { language: 'json' } } };
+  }
+  const tests = [
+    `pm.test('answers ${step.status}', () => pm.response.to.have.status(${step.status}));`,
+    ...(step.tests ? [`pm.test('answers the documented body', () => {`, ...step.tests.map((line) => `  ${line}`), '});'] : []),
+  ];
+  item.event = [...(step.prerequest ? [script('prerequest', step.prerequest)] : []), script('test', tests)];
+}
+
+/** Replaces the converter's random ids with ones derived from where they stand. */
+function stabilizeIds(node: unknown, location: string): void {
+  if (Array.isArray(node)) {
+    node.forEach((child, index) => stabilizeIds(child, `${location}/${index}`));
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const record = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if ((key === 'id' || key === '_postman_id') && typeof value === 'string') {
+      const hex = createHash('sha256').update(`${location}/${key}`).digest('hex');
+      record[key] = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    } else {
+      stabilizeIds(value, `${location}/${key}`);
+    }
+  }
+}
+
+export async function buildPostmanCollection(specPath: string): Promise<Record<string, unknown>> {
+  const text = readFileSync(specPath, 'utf8');
+  const operations = specOperations(parse(text));
+  const collection = await convert(text);
+  const flowOrder = Object.keys(FLOW);
+
+  for (const folder of collection.item) {
+    for (const item of folder.item ?? []) {
+      const request = item.request as PostmanRequest;
+      const path = `/${request.url.path.join('/')}`;
+      const operation = operations.get(`${request.method} ${path}`);
+      if (!operation) throw new Error(`Postman item ${request.method} ${path} matches no spec operation`);
+      applyFlow(item, operation);
+      item.operationId = operation.operationId;
+    }
+    folder.item?.sort((a, b) => flowOrder.indexOf(a.operationId as string) - flowOrder.indexOf(b.operationId as string));
+    for (const item of folder.item ?? []) delete item.operationId;
+  }
+  collection.item.sort((a, b) => FOLDER_ORDER.indexOf(a.name) - FOLDER_ORDER.indexOf(b.name));
+  collection.auth = { type: 'bearer', bearer: [{ key: 'token', value: '{{accessToken}}', type: 'string' }] };
+  collection.variable = VARIABLES.map((key) => ({ key, value: key === 'baseUrl' ? 'http://127.0.0.1:8000' : '', type: 'string' }));
+  stabilizeIds(collection, '');
+  return collection;
+}

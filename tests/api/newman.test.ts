@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import newman from 'newman';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const COLLECTION_FILE = new URL('../../postman/fm-auth.postman_collection.json', import.meta.url);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+function countRequests(items: { item?: unknown[]; request?: unknown }[]): number {
+  return items.reduce((total, item) => total + (item.request ? 1 : countRequests((item.item ?? []) as never)), 0);
+}
+
+describe('Postman collection', () => {
+  it('runs green with newman against the service', async () => {
+    const collection = JSON.parse(readFileSync(COLLECTION_FILE, 'utf8'));
+    const summary = await new Promise<newman.NewmanRunSummary>((resolve, reject) => {
+      newman.run({ collection, envVar: [{ key: 'baseUrl', value: server.baseUrl }], reporters: [] }, (err, result) =>
+        err ? reject(err) : resolve(result),
+      );
+    });
+    const failures = summary.run.failures.map((failure) => `${failure.source?.name}: ${failure.error.message}`);
+    expect(failures).toEqual([]);
+    expect(summary.run.executions).toHaveLength(countRequests(collection.item));
+    expect(summary.run.stats.assertions.total).toBeGreaterThan(countRequests(collection.item));
+  });
+});
