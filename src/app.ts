@@ -4,7 +4,8 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { requireBearer } from './auth/bearer.js';
 import type { Container } from './container.js';
-import { accessLog } from './http/access-log.js';
+import { metricsEndpoint } from './http/metrics-endpoint.js';
+import { observeRequests } from './http/observe-requests.js';
 import { listOperations } from './http/openapi.js';
 import { problemHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
@@ -35,8 +36,10 @@ export function createApp(container: Container): Express {
       exposedHeaders: ['X-Request-ID', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate'],
     }),
   );
-  app.use(requestContext);
-  app.use(accessLog(logger));
+  app.use(requestContext(container.requestScope));
+  app.use(observeRequests(logger, container.metrics));
+  // Not an API operation, so not in the spec: mounted before the validator, which would 404 it.
+  app.get('/metrics', metricsEndpoint(container.metrics, config.metricsToken));
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(authenticationRouter(operations, requireBearer(container.sessions)));
   app.use(

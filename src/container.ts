@@ -9,10 +9,14 @@ import { AuditLog } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { RequestScope } from './observability/request-scope.js';
 
 export interface Container {
   config: Readonly<Config>;
   logger: Logger;
+  requestScope: RequestScope;
+  metrics: Metrics;
   database: DatabaseHandle;
   apiDocument: ApiDocument;
   lifecycle: Lifecycle;
@@ -31,24 +35,34 @@ export interface ContainerOptions {
 
 /** The composition root: the only long-lived state of the service. */
 export function buildContainer(config: Readonly<Config>, options: ContainerOptions = {}): Container {
-  const logger = createLogger(config, options.logDestination);
-  const database = openDatabase(config.database);
+  const requestScope = new RequestScope();
+  const logger = createLogger(config, { destination: options.logDestination, scope: requestScope });
+  const metrics = new Metrics();
+  const database = openDatabase(config.database, metrics.queryObserver);
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = Passwords.withBundledList();
-  const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt);
+  const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt, metrics);
   const audit = new AuditLog();
+  const health = new HealthService(database, lifecycle);
+  metrics.readFrom({
+    databaseUp: async () => (await health.checkDatabase()).status === 'up',
+    activeSessions: () => sessions.countActive(),
+    poolSize: database.poolSize,
+  });
   return {
     config,
     logger,
+    requestScope,
+    metrics,
     database,
     apiDocument,
     lifecycle,
     version: apiDocument.info.version,
     sessions,
     services: {
-      auth: new AuthService(database.db, passwords, sessions, audit, config),
-      health: new HealthService(database, lifecycle),
+      auth: new AuthService(database.db, passwords, sessions, audit, metrics, config),
+      health,
     },
   };
 }

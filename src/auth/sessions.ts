@@ -1,8 +1,9 @@
-import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
 import type { Database, Queryable } from '../db/client.js';
 import { organizations, refreshTokens, sessions, users } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { RequestMeta } from '../modules/audit-logs/service.js';
 import { type AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
 
@@ -34,6 +35,7 @@ export class Sessions {
     private readonly db: Database,
     private readonly accessTokens: AccessTokens,
     private readonly config: Config['jwt'],
+    private readonly metrics: Metrics,
   ) {}
 
   private refreshExpiry(): Date {
@@ -64,6 +66,8 @@ export class Sessions {
     const refresh = newRefreshToken();
     await db.insert(refreshTokens).values({ sessionId, tokenHash: refresh.hash, expiresAt });
     const access = this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
+    this.metrics.tokensIssued.inc({ type: 'access' });
+    this.metrics.tokensIssued.inc({ type: 'refresh' });
     return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn };
   }
 
@@ -123,6 +127,14 @@ export class Sessions {
           keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
         ),
       );
+  }
+
+  async countActive(): Promise<number> {
+    const [row] = await this.db
+      .select({ active: count() })
+      .from(sessions)
+      .where(and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+    return row?.active ?? 0;
   }
 
   /** Verifies a bearer token and that its session, user and organization are all still live. */

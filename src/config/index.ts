@@ -25,6 +25,8 @@ export interface Config {
   allowOrganizationSignup: boolean;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  /** Bearer token scrapers must send to GET /metrics; null leaves it open. */
+  metricsToken: string | null;
   /** Start-up warnings the caller logs once a logger exists (config comes first). */
   warnings: string[];
 }
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     cors,
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
     trustProxy: parseBoolean('TRUST_PROXY', read('TRUST_PROXY'), false, problems),
+    metricsToken: read('METRICS_TOKEN') ?? null,
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
     warnings,
   };

@@ -10,6 +10,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/index.js';
+import { instrumentPglite, instrumentPostgres, type QueryObserver } from './instrument.js';
 import { schema } from './schema.js';
 
 export type Schema = typeof schema;
@@ -22,11 +23,14 @@ export type Queryable = Database | Transaction;
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any constant works: it only has to be the same for every instance of the service.
 const MIGRATION_LOCK_KEY = 7_318_275_031;
+const POSTGRES_POOL_SIZE = 10;
 
 export interface DatabaseHandle {
   db: Database;
   /** Human-readable, for the start-up log: never includes credentials. */
   description: string;
+  /** How many connections the driver may open. */
+  poolSize: number;
   migrate(): Promise<void>;
   /** True when every migration shipped with this build has been applied. */
   migrationsApplied(): Promise<boolean>;
@@ -46,7 +50,7 @@ async function countAppliedMigrations(db: Database): Promise<number> {
   return row?.applied ?? 0;
 }
 
-export function openDatabase(config: Config['database']): DatabaseHandle {
+export function openDatabase(config: Config['database'], observer?: QueryObserver): DatabaseHandle {
   const expectedMigrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
   const migrationsApplied = async (db: Database) => {
     try {
@@ -58,11 +62,12 @@ export function openDatabase(config: Config['database']): DatabaseHandle {
 
   if (config.url) {
     const url = config.url;
-    const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
-    const db = drizzlePostgres(client, { schema });
+    const client = postgres(url, { max: POSTGRES_POOL_SIZE, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
+    const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema });
     return {
       db,
       description: describePostgres(url),
+      poolSize: POSTGRES_POOL_SIZE,
       async migrate() {
         // One connection holds an advisory lock so that replicas starting together migrate once.
         const lockClient = postgres(url, { max: 1, onnotice: () => {} });
@@ -81,10 +86,11 @@ export function openDatabase(config: Config['database']): DatabaseHandle {
 
   mkdirSync(config.dataDir, { recursive: true });
   const client = new PGlite(config.dataDir);
-  const db = drizzlePglite(client, { schema });
+  const db = drizzlePglite(observer ? instrumentPglite(client, observer) : client, { schema });
   return {
     db,
     description: `embedded PostgreSQL (PGlite) in ${config.dataDir}`,
+    poolSize: 1,
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
     migrationsApplied: () => migrationsApplied(db),
     close: () => client.close(),

@@ -3,7 +3,6 @@ import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { AppError, type FieldError } from './errors.js';
-import { requestLocals } from './request-context.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
@@ -77,10 +76,9 @@ export function problemHandler(logger: Logger) {
       (isDatabaseUnavailable(err)
         ? AppError.unavailable('The database is unavailable; try again shortly')
         : new AppError(500, 'internal', INTERNAL_ERROR_DETAIL));
-    const requestId = requestLocals(res).meta?.requestId;
     if (appError.status >= 500) {
       // The raw error may hold internals (SQL, response-validation text): logs only, never the body.
-      logger.error('request failed', { requestId, method: req.method, path: req.path, error: err instanceof Error ? err : String(err) });
+      logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err : String(err) });
     }
     if (res.headersSent) return;
     res.status(appError.status).set(appError.headers).type(PROBLEM_CONTENT_TYPE);

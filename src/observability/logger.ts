@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import type { Config } from '../config/index.js';
+import type { RequestScope } from './request-scope.js';
 
 export type Logger = winston.Logger;
 
@@ -40,15 +41,27 @@ const redact = winston.format((info) => {
   return info;
 });
 
+/** Stamps the current request's id on every line written while serving it. */
+const withRequestId = winston.format((info, options) => {
+  const requestId = (options as { scope?: RequestScope }).scope?.requestId();
+  if (requestId && info.request_id === undefined) info.request_id = requestId;
+  return info;
+});
+
 /**
  * Creates the service logger. `destination` replaces the console (tests capture output
  * through it); JSON lines in production, readable lines elsewhere.
  */
-export function createLogger(config: Pick<Config, 'environment' | 'logLevel'>, destination?: Writable): Logger {
+export function createLogger(
+  config: Pick<Config, 'environment' | 'logLevel'>,
+  options: { destination?: Writable; scope?: RequestScope } = {},
+): Logger {
+  const { destination, scope } = options;
   const json = config.environment === 'production' || destination !== undefined;
   const format = json
-    ? winston.format.combine(redact(), winston.format.timestamp(), winston.format.json())
+    ? winston.format.combine(withRequestId({ scope }), redact(), winston.format.timestamp(), winston.format.json())
     : winston.format.combine(
+        withRequestId({ scope }),
         redact(),
         winston.format.timestamp(),
         winston.format.colorize(),

@@ -1,41 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { type ServiceProcess, spawnService } from '../helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fm-auth-pglite-'));
-let child: ChildProcess | undefined;
+let service: ServiceProcess | undefined;
 
-afterAll(() => {
-  child?.kill('SIGTERM');
+afterAll(async () => {
+  service?.signal('SIGTERM');
+  await service?.exited;
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Starts `npm start`'s entry point without DATABASE_URL and waits for its listening line. */
-function startEmbedded(): Promise<{ baseUrl: string; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ENVIRONMENT: 'development' };
-  delete env.DATABASE_URL;
-  delete env.JWT_SECRET_KEY;
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) resolve({ baseUrl: `http://127.0.0.1:${match[1]}`, output: () => output });
-    };
-    child?.stdout?.on('data', onData);
-    child?.stderr?.on('data', onData);
-    child?.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
-  });
-}
-
 describe('embedded database (no DATABASE_URL)', () => {
   it('migrates PGlite at start-up and serves register → login → me', { timeout: 90_000 }, async () => {
-    const { baseUrl, output } = await startEmbedded();
-    expect(output()).toMatch(/embedded PostgreSQL \(PGlite\)/);
+    service = await spawnService({ DATA_DIR: dataDir, ENVIRONMENT: 'development', DATABASE_URL: undefined, JWT_SECRET_KEY: undefined });
+    const { baseUrl } = service;
+    expect(service.output()).toMatch(/embedded PostgreSQL \(PGlite\)/);
     const post = (path: string, body: unknown) =>
       fetch(baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 

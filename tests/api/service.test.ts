@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, expectProblem, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -99,6 +100,21 @@ describe('errors', () => {
   it('answers 413 for an oversized body', async () => {
     const response = await server.request('POST', `${API}/auth/login`, { body: { email: 'a@b.co', password: 'x'.repeat(200_000) } });
     expectProblem(response, 413);
+  });
+
+  it('carries the request id into the access log line and the audit row of that request', async () => {
+    const requestId = `trace-${Date.now()}`;
+    const response = await server.request('POST', `${API}/auth/login`, {
+      body: { email: uniqueEmail('traced'), password: STRONG_PASSWORD },
+      headers: { 'x-request-id': requestId },
+    });
+    expectProblem(response, 401);
+    const lines = server.logs().split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: 'request', route: '/api/v1/enterprise/auth/login', status: 401, request_id: requestId }),
+    );
+    const rows = await server.query(sql`select event_type, status from audit_logs where request_id = ${requestId}`);
+    expect(rows).toEqual([{ event_type: 'auth.login', status: 'failure' }]);
   });
 
   it('echoes a well-formed X-Request-ID and generates one otherwise', async () => {

@@ -6,7 +6,7 @@ function capture() {
   const lines: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
-  const logger = createLogger({ environment: 'production', logLevel: 'debug' }, sink);
+  const logger = createLogger({ environment: 'production', logLevel: 'debug' }, { destination: sink });
   return { logger, output: () => lines.join('') };
 }
 

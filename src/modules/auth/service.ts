@@ -6,6 +6,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organizations, permissions, rolePermissions, roles, userRoles, users } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
 import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
 
@@ -50,6 +51,7 @@ export class AuthService {
     private readonly passwords: Passwords,
     private readonly sessions: Sessions,
     private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
     private readonly options: Pick<Config, 'allowOrganizationSignup'>,
   ) {}
 
@@ -149,6 +151,7 @@ export class AuthService {
       await this.recordFailedLogin(user, reason, meta);
       throw AppError.unauthorized(INVALID_CREDENTIALS);
     }
+    this.metrics.loginAttempts.inc({ result: 'success' });
     return this.db.transaction(async (tx) => {
       await tx.update(users).set({ lastLoginAt: new Date(), failedLoginCount: 0 }).where(eq(users.id, user.id));
       const tokens = await this.sessions.start(tx, user, 'password', meta);
@@ -164,6 +167,7 @@ export class AuthService {
   }
 
   private async recordFailedLogin(user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
+    this.metrics.loginAttempts.inc({ result: 'failure' });
     await this.db.transaction(async (tx) => {
       if (user) {
         await tx
@@ -184,7 +188,10 @@ export class AuthService {
   async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
     const outcome = await this.sessions.rotate(refreshToken);
     if (outcome.kind === 'rotated') return outcome.tokens;
-    if (outcome.kind === 'reused') await this.endSession(outcome, 'refresh_token_reuse', meta);
+    if (outcome.kind === 'reused') {
+      this.metrics.refreshReuseDetected.inc();
+      await this.endSession(outcome, 'refresh_token_reuse', meta);
+    }
     throw AppError.unauthorized(INVALID_REFRESH);
   }
 

@@ -1,0 +1,129 @@
+import type { QueryObserver } from '../db/instrument.js';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DB_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Read at scrape time, so the figures are current without a timer. */
+export interface ScrapeSources {
+  databaseUp(): Promise<boolean>;
+  activeSessions(): Promise<number>;
+  poolSize: number;
+}
+
+/** One registry per container, so tests and several apps in one process never share counters. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly loginAttempts: Counter<'result'>;
+  readonly tokensIssued: Counter<'type'>;
+  readonly refreshReuseDetected: Counter;
+  readonly samlResponses: Counter<'result'>;
+  readonly dbQueryDuration: Histogram;
+  private sources: ScrapeSources | undefined;
+  private queriesInFlight = 0;
+  /** Times every SQL query; the in-flight count stands in for busy pool connections. */
+  readonly queryObserver: QueryObserver = {
+    started: () => {
+      this.queriesInFlight += 1;
+    },
+    finished: (seconds) => {
+      this.queriesInFlight -= 1;
+      this.dbQueryDuration.observe(seconds);
+    },
+  };
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.httpRequests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route template',
+      labelNames: ['method', 'route'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.loginAttempts = new Counter({
+      name: 'auth_login_attempts_total',
+      help: 'Password login attempts, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.tokensIssued = new Counter({
+      name: 'auth_tokens_issued_total',
+      help: 'Tokens issued, by type (access, refresh)',
+      labelNames: ['type'],
+      registers,
+    });
+    this.refreshReuseDetected = new Counter({
+      name: 'auth_refresh_reuse_detected_total',
+      help: 'Used refresh tokens presented again (likely theft); each revoked its session',
+      registers,
+    });
+    this.samlResponses = new Counter({
+      name: 'saml_responses_total',
+      help: 'SAML responses received at an assertion consumer service, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.dbQueryDuration = new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Round-trip time of SQL queries',
+      buckets: DB_BUCKETS,
+      registers,
+    });
+    // Known label values start at zero so that rates and alerts work before the first event.
+    for (const result of ['success', 'failure']) {
+      this.loginAttempts.inc({ result }, 0);
+      this.samlResponses.inc({ result }, 0);
+    }
+    for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
+
+    const metrics = this;
+    new Gauge({
+      name: 'db_up',
+      help: '1 when the database answered the scrape-time ping, else 0',
+      registers,
+      async collect() {
+        if (metrics.sources) this.set((await metrics.sources.databaseUp()) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'active_sessions',
+      help: 'Sessions neither revoked nor expired',
+      registers,
+      async collect() {
+        if (!metrics.sources) return;
+        // An unreachable database is already reported by db_up; keep the scrape answering.
+        const count = await metrics.sources.activeSessions().catch(() => undefined);
+        if (count !== undefined) this.set(count);
+      },
+    });
+    new Gauge({
+      name: 'db_pool_connections',
+      help: 'Database connections: in_use (running a query), idle and max (pool size)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        if (!metrics.sources) return;
+        const max = metrics.sources.poolSize;
+        const inUse = metrics.queriesInFlight;
+        this.set({ state: 'in_use' }, Math.min(inUse, max));
+        this.set({ state: 'idle' }, Math.max(max - inUse, 0));
+        this.set({ state: 'max' }, max);
+      },
+    });
+  }
+
+  /** Connects the scrape-time gauges to the running service (the container wires this). */
+  readFrom(sources: ScrapeSources): void {
+    this.sources = sources;
+  }
+}

@@ -1,0 +1,91 @@
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { API, expectProblem, login, registerOrganization, STRONG_PASSWORD } from '../helpers/fixtures.js';
+import { spawnService } from '../helpers/process.js';
+import { startServer } from '../helpers/server.js';
+import { TEST_JWT_SECRET } from '../helpers/server.js';
+
+describe('SIGTERM', () => {
+  it('finishes every in-flight request of a burst, then exits 0', { timeout: 60_000 }, async () => {
+    const service = await spawnService({ DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test' });
+    const email = `burst.${Date.now()}@example.com`;
+    const registered = await fetch(`${service.baseUrl}${API}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: STRONG_PASSWORD, full_name: 'Burst', organization_name: 'Burst Co' }),
+    });
+    expect(registered.status).toBe(201);
+
+    // Each login costs an argon2 verification, so the burst is still running when the signal lands.
+    const burst = Array.from({ length: 40 }, () =>
+      fetch(`${service.baseUrl}${API}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: STRONG_PASSWORD }),
+      }).then((response) => response.status, (error: Error) => error.message),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    service.signal('SIGTERM');
+    const statuses = await Promise.all(burst);
+    expect(statuses).toEqual(Array(40).fill(200));
+    expect(await service.exited).toBe(0);
+    expect(service.output()).toMatch(/shutting down/);
+  });
+});
+
+/** A TCP proxy in front of PostgreSQL that a test can cut and restore. */
+class CuttableProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(5432, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async cut(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+}
+
+describe('the database going away and coming back', () => {
+  const proxy = new CuttableProxy();
+  afterAll(async () => {
+    await proxy.cut().catch(() => undefined);
+  });
+
+  it('answers 503 problem+json meanwhile and recovers by itself', { timeout: 60_000 }, async () => {
+    await proxy.open();
+    const url = new URL(inject('databaseUrl'));
+    url.port = String(proxy.port);
+    const server = await startServer({ DATABASE_URL: url.toString() });
+    try {
+      const account = await registerOrganization(server);
+      const tokens = await login(server, account);
+
+      await proxy.cut();
+      expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 503);
+      const ready = await server.request('GET', '/health/ready');
+      expectProblem(ready, 503);
+      expect(ready.headers.get('retry-after')).toBe('5');
+      expect((await server.request('GET', '/health/live')).status).toBe(200);
+
+      await proxy.open();
+      expect((await server.request('GET', '/health/ready')).status).toBe(200);
+      expect((await server.request('GET', `${API}/auth/me`, { token: tokens.access_token })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

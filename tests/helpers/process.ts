@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+
+export interface ServiceProcess {
+  baseUrl: string;
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  signal(name: NodeJS.Signals): void;
+}
+
+/** Runs the real entry point (`npm start` minus npm) and waits for its "listening" line. */
+export function spawnService(env: Record<string, string | undefined>): Promise<ServiceProcess> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        resolve({
+          baseUrl: `http://127.0.0.1:${match[1]}`,
+          output: () => output,
+          exited,
+          signal: (name) => child.kill(name),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`service exited with ${code} before listening:\n${output}`)));
+  });
+}
