@@ -38,7 +38,10 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const requestScope = new RequestScope();
   const logger = createLogger(config, { destination: options.logDestination, scope: requestScope });
   const metrics = new Metrics();
-  const database = openDatabase(config.database, metrics.queryObserver);
+  const database = openDatabase(config.database, {
+    observer: metrics.queryObserver,
+    echo: (statement) => logger.debug('sql', { statement }),
+  });
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = Passwords.withBundledList();

@@ -11,7 +11,7 @@ export interface Config {
   port: number;
   apiPrefix: string;
   logLevel: LogLevel;
-  database: { url: string | null; dataDir: string };
+  database: { url: string | null; dataDir: string; echo: boolean };
   jwt: {
     secretKey: string;
     previousSecretKey: string | null;
@@ -111,7 +111,8 @@ function parseDatabaseUrl(raw: string | undefined, problems: string[]): string |
 
 function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
   if (raw === undefined) return [];
-  const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  // Browsers send origins in lower case; hosts are case-insensitive.
+  const origins = raw.split(',').map((o) => o.trim().toLowerCase()).filter((o) => o !== '');
   for (const origin of origins) {
     if (origin === '*') continue;
     let parsed: URL | undefined;
@@ -162,7 +163,12 @@ function resolveSecret(environment: Environment, raw: string | undefined, proble
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const read = (name: string) => readRaw(env, name, problems);
+  const valuesRead = new Map<string, string>();
+  const read = (name: string) => {
+    const value = readRaw(env, name, problems);
+    if (value !== undefined) valuesRead.set(name, value);
+    return value;
+  };
 
   const environment = parseEnum('ENVIRONMENT', read('ENVIRONMENT'), ENVIRONMENTS, 'development', problems);
   const cors = {
@@ -179,7 +185,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems),
     apiPrefix: parseApiPrefix(read('API_PREFIX'), problems),
     logLevel: parseEnum('LOG_LEVEL', read('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info', problems),
-    database: { url: parseDatabaseUrl(read('DATABASE_URL'), problems), dataDir: read('DATA_DIR') ?? './data' },
+    database: {
+      url: parseDatabaseUrl(read('DATABASE_URL'), problems),
+      dataDir: read('DATA_DIR') ?? './data',
+      echo: parseBoolean('DATABASE_ECHO', read('DATABASE_ECHO'), false, problems),
+    },
     jwt: {
       secretKey: resolveSecret(environment, read('JWT_SECRET_KEY'), problems, warnings),
       previousSecretKey: read('JWT_SECRET_KEY_PREVIOUS') ?? null,
@@ -196,6 +206,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
     warnings,
   };
+
+  if (environment === 'production') {
+    if (config.database.url === null) {
+      problems.push('DATABASE_URL is required in production (the embedded database is for development and trials)');
+    }
+    for (const [name, value] of valuesRead) {
+      if (/change_me/i.test(value)) problems.push(`${name} still holds the CHANGE_ME placeholder`);
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -50,7 +50,15 @@ async function countAppliedMigrations(db: Database): Promise<number> {
   return row?.applied ?? 0;
 }
 
-export function openDatabase(config: Config['database'], observer?: QueryObserver): DatabaseHandle {
+export interface DatabaseOptions {
+  observer?: QueryObserver;
+  /** Receives each SQL statement (never its parameters) when DATABASE_ECHO is on. */
+  echo?: (statement: string) => void;
+}
+
+export function openDatabase(config: Config['database'], options: DatabaseOptions = {}): DatabaseHandle {
+  const { observer } = options;
+  const logger = config.echo && options.echo ? { logQuery: options.echo } : undefined;
   const expectedMigrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
   const migrationsApplied = async (db: Database) => {
     try {
@@ -63,7 +71,7 @@ export function openDatabase(config: Config['database'], observer?: QueryObserve
   if (config.url) {
     const url = config.url;
     const client = postgres(url, { max: POSTGRES_POOL_SIZE, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
-    const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema });
+    const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema, logger });
     return {
       db,
       description: describePostgres(url),
@@ -86,7 +94,7 @@ export function openDatabase(config: Config['database'], observer?: QueryObserve
 
   mkdirSync(config.dataDir, { recursive: true });
   const client = new PGlite(config.dataDir);
-  const db = drizzlePglite(observer ? instrumentPglite(client, observer) : client, { schema });
+  const db = drizzlePglite(observer ? instrumentPglite(client, observer) : client, { schema, logger });
   return {
     db,
     description: `embedded PostgreSQL (PGlite) in ${config.dataDir}`,

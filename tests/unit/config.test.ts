@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 
 const STRONG_SECRET = 'q8V3nH1xZp0rT6mY2cW9bK4sL7dF5gJ1aE3uI8oP';
+const DATABASE_URL = 'postgres://fm_auth:s3cret@db:5432/fm_auth';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -49,7 +50,10 @@ describe('loadConfig', () => {
   it('refuses a placeholder secret and a missing secret in production', () => {
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: 'CHANGE_ME_CHANGE_ME_CHANGE_ME_CHANGE_ME' }).join()).toMatch(/placeholder/);
     expect(problemsOf({ ENVIRONMENT: 'production' }).join()).toMatch(/JWT_SECRET_KEY is required/);
-    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET })).toEqual([]);
+    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET, DATABASE_URL })).toEqual([]);
+    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET })).toEqual([
+      'DATABASE_URL is required in production (the embedded database is for development and trials)',
+    ]);
   });
 
   it('refuses "*" origins together with credentials', () => {
@@ -60,7 +64,7 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-auth-config-'));
     const file = join(dir, 'jwt');
     writeFileSync(file, `${STRONG_SECRET}\n`);
-    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file }).jwt.secretKey).toBe(STRONG_SECRET);
+    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file, DATABASE_URL }).jwt.secretKey).toBe(STRONG_SECRET);
     expect(problemsOf({ JWT_SECRET_KEY_FILE: file, JWT_SECRET_KEY: STRONG_SECRET }).join()).toMatch(/both set/);
     expect(problemsOf({ JWT_SECRET_KEY_FILE: join(dir, 'missing') }).join()).toMatch(/cannot read/);
   });
