@@ -13,6 +13,7 @@ export function routeTemplate(req: Request): string {
 export function observeRequests(logger: Logger, metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
+    logger.debug('request received', { method: req.method, path: req.path });
     res.on('finish', () => {
       const seconds = (performance.now() - started) / 1000;
       const route = routeTemplate(req);

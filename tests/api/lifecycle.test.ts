@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { API, expectProblem, login, registerOrganization, STRONG_PASSWORD } from '../helpers/fixtures.js';
@@ -5,9 +6,32 @@ import { spawnService } from '../helpers/process.js';
 import { startServer } from '../helpers/server.js';
 import { TEST_JWT_SECRET } from '../helpers/server.js';
 
+const BURST = 200;
+
+function countReceived(output: string): number {
+  return output.match(/request received/g)?.length ?? 0;
+}
+
+/** POSTs JSON on a fresh connection; answers the status code, or the error of a failed request. */
+function postJson(url: string, body: unknown): Promise<number | string> {
+  return new Promise((resolve) => {
+    const outgoing = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    outgoing.on('error', (error) => resolve(error.message));
+    outgoing.end(JSON.stringify(body));
+  });
+}
+
 describe('SIGTERM', () => {
   it('finishes every in-flight request of a burst, then exits 0', { timeout: 60_000 }, async () => {
-    const service = await spawnService({ DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test' });
+    const service = await spawnService({
+      DATABASE_URL: inject('databaseUrl'),
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      ENVIRONMENT: 'test',
+      LOG_LEVEL: 'debug',
+    });
     const email = `burst.${Date.now()}@example.com`;
     const registered = await fetch(`${service.baseUrl}${API}/auth/register`, {
       method: 'POST',
@@ -17,17 +41,21 @@ describe('SIGTERM', () => {
     expect(registered.status).toBe(201);
 
     // Each login costs an argon2 verification, so the burst is still running when the signal lands.
-    const burst = Array.from({ length: 40 }, () =>
-      fetch(`${service.baseUrl}${API}/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password: STRONG_PASSWORD }),
-      }).then((response) => response.status, (error: Error) => error.message),
+    let answered = 0;
+    const receivedBefore = countReceived(service.output());
+    const burst = Array.from({ length: BURST }, () =>
+      postJson(`${service.baseUrl}${API}/auth/login`, { email, password: STRONG_PASSWORD }).then((status) => {
+        answered += 1;
+        return status;
+      }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Signal once the service has received every request (its debug log says so): all in flight.
+    await expect.poll(() => countReceived(service.output()) - receivedBefore, { timeout: 20_000, interval: 5 }).toBe(BURST);
+    const answeredBeforeSignal = answered;
     service.signal('SIGTERM');
     const statuses = await Promise.all(burst);
-    expect(statuses).toEqual(Array(40).fill(200));
+    expect(answeredBeforeSignal).toBeLessThan(BURST);
+    expect(statuses).toEqual(Array(BURST).fill(200));
     expect(await service.exited).toBe(0);
     expect(service.output()).toMatch(/shutting down/);
   });
