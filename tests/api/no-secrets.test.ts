@@ -25,6 +25,7 @@ describe('secrets in logs and responses', () => {
     });
 
     const logs = server.logs();
+    expect(logs).not.toContain(account.email);
     expect(logs).toContain('"route":"/api/v1/enterprise/auth/login"');
     const secrets = [
       'Unmistakable-Secret-Phrase-931',
