@@ -141,6 +141,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List organizations
+         * @description The platform super-admin sees every organization; anyone else a list holding only their own. Needs `organizations:read`.
+         */
+        get: operations["listOrganizations"];
+        put?: never;
+        /**
+         * Create an organization
+         * @description Creates an organization (a tenant). Only the platform super-admin may; everyone else gets 403.
+         */
+        post: operations["createOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/organizations/{organization_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an organization
+         * @description Needs `organizations:read`. Another tenant's organization is a 404, exactly as an unknown id.
+         */
+        get: operations["getOrganization"];
+        /**
+         * Update an organization
+         * @description Changes the fields given (partial update). Needs `organizations:update`. An organization's
+         *     Admin may change `name`, `contact_email`, `contact_name` and `allowed_email_domains`;
+         *     `slug`, `plan`, `max_users`, `max_teams` and `is_active` are for the platform super-admin
+         *     only (403 otherwise). `max_users` and `max_teams` cannot go below what the organization
+         *     already has (422).
+         */
+        put: operations["updateOrganization"];
+        post?: never;
+        /**
+         * Delete an organization
+         * @description Soft-deletes the organization (platform super-admin only). Its users can no longer log in,
+         *     and their sessions end at once: live access and refresh tokens stop working.
+         */
+        delete: operations["deleteOrganization"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -360,6 +419,52 @@ export interface components {
                 };
             };
         };
+        Slug: string;
+        /** @description A lower-case DNS domain such as `example.com`. */
+        DomainName: string;
+        /** @enum {string} */
+        Plan: "trial" | "starter" | "professional" | "enterprise";
+        Organization: {
+            id: components["schemas"]["Uuid"];
+            name: string;
+            slug: components["schemas"]["Slug"];
+            plan: components["schemas"]["Plan"];
+            /** Format: email */
+            contact_email: string | null;
+            contact_name: string | null;
+            max_users: number;
+            max_teams: number;
+            /** @description Email domains whose owners may join by registering with this organization's id. */
+            allowed_email_domains: components["schemas"]["DomainName"][];
+            is_active: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        OrganizationCreate: {
+            name: string;
+            slug: components["schemas"]["Slug"];
+            plan?: components["schemas"]["Plan"];
+            contact_email?: components["schemas"]["Email"];
+            contact_name?: string;
+            /** @default 25 */
+            max_users: number;
+            /** @default 10 */
+            max_teams: number;
+            allowed_email_domains?: components["schemas"]["DomainName"][];
+        };
+        /** @description Only the fields given change. `contact_email` and `contact_name` may be set to null. */
+        OrganizationUpdate: {
+            name?: string;
+            slug?: components["schemas"]["Slug"];
+            plan?: components["schemas"]["Plan"];
+            /** Format: email */
+            contact_email?: string | null;
+            contact_name?: string | null;
+            max_users?: number;
+            max_teams?: number;
+            allowed_email_domains?: components["schemas"]["DomainName"][];
+            is_active?: boolean;
+        };
     };
     responses: {
         /** @description A new token pair. */
@@ -514,7 +619,13 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description How many items to skip. */
+        Skip: number;
+        /** @description How many items to answer at most. */
+        Limit: number;
+        OrganizationId: string;
+    };
     requestBodies: never;
     headers: {
         /**
@@ -522,6 +633,11 @@ export interface components {
          * @example Bearer error="invalid_token"
          */
         "WWW-Authenticate": string;
+        /**
+         * @description How many items the whole list holds, across all pages.
+         * @example 42
+         */
+        "X-Total-Count": number;
         /**
          * @description Seconds to wait before trying again.
          * @example 5
@@ -727,6 +843,193 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listOrganizations: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of organizations, oldest first; the total is in `X-Total-Count`. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                     *         "name": "Hopper Labs",
+                     *         "slug": "hopper-labs",
+                     *         "plan": "professional",
+                     *         "contact_email": "it@hopper-labs.example",
+                     *         "contact_name": "Grace Hopper",
+                     *         "max_users": 200,
+                     *         "max_teams": 20,
+                     *         "allowed_email_domains": [
+                     *           "hopper-labs.example"
+                     *         ],
+                     *         "is_active": true,
+                     *         "created_at": "2026-11-28T09:30:00Z",
+                     *         "updated_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Organization"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Hopper Labs",
+                 *       "slug": "hopper-labs",
+                 *       "plan": "professional",
+                 *       "contact_email": "it@hopper-labs.example",
+                 *       "contact_name": "Grace Hopper",
+                 *       "max_users": 200,
+                 *       "max_teams": 20,
+                 *       "allowed_email_domains": [
+                 *         "hopper-labs.example"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["OrganizationCreate"];
+            };
+        };
+        responses: {
+            /** @description The organization was created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Hopper Laboratories",
+                 *       "allowed_email_domains": [
+                 *         "hopper-labs.example",
+                 *         "hopper.example"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["OrganizationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated organization. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["UnexpectedError"];
         };

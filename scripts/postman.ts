@@ -16,7 +16,7 @@ interface PostmanEvent {
 
 interface PostmanRequest {
   method: string;
-  url: { path: string[] };
+  url: { path: string[]; variable?: { key: string; value: string }[] };
   header?: { key: string; value: string }[];
   auth?: unknown;
   body?: { mode: 'raw'; raw: string; options: { raw: { language: 'json' } } };
@@ -52,7 +52,10 @@ const FLOW: Record<string, FlowStep> = {
       "pm.collectionVariables.set('password', 'correct horse battery staple');",
     ],
     body: { email: '{{email}}', password: '{{password}}', full_name: 'QA Smoke', organization_name: 'QA Smoke Organization' },
-    tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));"],
+    tests: [
+      "pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));",
+      "pm.collectionVariables.set('organizationId', pm.response.json().organization_id);",
+    ],
   },
   login: {
     status: 200,
@@ -86,26 +89,69 @@ const FLOW: Record<string, FlowStep> = {
     body: { current_password: '{{password}}', new_password: NEW_PASSWORD },
     tests: [`pm.collectionVariables.set('password', '${NEW_PASSWORD}');`],
   },
-  logout: { status: 204 },
+  // Logging out ends the session, so the run logs in again for the folders that follow.
+  logout: {
+    status: 204,
+    tests: [
+      'pm.sendRequest({',
+      "  url: pm.variables.get('baseUrl') + '/api/v1/enterprise/auth/login',",
+      "  method: 'POST',",
+      "  header: { 'Content-Type': 'application/json' },",
+      "  body: { mode: 'raw', raw: JSON.stringify({ email: pm.collectionVariables.get('email'), password: pm.collectionVariables.get('password') }) },",
+      '}, (error, response) => {',
+      "  pm.expect(error).to.eql(null);",
+      "  pm.collectionVariables.set('accessToken', response.json().access_token);",
+      "  pm.collectionVariables.set('refreshToken', response.json().refresh_token);",
+      '});',
+    ],
+  },
+  listOrganizations: {
+    status: 200,
+    tests: [
+      "pm.expect(pm.response.json().map((o) => o.id)).to.eql([pm.collectionVariables.get('organizationId')]);",
+      "pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');",
+    ],
+  },
+  getOrganization: { status: 200, tests: ["pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('organizationId'));"] },
+  updateOrganization: {
+    status: 200,
+    body: { name: 'QA Smoke Organization (renamed)', allowed_email_domains: ['example.com'] },
+    tests: ["pm.expect(pm.response.json().allowed_email_domains).to.eql(['example.com']);"],
+  },
+  // Creating and deleting organizations is for the platform super-admin: an Admin gets 403.
+  createOrganization: { status: 403 },
+  deleteOrganization: { status: 403 },
 };
 
-const FOLDER_ORDER = ['health', 'auth'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password'];
+const FOLDER_ORDER = ['health', 'auth', 'organizations'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId'];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 interface SpecOperation {
   operationId: string;
   isPublic: boolean;
+  /** The request body's media-type example, sent when the flow does not name a body. */
+  example?: unknown;
 }
 
-function specOperations(spec: { paths: Record<string, Record<string, { operationId: string; security?: unknown[] }>> }) {
+interface SpecOperationObject {
+  operationId: string;
+  security?: unknown[];
+  requestBody?: { content?: { 'application/json'?: { example?: unknown } } };
+}
+
+function specOperations(spec: { paths: Record<string, Record<string, SpecOperationObject>> }) {
   const byRoute = new Map<string, SpecOperation>();
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
       const route = `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`;
-      byRoute.set(route, { operationId: operation.operationId, isPublic: operation.security?.length === 0 });
+      byRoute.set(route, {
+        operationId: operation.operationId,
+        isPublic: operation.security?.length === 0,
+        example: operation.requestBody?.content?.['application/json']?.example,
+      });
     }
   }
   return byRoute;
@@ -136,8 +182,13 @@ function applyFlow(item: PostmanItem, operation: SpecOperation): void {
   if (!step || !request) throw new Error(`No smoke-run step for operation ${operation.operationId}`);
   if (operation.isPublic) request.auth = { type: 'noauth' };
   else delete request.auth;
-  if (step.body) {
-    request.body = { mode: 'raw', raw: JSON.stringify(step.body, null, 2), options: { raw: { language: 'json' } } };
+  // Path parameters come from the ids earlier steps saved: organization_id → {{organizationId}}.
+  for (const variable of request.url.variable ?? []) {
+    variable.value = `{{${variable.key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())}}}`;
+  }
+  const body = step.body ?? operation.example;
+  if (body !== undefined) {
+    request.body = { mode: 'raw', raw: JSON.stringify(body, null, 2), options: { raw: { language: 'json' } } };
   }
   const tests = [
     `pm.test('answers ${step.status}', () => pm.response.to.have.status(${step.status}));`,

@@ -13,6 +13,7 @@ import { authenticationRouter, operationRouter } from './http/routes.js';
 import type { Handlers } from './http/types.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
+import { organizationHandlers } from './modules/organizations/routes.js';
 
 const JSON_BODY_LIMIT = '100kb';
 
@@ -23,6 +24,7 @@ export function createApp(container: Container): Express {
   const handlers: Handlers = {
     ...authHandlers(container),
     ...healthHandlers(container),
+    ...organizationHandlers(container),
   };
 
   const app = express();

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { AccessControl } from './auth/access.js';
 import { Passwords } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
@@ -8,6 +9,7 @@ import { type ApiDocument, loadApiDocument } from './http/openapi.js';
 import { AuditLog } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
+import { OrganizationsService } from './modules/organizations/service.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RequestScope } from './observability/request-scope.js';
@@ -16,6 +18,8 @@ export interface Container {
   config: Readonly<Config>;
   logger: Logger;
   requestScope: RequestScope;
+  passwords: Passwords;
+  audit: AuditLog;
   metrics: Metrics;
   database: DatabaseHandle;
   apiDocument: ApiDocument;
@@ -25,6 +29,7 @@ export interface Container {
   services: {
     auth: AuthService;
     health: HealthService;
+    organizations: OrganizationsService;
   };
 }
 
@@ -48,6 +53,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt, metrics);
   const audit = new AuditLog();
   const health = new HealthService(database, lifecycle);
+  const access = new AccessControl(database.db, audit);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
     activeSessions: () => sessions.countActive(),
@@ -57,6 +63,8 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     config,
     logger,
     requestScope,
+    passwords,
+    audit,
     metrics,
     database,
     apiDocument,
@@ -66,6 +74,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     services: {
       auth: new AuthService(database.db, passwords, sessions, audit, metrics, config),
       health,
+      organizations: new OrganizationsService(database.db, access, sessions, audit),
     },
   };
 }

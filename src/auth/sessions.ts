@@ -1,7 +1,7 @@
-import { and, count, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
 import type { Database, Queryable } from '../db/client.js';
-import { organizations, refreshTokens, sessions, users } from '../db/schema.js';
+import { organizations, permissions, refreshTokens, rolePermissions, sessions, userRoles, users } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RequestMeta } from '../modules/audit-logs/service.js';
@@ -14,6 +14,8 @@ export interface Principal {
   sessionId: string;
   email: string;
   isSuperadmin: boolean;
+  /** What the user's roles grant, read on every request so role changes apply at once. */
+  permissions: ReadonlySet<string>;
 }
 
 export interface TokenPair {
@@ -22,7 +24,7 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_changed' | 'user_deactivated';
+export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_changed' | 'user_deactivated' | 'organization_disabled';
 
 export type RefreshOutcome =
   | { kind: 'rotated'; tokens: TokenPair; userId: string; organizationId: string }
@@ -137,6 +139,15 @@ export class Sessions {
     return row?.active ?? 0;
   }
 
+  /** Revokes every live session of an organization's users (deactivated or deleted organization). */
+  async revokeAllForOrganization(db: Queryable, organizationId: string, reason: RevokeReason): Promise<void> {
+    const members = db.select({ id: users.id }).from(users).where(eq(users.organizationId, organizationId));
+    await db
+      .update(sessions)
+      .set({ revokedAt: new Date(), revokedReason: reason })
+      .where(and(inArray(sessions.userId, members), isNull(sessions.revokedAt)));
+  }
+
   /** Verifies a bearer token and that its session, user and organization are all still live. */
   async authenticate(token: string): Promise<Principal> {
     const claims = this.accessTokens.verify(token);
@@ -158,6 +169,12 @@ export class Sessions {
         ),
       );
     if (!row) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
-    return { userId: claims.sub, sessionId: claims.sid, ...row };
+    const granted = await this.db
+      .selectDistinct({ name: permissions.name })
+      .from(userRoles)
+      .innerJoin(rolePermissions, eq(rolePermissions.roleId, userRoles.roleId))
+      .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
+      .where(eq(userRoles.userId, claims.sub));
+    return { userId: claims.sub, sessionId: claims.sid, ...row, permissions: new Set(granted.map((permission) => permission.name)) };
   }
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { TestServer } from './server.js';
@@ -49,4 +50,16 @@ export function expectProblem(response: { status: number; headers: Headers; body
   expect(response.body).toMatchObject({ status, type: expect.stringMatching(/^urn:fm-auth:problem:/), title: expect.any(String) });
   expect(typeof response.body.detail).toBe('string');
   if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+}
+
+/** Creates a platform super-admin with the real CLI (`npm run admin -- create-superadmin`). */
+export function createSuperadmin(databaseUrl: string): { email: string; password: string; output: string } {
+  const email = uniqueEmail('root');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', 'create-superadmin', '--email', email], {
+    input: `${STRONG_PASSWORD}\n`,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: databaseUrl, ENVIRONMENT: 'test', JWT_SECRET_KEY: 'unused-by-the-cli-but-required-0123456789' },
+  });
+  expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+  return { email, password: STRONG_PASSWORD, output: result.stdout };
 }

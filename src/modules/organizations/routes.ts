@@ -1,0 +1,75 @@
+import type { Container } from '../../container.js';
+import type { HandlersFor, Schemas } from '../../http/types.js';
+import type { OrganizationRow } from './service.js';
+
+export function toOrganization(row: OrganizationRow): Schemas['Organization'] {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    plan: row.plan as Schemas['Plan'],
+    contact_email: row.contactEmail,
+    contact_name: row.contactName,
+    max_users: row.maxUsers,
+    max_teams: row.maxTeams,
+    allowed_email_domains: row.allowedEmailDomains,
+    is_active: row.isActive,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+type OrganizationOperation = 'createOrganization' | 'listOrganizations' | 'getOrganization' | 'updateOrganization' | 'deleteOrganization';
+
+export function organizationHandlers({ services: { organizations } }: Container): HandlersFor<OrganizationOperation> {
+  return {
+    async createOrganization({ body, principal, meta }) {
+      const organization = await organizations.create(
+        principal(),
+        {
+          name: body.name,
+          slug: body.slug,
+          plan: body.plan,
+          contactEmail: body.contact_email,
+          contactName: body.contact_name,
+          maxUsers: body.max_users,
+          maxTeams: body.max_teams,
+          allowedEmailDomains: body.allowed_email_domains,
+        },
+        meta,
+      );
+      return { status: 201, body: toOrganization(organization) };
+    },
+
+    async listOrganizations({ query, principal, meta }) {
+      const page = await organizations.list(principal(), { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      return { status: 200, body: page.items.map(toOrganization), headers: { 'X-Total-Count': String(page.total) } };
+    },
+
+    async getOrganization({ params, principal, meta }) {
+      return { status: 200, body: toOrganization(await organizations.get(principal(), params.organization_id, meta)) };
+    },
+
+    async updateOrganization({ params, body, principal, meta }) {
+      const changes = {
+        name: body.name,
+        slug: body.slug,
+        plan: body.plan,
+        contactEmail: body.contact_email,
+        contactName: body.contact_name,
+        maxUsers: body.max_users,
+        maxTeams: body.max_teams,
+        allowedEmailDomains: body.allowed_email_domains,
+        isActive: body.is_active,
+      };
+      const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+      const updated = await organizations.update(principal(), params.organization_id, given, meta);
+      return { status: 200, body: toOrganization(updated) };
+    },
+
+    async deleteOrganization({ params, principal, meta }) {
+      await organizations.remove(principal(), params.organization_id, meta);
+      return { status: 204 };
+    },
+  };
+}
