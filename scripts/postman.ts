@@ -121,10 +121,19 @@ const FLOW: Record<string, FlowStep> = {
   // Creating and deleting organizations is for the platform super-admin: an Admin gets 403.
   createOrganization: { status: 403 },
   deleteOrganization: { status: 403 },
+  createTeam: {
+    status: 201,
+    body: { organization_id: '{{organizationId}}', name: 'QA Team', slug: 'qa-team', description: 'Created by the smoke run' },
+    tests: ["pm.collectionVariables.set('teamId', pm.response.json().id);"],
+  },
+  listTeams: { status: 200, tests: ["pm.expect(pm.response.json().map((t) => t.id)).to.eql([pm.collectionVariables.get('teamId')]);"] },
+  getTeam: { status: 200, tests: ["pm.expect(pm.response.json().slug).to.eql('qa-team');"] },
+  updateTeam: { status: 200, body: { name: 'QA Team (renamed)', description: null }, tests: ["pm.expect(pm.response.json().description).to.eql(null);"] },
+  deleteTeam: { status: 204 },
 };
 
-const FOLDER_ORDER = ['health', 'auth', 'organizations'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId'];
+const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId'];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 interface SpecOperation {

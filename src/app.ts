@@ -14,6 +14,7 @@ import type { Handlers } from './http/types.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
+import { teamHandlers } from './modules/teams/routes.js';
 
 const JSON_BODY_LIMIT = '100kb';
 
@@ -25,6 +26,7 @@ export function createApp(container: Container): Express {
     ...authHandlers(container),
     ...healthHandlers(container),
     ...organizationHandlers(container),
+    ...teamHandlers(container),
   };
 
   const app = express();

@@ -10,6 +10,7 @@ import { AuditLog } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
+import { TeamsService } from './modules/teams/service.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RequestScope } from './observability/request-scope.js';
@@ -30,6 +31,7 @@ export interface Container {
     auth: AuthService;
     health: HealthService;
     organizations: OrganizationsService;
+    teams: TeamsService;
   };
 }
 
@@ -54,6 +56,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const audit = new AuditLog();
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
+  const organizations = new OrganizationsService(database.db, access, sessions, audit);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
     activeSessions: () => sessions.countActive(),
@@ -74,7 +77,8 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     services: {
       auth: new AuthService(database.db, passwords, sessions, audit, metrics, config),
       health,
-      organizations: new OrganizationsService(database.db, access, sessions, audit),
+      organizations,
+      teams: new TeamsService(database.db, access, organizations, audit),
     },
   };
 }

@@ -63,3 +63,25 @@ export function createSuperadmin(databaseUrl: string): { email: string; password
   expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   return { email, password: STRONG_PASSWORD, output: result.stdout };
 }
+
+export const SYSTEM_ROLES = {
+  admin: '00000000-0000-4000-8000-000000000001',
+  member: '00000000-0000-4000-8000-000000000002',
+  viewer: '00000000-0000-4000-8000-000000000003',
+} as const;
+
+/** Adds a Member to the Admin's organization the way users join: by registering with its id. */
+export async function joinOrganization(server: TestServer, admin: Account, adminTokens: Tokens): Promise<Account> {
+  const domain = 'members.example';
+  const allowed = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
+    token: adminTokens.access_token,
+    body: { allowed_email_domains: [domain] },
+  });
+  expect(allowed.status, allowed.text).toBe(200);
+  const email = uniqueEmail('member', domain);
+  const response = await server.request('POST', `${API}/auth/register`, {
+    body: { email, password: STRONG_PASSWORD, full_name: 'Mo Member', organization_id: admin.organizationId },
+  });
+  expect(response.status, response.text).toBe(201);
+  return { email, password: STRONG_PASSWORD, userId: response.body.id, organizationId: admin.organizationId };
+}

@@ -19,6 +19,15 @@ export interface AuditEvent {
   context?: Record<string, unknown>;
 }
 
+/** A successful change to an object, made by a signed-in user. */
+export interface ChangeEvent {
+  eventType: string;
+  organizationId: string;
+  resourceType: string;
+  resourceId: string;
+  context?: Record<string, unknown>;
+}
+
 /** The append-only audit trail. Callers pass their transaction so a change and its row commit together. */
 export class AuditLog {
   async record(db: Queryable, meta: RequestMeta, event: AuditEvent): Promise<void> {
@@ -34,5 +43,9 @@ export class AuditLog {
       requestId: meta.requestId,
       context: event.context ?? {},
     });
+  }
+
+  recordChange(db: Queryable, meta: RequestMeta, actorUserId: string, change: ChangeEvent): Promise<void> {
+    return this.record(db, meta, { ...change, status: 'success', actorUserId });
   }
 }

@@ -1,5 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
+import { givenFields } from '../../http/update.js';
 import type { OrganizationRow } from './service.js';
 
 export function toOrganization(row: OrganizationRow): Schemas['Organization'] {
@@ -51,7 +52,7 @@ export function organizationHandlers({ services: { organizations } }: Container)
     },
 
     async updateOrganization({ params, body, principal, meta }) {
-      const changes = {
+      const changes = givenFields({
         name: body.name,
         slug: body.slug,
         plan: body.plan,
@@ -61,9 +62,8 @@ export function organizationHandlers({ services: { organizations } }: Container)
         maxTeams: body.max_teams,
         allowedEmailDomains: body.allowed_email_domains,
         isActive: body.is_active,
-      };
-      const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-      const updated = await organizations.update(principal(), params.organization_id, given, meta);
+      });
+      const updated = await organizations.update(principal(), params.organization_id, changes, meta);
       return { status: 200, body: toOrganization(updated) };
     },
 

@@ -127,8 +127,8 @@ export class OrganizationsService {
     });
   }
 
-  /** Another tenant's organization answers exactly like one that does not exist. */
-  private async findVisible(db: Queryable, principal: Principal, organizationId: string, options: { lock?: boolean } = {}) {
+  /** Another tenant's organization answers exactly like one that does not exist. Locking serializes quota checks. */
+  async findVisible(db: Queryable, principal: Principal, organizationId: string, options: { lock?: boolean } = {}) {
     if (!this.access.canSee(principal, organizationId)) throw AppError.notFound(NOT_FOUND);
     const query = db.select().from(organizations).where(and(live, eq(organizations.id, organizationId)));
     const [organization] = options.lock ? await query.for('update') : await query;
@@ -160,11 +160,9 @@ export class OrganizationsService {
   }
 
   private record(db: Queryable, principal: Principal, meta: RequestMeta, eventType: string, organizationId: string, context: Record<string, unknown>) {
-    return this.audit.record(db, meta, {
+    return this.audit.recordChange(db, meta, principal.userId, {
       eventType,
-      status: 'success',
       organizationId,
-      actorUserId: principal.userId,
       resourceType: 'organization',
       resourceId: organizationId,
       context,
