@@ -272,6 +272,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a user
+         * @description Creates a user in an organization. Needs `users:create`. Without `password` the user can
+         *     only sign in through SSO. `role_ids` (system roles or the organization's own) default to
+         *     Member; nobody can grant a permission they do not hold. The organization's `max_users`
+         *     is enforced (403 when full).
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/users/organization/{organization_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an organization's users
+         * @description Needs `users:read`. Oldest first; filters combine; the total is in `X-Total-Count`.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a user
+         * @description Needs `users:read`. Another tenant's user is a 404, exactly as an unknown id.
+         */
+        get: operations["getUser"];
+        /**
+         * Update a user
+         * @description Changes the fields given (partial update). Needs `users:update`. Deactivating a user ends
+         *     all their sessions at once. Nobody can deactivate the organization's last active Admin (409).
+         */
+        put: operations["updateUser"];
+        post?: never;
+        /**
+         * Delete a user
+         * @description Soft-deletes the user and ends all their sessions. Needs `users:delete`. The organization's last active Admin cannot be deleted (409).
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/users/{user_id}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a user's roles
+         * @description Replaces the user's roles with `role_ids` (system roles or the user's organization's own).
+         *     Needs `users:update`. Nobody can grant a permission they do not hold, nor demote the
+         *     organization's last active Admin (409). Takes effect on the user's next request.
+         */
+        put: operations["setUserRoles"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles
+         * @description The system roles (Admin, Member, Viewer) and the caller's organization's custom roles, system roles first. Needs `roles:read`.
+         */
+        get: operations["listRoles"];
+        put?: never;
+        /**
+         * Create a custom role
+         * @description Creates a role in the caller's organization from permissions of the catalog. Needs
+         *     `roles:create`. Nobody can grant a permission they do not hold themselves (403), and the
+         *     platform permissions `organizations:create` and `organizations:delete` belong to no role.
+         */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/roles/{role_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a role
+         * @description A system role or one of the caller's organization's roles. Needs `roles:read`.
+         */
+        get: operations["getRole"];
+        /**
+         * Update a custom role
+         * @description Changes the fields given; `permissions` replaces the whole set. Needs `roles:update`. System roles are read-only (403). Takes effect on the next request of every user holding the role.
+         */
+        put: operations["updateRole"];
+        post?: never;
+        /**
+         * Delete a custom role
+         * @description Deletes the role; users holding it lose it. Needs `roles:delete`. System roles cannot be deleted (403).
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -558,6 +714,57 @@ export interface components {
             slug?: components["schemas"]["Slug"];
             description?: string | null;
         };
+        /**
+         * @description A permission a role may grant. `organizations:create` and `organizations:delete` belong to the platform super-admin only.
+         * @enum {string}
+         */
+        PermissionName: "organizations:read" | "organizations:update" | "teams:create" | "teams:read" | "teams:update" | "teams:delete" | "users:create" | "users:read" | "users:update" | "users:delete" | "sso:create" | "sso:read" | "sso:update" | "sso:delete" | "roles:create" | "roles:read" | "roles:update" | "roles:delete" | "audit:read";
+        Role: {
+            id: components["schemas"]["Uuid"];
+            /**
+             * Format: uuid
+             * @description The organization of a custom role; null for the system roles every organization shares.
+             */
+            organization_id: string | null;
+            name: string;
+            description: string | null;
+            is_system: boolean;
+            /** @description Sorted permission names. */
+            permissions: string[];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        RoleCreate: {
+            name: string;
+            description?: string;
+            permissions: components["schemas"]["PermissionName"][];
+        };
+        RoleUpdate: {
+            name?: string;
+            description?: string | null;
+            permissions?: components["schemas"]["PermissionName"][];
+        };
+        RoleIds: components["schemas"]["Uuid"][];
+        UserCreate: {
+            organization_id: components["schemas"]["Uuid"];
+            email: components["schemas"]["Email"];
+            full_name: string;
+            password?: components["schemas"]["Password"];
+            team_id?: components["schemas"]["Uuid"];
+            role_ids?: components["schemas"]["RoleIds"];
+        };
+        /** @description Only the fields given change; `team_id` may be set to null. */
+        UserUpdate: {
+            email?: components["schemas"]["Email"];
+            full_name?: string;
+            /** Format: uuid */
+            team_id?: string | null;
+            is_active?: boolean;
+            is_verified?: boolean;
+        };
+        UserRolesUpdate: {
+            role_ids: components["schemas"]["RoleIds"];
+        };
     };
     responses: {
         /** @description A new token pair. */
@@ -719,6 +926,8 @@ export interface components {
         Limit: number;
         OrganizationId: string;
         TeamId: string;
+        UserId: string;
+        RoleId: string;
     };
     requestBodies: never;
     headers: {
@@ -1289,6 +1498,422 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The team is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                 *       "email": "alan@hopper-labs.example",
+                 *       "full_name": "Alan Turing",
+                 *       "password": "a long and memorable passphrase",
+                 *       "role_ids": [
+                 *         "00000000-0000-4000-8000-000000000003"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description The user was created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only members of this team. */
+                team_id?: string;
+                /** @description Only active (true) or deactivated (false) users. */
+                is_active?: boolean;
+                /** @description Case-insensitive text in the email or full name. */
+                q?: string;
+            };
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "6f1c2a9e-3b7d-4c1a-9e8f-2d4b5a6c7e80",
+                     *         "email": "grace@hopper-labs.example",
+                     *         "full_name": "Grace Hopper",
+                     *         "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                     *         "team_id": null,
+                     *         "is_active": true,
+                     *         "is_verified": false,
+                     *         "sso_provider": null,
+                     *         "last_login_at": null,
+                     *         "created_at": "2026-11-28T09:30:00Z",
+                     *         "updated_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["User"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "full_name": "Alan M. Turing",
+                 *       "team_id": "9b2d4f6a-8c0e-4a1b-9d3f-5e7a9c1b3d5f"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setUserRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "role_ids": [
+                 *         "00000000-0000-4000-8000-000000000002"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserRolesUpdate"];
+            };
+        };
+        responses: {
+            /** @description The user's roles. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "00000000-0000-4000-8000-000000000002",
+                     *         "name": "Member",
+                     *         "description": "Reads the organization, its teams and users"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["RoleSummary"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of roles; the total is in `X-Total-Count`. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "00000000-0000-4000-8000-000000000002",
+                     *         "organization_id": null,
+                     *         "name": "Member",
+                     *         "description": "Reads the organization, its teams and users",
+                     *         "is_system": true,
+                     *         "permissions": [
+                     *           "organizations:read",
+                     *           "teams:read",
+                     *           "users:read"
+                     *         ],
+                     *         "created_at": "2026-11-28T09:30:00Z",
+                     *         "updated_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Role"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Support",
+                 *       "description": "Reads everything, changes nothing",
+                 *       "permissions": [
+                 *         "teams:read",
+                 *         "users:read",
+                 *         "audit:read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RoleCreate"];
+            };
+        };
+        responses: {
+            /** @description The role was created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "teams:read",
+                 *         "users:read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RoleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role_id: components["parameters"]["RoleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The role is deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -16,7 +16,7 @@ interface PostmanEvent {
 
 interface PostmanRequest {
   method: string;
-  url: { path: string[]; variable?: { key: string; value: string }[] };
+  url: { path: string[]; variable?: { key: string; value: string }[]; query?: { key: string; value: string; disabled?: boolean }[] };
   header?: { key: string; value: string }[];
   auth?: unknown;
   body?: { mode: 'raw'; raw: string; options: { raw: { language: 'json' } } };
@@ -130,10 +130,34 @@ const FLOW: Record<string, FlowStep> = {
   getTeam: { status: 200, tests: ["pm.expect(pm.response.json().slug).to.eql('qa-team');"] },
   updateTeam: { status: 200, body: { name: 'QA Team (renamed)', description: null }, tests: ["pm.expect(pm.response.json().description).to.eql(null);"] },
   deleteTeam: { status: 204 },
+  createUser: {
+    status: 201,
+    prerequest: ["pm.collectionVariables.set('memberEmail', `qa.member.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);"],
+    body: { organization_id: '{{organizationId}}', email: '{{memberEmail}}', full_name: 'QA Member', password: 'another long smoke passphrase' },
+    tests: ["pm.collectionVariables.set('userId', pm.response.json().id);"],
+  },
+  listUsers: { status: 200, tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('2');"] },
+  getUser: { status: 200, tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('memberEmail'));"] },
+  updateUser: { status: 200, body: { full_name: 'QA Member (renamed)' }, tests: ["pm.expect(pm.response.json().full_name).to.eql('QA Member (renamed)');"] },
+  setUserRoles: {
+    status: 200,
+    body: { role_ids: ['00000000-0000-4000-8000-000000000003'] },
+    tests: ["pm.expect(pm.response.json().map((r) => r.name)).to.eql(['Viewer']);"],
+  },
+  deleteUser: { status: 204 },
+  listRoles: { status: 200, tests: ["pm.expect(pm.response.json().slice(0, 3).map((r) => r.name).sort()).to.eql(['Admin', 'Member', 'Viewer']);"] },
+  createRole: {
+    status: 201,
+    body: { name: 'QA Support', description: 'Created by the smoke run', permissions: ['teams:read', 'users:read'] },
+    tests: ["pm.collectionVariables.set('roleId', pm.response.json().id);"],
+  },
+  getRole: { status: 200, tests: ["pm.expect(pm.response.json().permissions).to.eql(['teams:read', 'users:read']);"] },
+  updateRole: { status: 200, body: { permissions: ['users:read'] }, tests: ["pm.expect(pm.response.json().permissions).to.eql(['users:read']);"] },
+  deleteRole: { status: 204 },
 };
 
-const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId'];
+const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId'];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 interface SpecOperation {
@@ -195,6 +219,8 @@ function applyFlow(item: PostmanItem, operation: SpecOperation): void {
   for (const variable of request.url.variable ?? []) {
     variable.value = `{{${variable.key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())}}}`;
   }
+  // Optional query parameters (paging, filters) stay listed for QA to switch on, but off in the run.
+  for (const parameter of request.url.query ?? []) parameter.disabled = true;
   const body = step.body ?? operation.example;
   if (body !== undefined) {
     request.body = { mode: 'raw', raw: JSON.stringify(body, null, 2), options: { raw: { language: 'json' } } };

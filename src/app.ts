@@ -14,7 +14,9 @@ import type { Handlers } from './http/types.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
+import { roleHandlers } from './modules/roles/routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
+import { userHandlers } from './modules/users/routes.js';
 
 const JSON_BODY_LIMIT = '100kb';
 
@@ -27,6 +29,8 @@ export function createApp(container: Container): Express {
     ...healthHandlers(container),
     ...organizationHandlers(container),
     ...teamHandlers(container),
+    ...userHandlers(container),
+    ...roleHandlers(container),
   };
 
   const app = express();

@@ -10,7 +10,9 @@ import { AuditLog } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
+import { RolesService } from './modules/roles/service.js';
 import { TeamsService } from './modules/teams/service.js';
+import { UsersService } from './modules/users/service.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { RequestScope } from './observability/request-scope.js';
@@ -32,6 +34,8 @@ export interface Container {
     health: HealthService;
     organizations: OrganizationsService;
     teams: TeamsService;
+    roles: RolesService;
+    users: UsersService;
   };
 }
 
@@ -57,6 +61,8 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
   const organizations = new OrganizationsService(database.db, access, sessions, audit);
+  const teams = new TeamsService(database.db, access, organizations, audit);
+  const roles = new RolesService(database.db, access, audit);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
     activeSessions: () => sessions.countActive(),
@@ -78,7 +84,9 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
       auth: new AuthService(database.db, passwords, sessions, audit, metrics, config),
       health,
       organizations,
-      teams: new TeamsService(database.db, access, organizations, audit),
+      teams,
+      roles,
+      users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
     },
   };
 }

@@ -1,0 +1,47 @@
+import type { Container } from '../../container.js';
+import type { HandlersFor, Schemas } from '../../http/types.js';
+import { givenFields } from '../../http/update.js';
+import type { RoleWithPermissions } from './service.js';
+
+export function toRole(role: RoleWithPermissions): Schemas['Role'] {
+  return {
+    id: role.id,
+    organization_id: role.organizationId,
+    name: role.name,
+    description: role.description,
+    is_system: role.isSystem,
+    permissions: role.permissions,
+    created_at: role.createdAt.toISOString(),
+    updated_at: role.updatedAt.toISOString(),
+  };
+}
+
+type RoleOperation = 'listRoles' | 'createRole' | 'getRole' | 'updateRole' | 'deleteRole';
+
+export function roleHandlers({ services: { roles } }: Container): HandlersFor<RoleOperation> {
+  return {
+    async listRoles({ query, principal, meta }) {
+      const page = await roles.list(principal(), { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      return { status: 200, body: page.items.map(toRole), headers: { 'X-Total-Count': String(page.total) } };
+    },
+
+    async createRole({ body, principal, meta }) {
+      const role = await roles.create(principal(), { name: body.name, description: body.description, permissions: body.permissions }, meta);
+      return { status: 201, body: toRole(role) };
+    },
+
+    async getRole({ params, principal, meta }) {
+      return { status: 200, body: toRole(await roles.get(principal(), params.role_id, meta)) };
+    },
+
+    async updateRole({ params, body, principal, meta }) {
+      const changes = givenFields({ name: body.name, description: body.description, permissions: body.permissions });
+      return { status: 200, body: toRole(await roles.update(principal(), params.role_id, changes, meta)) };
+    },
+
+    async deleteRole({ params, principal, meta }) {
+      await roles.remove(principal(), params.role_id, meta);
+      return { status: 204 };
+    },
+  };
+}

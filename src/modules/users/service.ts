@@ -1,0 +1,221 @@
+import { and, asc, count, eq, ilike, isNull, ne, or, type SQL } from 'drizzle-orm';
+import type { AccessControl } from '../../auth/access.js';
+import type { Passwords } from '../../auth/passwords.js';
+import type { Principal, Sessions } from '../../auth/sessions.js';
+import type { Database, Queryable } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { organizations, userRoles, users } from '../../db/schema.js';
+import { AppError } from '../../http/errors.js';
+import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
+import type { OrganizationsService, Page } from '../organizations/service.js';
+import type { RolesService, RoleWithPermissions } from '../roles/service.js';
+import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
+import type { TeamsService } from '../teams/service.js';
+
+export type UserRow = typeof users.$inferSelect;
+
+export interface UserInput {
+  organizationId: string;
+  email: string;
+  fullName: string;
+  password?: string;
+  teamId?: string;
+  roleIds?: string[];
+}
+
+export interface UserChanges {
+  email?: string;
+  fullName?: string;
+  teamId?: string | null;
+  isActive?: boolean;
+  isVerified?: boolean;
+}
+
+export interface UserFilters {
+  teamId?: string;
+  isActive?: boolean;
+  q?: string;
+}
+
+const NOT_FOUND = 'User not found';
+const EMAIL_TAKEN = 'This email address is already registered';
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export class UsersService {
+  constructor(
+    private readonly db: Database,
+    private readonly access: AccessControl,
+    private readonly organizations: OrganizationsService,
+    private readonly teams: TeamsService,
+    private readonly roles: RolesService,
+    private readonly sessions: Sessions,
+    private readonly passwords: Passwords,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(principal: Principal, input: UserInput, meta: RequestMeta): Promise<UserRow> {
+    await this.access.require(principal, 'users:create', meta);
+    if (input.password !== undefined) this.passwords.assertAcceptable(input.password, input.email);
+    const passwordHash = input.password === undefined ? null : await this.passwords.hash(input.password);
+    try {
+      return await this.db.transaction(async (tx) => {
+        // The organization row lock makes the quota check and the insert one step for concurrent creates.
+        const organization = await this.organizations.findVisible(tx, principal, input.organizationId, { lock: true });
+        if (input.teamId) await this.assertTeamOf(tx, principal, input.teamId, organization.id);
+        const assigned = await this.roles.assignable(tx, principal, organization.id, input.roleIds ?? [SYSTEM_ROLE_IDS.member]);
+        const [existing] = await tx
+          .select({ total: count() })
+          .from(users)
+          .where(and(eq(users.organizationId, organization.id), isNull(users.deletedAt)));
+        if ((existing?.total ?? 0) >= organization.maxUsers) {
+          throw AppError.forbidden(`This organization has reached its limit of ${organization.maxUsers} users`);
+        }
+        const [user] = await tx
+          .insert(users)
+          .values({
+            organizationId: organization.id,
+            email: input.email.trim(),
+            fullName: input.fullName.trim(),
+            passwordHash,
+            passwordChangedAt: passwordHash ? new Date() : null,
+            teamId: input.teamId ?? null,
+          })
+          .returning();
+        if (!user) throw new Error('user insert returned no row');
+        await this.replaceRoles(tx, principal, user.id, assigned);
+        await this.record(tx, principal, meta, 'user.create', user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash });
+        return user;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(EMAIL_TAKEN);
+      throw err;
+    }
+  }
+
+  async list(principal: Principal, organizationId: string, filters: UserFilters, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<UserRow>> {
+    await this.access.require(principal, 'users:read', meta);
+    await this.organizations.findVisible(this.db, principal, organizationId);
+    const conditions: (SQL | undefined)[] = [eq(users.organizationId, organizationId), isNull(users.deletedAt)];
+    if (filters.teamId) conditions.push(eq(users.teamId, filters.teamId));
+    if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
+    if (filters.q) {
+      const pattern = `%${escapeLike(filters.q)}%`;
+      conditions.push(or(ilike(users.email, pattern), ilike(users.fullName, pattern)));
+    }
+    const scope = and(...conditions);
+    const [items, [totals]] = await Promise.all([
+      this.db.select().from(users).where(scope).orderBy(asc(users.createdAt), asc(users.id)).offset(page.skip).limit(page.limit),
+      this.db.select({ total: count() }).from(users).where(scope),
+    ]);
+    return { items, total: totals?.total ?? 0 };
+  }
+
+  async get(principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
+    await this.access.require(principal, 'users:read', meta);
+    return this.findVisible(this.db, principal, userId);
+  }
+
+  async update(principal: Principal, userId: string, changes: UserChanges, meta: RequestMeta): Promise<UserRow> {
+    await this.access.require(principal, 'users:update', meta);
+    try {
+      return await this.db.transaction(async (tx) => {
+        const current = await this.findVisible(tx, principal, userId);
+        if (changes.teamId) await this.assertTeamOf(tx, principal, changes.teamId, current.organizationId);
+        if (changes.isActive === false) await this.assertKeepsAnAdmin(tx, current);
+        const [user] = await tx
+          .update(users)
+          .set({ ...changes, email: changes.email?.trim(), updatedAt: new Date() })
+          .where(eq(users.id, current.id))
+          .returning();
+        if (!user) throw AppError.notFound(NOT_FOUND);
+        if (changes.isActive === false) await this.sessions.revokeAllForUser(tx, user.id, 'user_deactivated');
+        await this.record(tx, principal, meta, 'user.update', user, { changed: Object.keys(changes) });
+        return user;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(EMAIL_TAKEN);
+      throw err;
+    }
+  }
+
+  async remove(principal: Principal, userId: string, meta: RequestMeta): Promise<void> {
+    await this.access.require(principal, 'users:delete', meta);
+    await this.db.transaction(async (tx) => {
+      const user = await this.findVisible(tx, principal, userId);
+      await this.assertKeepsAnAdmin(tx, user);
+      const now = new Date();
+      await tx.update(users).set({ deletedAt: now, isActive: false, updatedAt: now }).where(eq(users.id, user.id));
+      await this.sessions.revokeAllForUser(tx, user.id, 'user_deactivated');
+      await this.record(tx, principal, meta, 'user.delete', user, {});
+    });
+  }
+
+  async setRoles(principal: Principal, userId: string, roleIds: string[], meta: RequestMeta): Promise<RoleWithPermissions[]> {
+    await this.access.require(principal, 'users:update', meta);
+    return this.db.transaction(async (tx) => {
+      const user = await this.findVisible(tx, principal, userId);
+      const assigned = await this.roles.assignable(tx, principal, user.organizationId, roleIds);
+      if (!assigned.some((role) => role.id === SYSTEM_ROLE_IDS.admin)) await this.assertKeepsAnAdmin(tx, user);
+      await this.replaceRoles(tx, principal, user.id, assigned);
+      await this.record(tx, principal, meta, 'user.roles_update', user, { roles: assigned.map((role) => role.name) });
+      return [...assigned].sort((a, b) => a.name.localeCompare(b.name));
+    });
+  }
+
+  /** A live user of an organization the caller may see; anything else is a 404. */
+  private async findVisible(db: Queryable, principal: Principal, userId: string): Promise<UserRow> {
+    const [user] = await db
+      .select()
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    if (!user || !this.access.canSee(principal, user.organizationId)) throw AppError.notFound(NOT_FOUND);
+    return user;
+  }
+
+  private async assertTeamOf(db: Queryable, principal: Principal, teamId: string, organizationId: string): Promise<void> {
+    const team = await this.teams.findVisible(db, principal, teamId);
+    if (team.organizationId !== organizationId) throw AppError.notFound('Team not found');
+  }
+
+  /** Refuses to deactivate, delete or demote the organization's last active Admin. */
+  private async assertKeepsAnAdmin(db: Queryable, user: UserRow): Promise<void> {
+    // Locking the organization row serializes concurrent demotions of its last two Admins.
+    await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, user.organizationId)).for('update');
+    const activeAdmins = (excluding?: string) =>
+      db
+        .select({ total: count() })
+        .from(userRoles)
+        .innerJoin(users, eq(users.id, userRoles.userId))
+        .where(
+          and(
+            eq(userRoles.roleId, SYSTEM_ROLE_IDS.admin),
+            eq(users.organizationId, user.organizationId),
+            eq(users.isActive, true),
+            isNull(users.deletedAt),
+            excluding ? ne(users.id, excluding) : undefined,
+          ),
+        );
+    const [[all], [others]] = await Promise.all([activeAdmins(), activeAdmins(user.id)]);
+    if ((all?.total ?? 0) > 0 && (others?.total ?? 0) === 0) {
+      throw AppError.conflict("This is the organization's last active Admin; make another user Admin first");
+    }
+  }
+
+  private async replaceRoles(db: Queryable, principal: Principal, userId: string, assigned: RoleWithPermissions[]): Promise<void> {
+    await db.delete(userRoles).where(eq(userRoles.userId, userId));
+    await db.insert(userRoles).values(assigned.map((role) => ({ userId, roleId: role.id, assignedBy: principal.userId })));
+  }
+
+  private record(db: Queryable, principal: Principal, meta: RequestMeta, eventType: string, user: UserRow, context: Record<string, unknown>) {
+    return this.audit.recordChange(db, meta, principal.userId, {
+      eventType,
+      organizationId: user.organizationId,
+      resourceType: 'user',
+      resourceId: user.id,
+      context,
+    });
+  }
+}
