@@ -428,6 +428,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the audit log
+         * @description Security events and changes of the caller's organization, newest first. Needs
+         *     `audit:read`. The platform super-admin sees every organization's events (and those tied
+         *     to none, such as failed logins for unknown emails), or one organization's with
+         *     `organization_id`. Rows never hold a password, token or assertion.
+         */
+        get: operations["listAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -764,6 +787,31 @@ export interface components {
         };
         UserRolesUpdate: {
             role_ids: components["schemas"]["RoleIds"];
+        };
+        AuditEvent: {
+            id: components["schemas"]["Uuid"];
+            /** Format: uuid */
+            organization_id: string | null;
+            /**
+             * Format: uuid
+             * @description Who did it; null when nobody was signed in (a failed login for an unknown email).
+             */
+            actor_user_id: string | null;
+            /** @description What happened: auth.login, auth.logout, auth.register, auth.refresh_token_reuse, auth.password_change, permission.denied, organization.create|update|delete, team.create|update|delete, user.create|update|delete|roles_update, role.create|update|delete. */
+            event_type: string;
+            resource_type: string | null;
+            resource_id: string | null;
+            /** @enum {string} */
+            status: "success" | "failure" | "denied";
+            ip_address: string | null;
+            user_agent: string | null;
+            /** @description The `X-Request-ID` of the request that caused the event. */
+            request_id: string | null;
+            /** @description Facts about the event (never a secret), such as the fields changed or the permission missing. */
+            context: {
+                [key: string]: unknown;
+            };
+            created_at: components["schemas"]["Timestamp"];
         };
     };
     responses: {
@@ -1919,6 +1967,67 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listAuditLogs: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only events of this type, such as `auth.login` or `user.update`. */
+                event_type?: string;
+                /** @description Only events whose actor is this user. */
+                user_id?: string;
+                /** @description Only this organization's events (the caller's own unless platform super-admin). */
+                organization_id?: string;
+                /** @description Only events at or after this time. */
+                since?: string;
+                /** @description Only events before this time. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit events; the total is in `X-Total-Count`. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "2e4f6a8c-0b1d-4e3f-9a5b-7c9d1e3f5a7b",
+                     *         "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                     *         "actor_user_id": "6f1c2a9e-3b7d-4c1a-9e8f-2d4b5a6c7e80",
+                     *         "event_type": "auth.login",
+                     *         "resource_type": null,
+                     *         "resource_id": null,
+                     *         "status": "failure",
+                     *         "ip_address": "203.0.113.7",
+                     *         "user_agent": "Mozilla/5.0",
+                     *         "request_id": "4b1e7c1a-6f0a-4c43-9d59-1b8e2f6d7a10",
+                     *         "context": {
+                     *           "reason": "wrong_password"
+                     *         },
+                     *         "created_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["AuditEvent"][];
+                };
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

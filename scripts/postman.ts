@@ -154,9 +154,13 @@ const FLOW: Record<string, FlowStep> = {
   getRole: { status: 200, tests: ["pm.expect(pm.response.json().permissions).to.eql(['teams:read', 'users:read']);"] },
   updateRole: { status: 200, body: { permissions: ['users:read'] }, tests: ["pm.expect(pm.response.json().permissions).to.eql(['users:read']);"] },
   deleteRole: { status: 204 },
+  listAuditLogs: {
+    status: 200,
+    tests: ["pm.expect(pm.response.json().map((e) => e.event_type)).to.include.members(['auth.register', 'auth.login', 'role.delete']);"],
+  },
 };
 
-const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles'];
+const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles', 'audit-logs'];
 const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId'];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 

@@ -11,6 +11,7 @@ import { problemHandler } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { authenticationRouter, operationRouter } from './http/routes.js';
 import type { Handlers } from './http/types.js';
+import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
@@ -31,6 +32,7 @@ export function createApp(container: Container): Express {
     ...teamHandlers(container),
     ...userHandlers(container),
     ...roleHandlers(container),
+    ...auditLogHandlers(container),
   };
 
   const app = express();

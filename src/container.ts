@@ -6,7 +6,7 @@ import { AccessTokens } from './auth/tokens.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { type ApiDocument, loadApiDocument } from './http/openapi.js';
-import { AuditLog } from './modules/audit-logs/service.js';
+import { AuditLog, AuditReader } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
@@ -36,6 +36,7 @@ export interface Container {
     teams: TeamsService;
     roles: RolesService;
     users: UsersService;
+    auditLogs: AuditReader;
   };
 }
 
@@ -86,6 +87,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
       organizations,
       teams,
       roles,
+      auditLogs: new AuditReader(database.db, access),
       users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
     },
   };

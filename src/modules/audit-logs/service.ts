@@ -1,5 +1,19 @@
-import type { Queryable } from '../../db/client.js';
+import { and, count, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import type { AccessControl } from '../../auth/access.js';
+import type { Principal } from '../../auth/sessions.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { auditLogs } from '../../db/schema.js';
+import { AppError } from '../../http/errors.js';
+
+export type AuditRow = typeof auditLogs.$inferSelect;
+
+export interface AuditFilters {
+  eventType?: string;
+  userId?: string;
+  organizationId?: string;
+  since?: Date;
+  until?: Date;
+}
 
 /** Who did it and from where: carried from the HTTP edge into the services. */
 export interface RequestMeta {
@@ -47,5 +61,34 @@ export class AuditLog {
 
   recordChange(db: Queryable, meta: RequestMeta, actorUserId: string, change: ChangeEvent): Promise<void> {
     return this.record(db, meta, { ...change, status: 'success', actorUserId });
+  }
+}
+
+/** Reading the trail: newest first, scoped to the caller's organization unless super-admin. */
+export class AuditReader {
+  constructor(
+    private readonly db: Database,
+    private readonly access: AccessControl,
+  ) {}
+
+  async list(principal: Principal, filters: AuditFilters, page: { skip: number; limit: number }, meta: RequestMeta) {
+    await this.access.require(principal, 'audit:read', meta);
+    if (filters.organizationId && !this.access.canSee(principal, filters.organizationId)) {
+      throw AppError.notFound('Organization not found');
+    }
+    const organizationId = filters.organizationId ?? (principal.isSuperadmin ? undefined : principal.organizationId);
+    const conditions: (SQL | undefined)[] = [
+      organizationId ? eq(auditLogs.organizationId, organizationId) : undefined,
+      filters.eventType ? eq(auditLogs.eventType, filters.eventType) : undefined,
+      filters.userId ? eq(auditLogs.actorUserId, filters.userId) : undefined,
+      filters.since ? gte(auditLogs.createdAt, filters.since) : undefined,
+      filters.until ? lt(auditLogs.createdAt, filters.until) : undefined,
+    ];
+    const scope = and(...conditions);
+    const [items, [totals]] = await Promise.all([
+      this.db.select().from(auditLogs).where(scope).orderBy(desc(auditLogs.createdAt), desc(auditLogs.id)).offset(page.skip).limit(page.limit),
+      this.db.select({ total: count() }).from(auditLogs).where(scope),
+    ]);
+    return { items, total: totals?.total ?? 0 };
   }
 }

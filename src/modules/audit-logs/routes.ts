@@ -1,0 +1,40 @@
+import type { Container } from '../../container.js';
+import type { HandlersFor, Schemas } from '../../http/types.js';
+import type { AuditRow } from './service.js';
+
+export function toAuditEvent(row: AuditRow): Schemas['AuditEvent'] {
+  return {
+    id: row.id,
+    organization_id: row.organizationId,
+    actor_user_id: row.actorUserId,
+    event_type: row.eventType,
+    resource_type: row.resourceType,
+    resource_id: row.resourceId,
+    status: row.status as Schemas['AuditEvent']['status'],
+    ip_address: row.ipAddress,
+    user_agent: row.userAgent,
+    request_id: row.requestId,
+    context: row.context,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+export function auditLogHandlers({ services: { auditLogs } }: Container): HandlersFor<'listAuditLogs'> {
+  return {
+    async listAuditLogs({ query, principal, meta }) {
+      const page = await auditLogs.list(
+        principal(),
+        {
+          eventType: query.event_type,
+          userId: query.user_id,
+          organizationId: query.organization_id,
+          since: query.since ? new Date(query.since) : undefined,
+          until: query.until ? new Date(query.until) : undefined,
+        },
+        { skip: query.skip ?? 0, limit: query.limit ?? 100 },
+        meta,
+      );
+      return { status: 200, body: page.items.map(toAuditEvent), headers: { 'X-Total-Count': String(page.total) } };
+    },
+  };
+}
