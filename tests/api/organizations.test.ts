@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Account, API, createSuperadmin, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, createSuperadmin, expectProblem, login, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -35,7 +38,7 @@ async function auditOf(organizationId: string) {
 }
 
 describe('npm run admin -- create-superadmin', () => {
-  it('promotes an existing user, and refuses bad usage', async () => {
+  it('promotes an existing user, creates one from --password-file, and refuses bad usage', async () => {
     const { spawnSync } = await import('node:child_process');
     const env = { ...process.env, DATABASE_URL: inject('databaseUrl'), ENVIRONMENT: 'test', JWT_SECRET_KEY: 'cli-test-key-0123456789-0123456789-abcd' };
     const cli = (args: string[], input = '') =>
@@ -47,6 +50,13 @@ describe('npm run admin -- create-superadmin', () => {
     const tokens = await login(server, member);
     const all = await server.request('GET', orgs, { token: tokens.access_token });
     expect(Number(all.headers.get('x-total-count'))).toBeGreaterThan(1);
+
+    const passwordFile = join(mkdtempSync(join(tmpdir(), 'fm-auth-cli-')), 'password');
+    writeFileSync(passwordFile, `${STRONG_PASSWORD}\n`);
+    const email = `file.${randomUUID()}@example.com`;
+    const created = cli(['create-superadmin', '--email', email, '--password-file', passwordFile]);
+    expect(created.stdout).toMatch(/created platform super-admin/);
+    expect((await login(server, { email, password: STRONG_PASSWORD })).token_type).toBe('bearer');
 
     expect(cli(['create-superadmin']).status).toBe(2);
     const weak = cli(['create-superadmin', '--email', `weak.${randomUUID()}@example.com`], 'password\n');
