@@ -451,6 +451,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an SSO configuration
+         * @description Adds an identity provider to an organization. Needs `sso:create`. A SAML configuration
+         *     needs `saml_entity_id`, an https `saml_sso_url` (http only outside production) and a
+         *     `saml_x509_cert` that parses as an X.509 PEM certificate. `default_role_id` must be a
+         *     system role or one of the organization's own. A client secret is encrypted at rest
+         *     (AES-256-GCM) and never returned: answers show `has_client_secret`.
+         */
+        post: operations["createSsoConfiguration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/organization/{organization_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an organization's SSO configurations
+         * @description Needs `sso:read`. Oldest first; the total is in `X-Total-Count`.
+         */
+        get: operations["listSsoConfigurations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an SSO configuration
+         * @description Needs `sso:read`. Another tenant's configuration is a 404, exactly as an unknown id.
+         */
+        get: operations["getSsoConfiguration"];
+        /**
+         * Update an SSO configuration
+         * @description Changes the fields given (partial update) and validates the whole configuration again. Needs `sso:update`. Send `oauth_client_secret` to replace the secret, or null to remove it.
+         */
+        put: operations["updateSsoConfiguration"];
+        post?: never;
+        /**
+         * Delete an SSO configuration
+         * @description Needs `sso:delete`. Users who signed in through it keep their accounts.
+         */
+        delete: operations["deleteSsoConfiguration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -813,6 +889,107 @@ export interface components {
             };
             created_at: components["schemas"]["Timestamp"];
         };
+        /** @enum {string} */
+        ProviderType: "saml" | "oidc" | "oauth";
+        /** Format: uri */
+        HttpUrl: string;
+        /** @description Which IdP attribute fills which user field, e.g. `{"email": "mail", "full_name": "displayName"}`. */
+        AttributeMapping: {
+            [key: string]: string;
+        };
+        SsoConfiguration: {
+            id: components["schemas"]["Uuid"];
+            organization_id: components["schemas"]["Uuid"];
+            provider_type: components["schemas"]["ProviderType"];
+            provider_name: string;
+            is_enabled: boolean;
+            saml_entity_id: string | null;
+            saml_sso_url: string | null;
+            saml_slo_url: string | null;
+            /** @description The IdP's signing certificate (PEM). It is public. */
+            saml_x509_cert: string | null;
+            saml_name_id_format: string | null;
+            /** @description SHA-256 fingerprint of the certificate, colon-separated hex. */
+            saml_certificate_fingerprint: string | null;
+            /**
+             * Format: date-time
+             * @description When the certificate expires; plan the IdP's key rollover before it.
+             */
+            saml_certificate_expires_at: string | null;
+            oauth_client_id: string | null;
+            /** @description Whether a client secret is stored. The secret itself is never returned. */
+            has_client_secret: boolean;
+            oauth_authorization_url: string | null;
+            oauth_token_url: string | null;
+            oauth_userinfo_url: string | null;
+            oauth_scopes: string[] | null;
+            oidc_discovery_url: string | null;
+            attribute_mapping: components["schemas"]["AttributeMapping"];
+            /** @description Whether a first SSO login creates the user (just-in-time provisioning). */
+            auto_create_users: boolean;
+            /**
+             * Format: uuid
+             * @description The role of users created by SSO; Member when null.
+             */
+            default_role_id: string | null;
+            /** @description Whether IdP-initiated logins (responses without a matching request) are accepted. */
+            allow_idp_initiated: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        SsoConfigurationCreate: {
+            organization_id: components["schemas"]["Uuid"];
+            provider_type: components["schemas"]["ProviderType"];
+            provider_name: string;
+            /** @default true */
+            is_enabled: boolean;
+            saml_entity_id?: string;
+            saml_sso_url?: components["schemas"]["HttpUrl"];
+            saml_slo_url?: components["schemas"]["HttpUrl"];
+            saml_x509_cert?: string;
+            saml_name_id_format?: string;
+            oauth_client_id?: string;
+            oauth_client_secret?: string;
+            oauth_authorization_url?: components["schemas"]["HttpUrl"];
+            oauth_token_url?: components["schemas"]["HttpUrl"];
+            oauth_userinfo_url?: components["schemas"]["HttpUrl"];
+            oauth_scopes?: string[];
+            oidc_discovery_url?: components["schemas"]["HttpUrl"];
+            attribute_mapping?: components["schemas"]["AttributeMapping"];
+            /** @default false */
+            auto_create_users: boolean;
+            default_role_id?: components["schemas"]["Uuid"];
+            /** @default false */
+            allow_idp_initiated: boolean;
+        };
+        /** @description Only the fields given change; optional fields may be set to null. */
+        SsoConfigurationUpdate: {
+            provider_name?: string;
+            is_enabled?: boolean;
+            saml_entity_id?: string | null;
+            /** Format: uri */
+            saml_sso_url?: string | null;
+            /** Format: uri */
+            saml_slo_url?: string | null;
+            saml_x509_cert?: string | null;
+            saml_name_id_format?: string | null;
+            oauth_client_id?: string | null;
+            oauth_client_secret?: string | null;
+            /** Format: uri */
+            oauth_authorization_url?: string | null;
+            /** Format: uri */
+            oauth_token_url?: string | null;
+            /** Format: uri */
+            oauth_userinfo_url?: string | null;
+            oauth_scopes?: string[] | null;
+            /** Format: uri */
+            oidc_discovery_url?: string | null;
+            attribute_mapping?: components["schemas"]["AttributeMapping"];
+            auto_create_users?: boolean;
+            /** Format: uuid */
+            default_role_id?: string | null;
+            allow_idp_initiated?: boolean;
+        };
     };
     responses: {
         /** @description A new token pair. */
@@ -976,6 +1153,7 @@ export interface components {
         TeamId: string;
         UserId: string;
         RoleId: string;
+        SsoConfigId: string;
     };
     requestBodies: never;
     headers: {
@@ -2028,6 +2206,205 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["AuditEvent"][];
                 };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createSsoConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                 *       "provider_type": "saml",
+                 *       "provider_name": "Okta",
+                 *       "saml_entity_id": "http://www.okta.com/exk1example",
+                 *       "saml_sso_url": "https://hopper.okta.example/app/sso/saml",
+                 *       "saml_x509_cert": "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----",
+                 *       "attribute_mapping": {
+                 *         "email": "email",
+                 *         "full_name": "displayName"
+                 *       },
+                 *       "auto_create_users": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoConfigurationCreate"];
+            };
+        };
+        responses: {
+            /** @description The configuration was created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoConfiguration"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listSsoConfigurations: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of SSO configurations. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f",
+                     *         "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                     *         "provider_type": "saml",
+                     *         "provider_name": "Okta",
+                     *         "is_enabled": true,
+                     *         "saml_entity_id": "http://www.okta.com/exk1example",
+                     *         "saml_sso_url": "https://hopper.okta.example/app/sso/saml",
+                     *         "saml_slo_url": null,
+                     *         "saml_x509_cert": "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----",
+                     *         "saml_name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                     *         "saml_certificate_fingerprint": "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+                     *         "saml_certificate_expires_at": "2031-11-28T09:30:00Z",
+                     *         "oauth_client_id": null,
+                     *         "has_client_secret": false,
+                     *         "oauth_authorization_url": null,
+                     *         "oauth_token_url": null,
+                     *         "oauth_userinfo_url": null,
+                     *         "oauth_scopes": null,
+                     *         "oidc_discovery_url": null,
+                     *         "attribute_mapping": {
+                     *           "email": "email",
+                     *           "full_name": "displayName"
+                     *         },
+                     *         "auto_create_users": true,
+                     *         "default_role_id": null,
+                     *         "allow_idp_initiated": false,
+                     *         "created_at": "2026-11-28T09:30:00Z",
+                     *         "updated_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["SsoConfiguration"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSsoConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoConfiguration"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateSsoConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "is_enabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SsoConfigurationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoConfiguration"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteSsoConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

@@ -154,14 +154,35 @@ const FLOW: Record<string, FlowStep> = {
   getRole: { status: 200, tests: ["pm.expect(pm.response.json().permissions).to.eql(['teams:read', 'users:read']);"] },
   updateRole: { status: 200, body: { permissions: ['users:read'] }, tests: ["pm.expect(pm.response.json().permissions).to.eql(['users:read']);"] },
   deleteRole: { status: 204 },
+  createSsoConfiguration: {
+    status: 201,
+    body: {
+      organization_id: '{{organizationId}}',
+      provider_type: 'oauth',
+      provider_name: 'QA OAuth',
+      oauth_client_id: 'qa-client',
+      oauth_client_secret: 'qa-client-secret-value',
+      oauth_authorization_url: 'https://idp.example.com/authorize',
+      oauth_token_url: 'https://idp.example.com/token',
+    },
+    tests: [
+      "pm.expect(pm.response.json().has_client_secret).to.eql(true);",
+      "pm.expect(pm.response.text()).to.not.include('qa-client-secret-value');",
+      "pm.collectionVariables.set('ssoConfigId', pm.response.json().id);",
+    ],
+  },
+  listSsoConfigurations: { status: 200, tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');"] },
+  getSsoConfiguration: { status: 200, tests: ["pm.expect(pm.response.json().provider_name).to.eql('QA OAuth');"] },
+  updateSsoConfiguration: { status: 200, body: { is_enabled: false }, tests: ["pm.expect(pm.response.json().is_enabled).to.eql(false);"] },
+  deleteSsoConfiguration: { status: 204 },
   listAuditLogs: {
     status: 200,
     tests: ["pm.expect(pm.response.json().map((e) => e.event_type)).to.include.members(['auth.register', 'auth.login', 'role.delete']);"],
   },
 };
 
-const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles', 'audit-logs'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId'];
+const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId'];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 interface SpecOperation {

@@ -16,6 +16,7 @@ import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
 import { roleHandlers } from './modules/roles/routes.js';
+import { ssoHandlers } from './modules/sso/routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
 import { userHandlers } from './modules/users/routes.js';
 
@@ -33,6 +34,7 @@ export function createApp(container: Container): Express {
     ...userHandlers(container),
     ...roleHandlers(container),
     ...auditLogHandlers(container),
+    ...ssoHandlers(container),
   };
 
   const app = express();

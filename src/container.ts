@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { AccessControl } from './auth/access.js';
 import { Passwords } from './auth/passwords.js';
+import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { Config } from './config/index.js';
@@ -11,6 +12,7 @@ import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
+import { SsoConfigurationsService } from './modules/sso/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { UsersService } from './modules/users/service.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -37,6 +39,7 @@ export interface Container {
     roles: RolesService;
     users: UsersService;
     auditLogs: AuditReader;
+    sso: SsoConfigurationsService;
   };
 }
 
@@ -88,6 +91,9 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
       teams,
       roles,
       auditLogs: new AuditReader(database.db, access),
+      sso: new SsoConfigurationsService(database.db, access, organizations, roles, new SecretBox(config.ssoEncryptionKey), audit, {
+        allowHttp: config.environment !== 'production',
+      }),
       users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
     },
   };

@@ -22,6 +22,8 @@ export interface Config {
     refreshTokenTtlSeconds: number;
   };
   cors: { origins: string[]; allowCredentials: boolean };
+  /** AES-256-GCM key for SSO client secrets at rest. */
+  ssoEncryptionKey: Buffer;
   allowOrganizationSignup: boolean;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
@@ -128,6 +130,22 @@ function parseCorsOrigins(raw: string | undefined, problems: string[]): string[]
   return origins;
 }
 
+function parseEncryptionKey(environment: Environment, raw: string | undefined, problems: string[], warnings: string[]): Buffer {
+  if (raw === undefined) {
+    if (environment === 'production' || environment === 'staging') {
+      problems.push(`SSO_ENCRYPTION_KEY is required when ENVIRONMENT=${environment}`);
+    } else {
+      warnings.push('SSO_ENCRYPTION_KEY is not set: generated one for this process, so SSO client secrets stored now cannot be read after a restart.');
+    }
+    return randomBytes(32);
+  }
+  const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    problems.push('SSO_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)');
+  }
+  return key;
+}
+
 function parseApiPrefix(raw: string | undefined, problems: string[]): string {
   const prefix = raw ?? '/api/v1';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
@@ -200,6 +218,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       refreshTokenTtlSeconds: 86400 * parseInteger('REFRESH_TOKEN_EXPIRE_DAYS', read('REFRESH_TOKEN_EXPIRE_DAYS'), 7, 1, 365, problems),
     },
     cors,
+    ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
     trustProxy: parseBoolean('TRUST_PROXY', read('TRUST_PROXY'), false, problems),
     metricsToken: read('METRICS_TOKEN') ?? null,

@@ -20,6 +20,7 @@ const LISTS = [
   ['listTeams', () => `/teams/organization/${admin.organizationId}`],
   ['listUsers', () => `/users/organization/${admin.organizationId}`],
   ['listRoles', () => '/roles'],
+  ['listSsoConfigurations', () => `/sso/organization/${admin.organizationId}`],
   ['listAuditLogs', () => '/audit-logs'],
 ] as const;
 

@@ -25,6 +25,8 @@ const admin$ = (method: string, path: string, body?: unknown) => server.request(
 const freshTeam = async () => (await admin$('POST', '/teams', { organization_id: admin.organizationId, name: 'M', slug: `m-${randomUUID().slice(0, 8)}` })).body.id as string;
 const freshUser = async () =>
   (await admin$('POST', '/users', { organization_id: admin.organizationId, email: uniqueEmail('m'), full_name: 'M', role_ids: [SYSTEM_ROLES.viewer] })).body.id as string;
+const OAUTH = { provider_type: 'oauth', provider_name: 'Matrix', oauth_client_id: 'c', oauth_authorization_url: 'https://idp.example/a', oauth_token_url: 'https://idp.example/t' };
+const freshSso = async () => (await admin$('POST', '/sso', { organization_id: admin.organizationId, ...OAUTH })).body.id as string;
 const freshRole = async () => (await admin$('POST', '/roles', { name: `M ${randomUUID().slice(0, 8)}`, permissions: ['users:read'] })).body.id as string;
 
 interface Case {
@@ -59,6 +61,11 @@ const CASES: Case[] = [
   { operation: 'createRole', permission: 'roles:create', request: async () => ({ method: 'POST', path: '/roles', body: { name: `C ${randomUUID().slice(0, 8)}`, permissions: ['users:read'] } }) },
   { operation: 'updateRole', permission: 'roles:update', request: async () => ({ method: 'PUT', path: `/roles/${await freshRole()}`, body: { description: 'U' } }) },
   { operation: 'deleteRole', permission: 'roles:delete', request: async () => ({ method: 'DELETE', path: `/roles/${await freshRole()}` }) },
+  { operation: 'createSsoConfiguration', permission: 'sso:create', request: async () => ({ method: 'POST', path: '/sso', body: { organization_id: admin.organizationId, ...OAUTH } }) },
+  { operation: 'listSsoConfigurations', permission: 'sso:read', request: async () => ({ method: 'GET', path: `/sso/organization/${admin.organizationId}` }) },
+  { operation: 'getSsoConfiguration', permission: 'sso:read', request: async () => ({ method: 'GET', path: `/sso/${await freshSso()}` }) },
+  { operation: 'updateSsoConfiguration', permission: 'sso:update', request: async () => ({ method: 'PUT', path: `/sso/${await freshSso()}`, body: { is_enabled: false } }) },
+  { operation: 'deleteSsoConfiguration', permission: 'sso:delete', request: async () => ({ method: 'DELETE', path: `/sso/${await freshSso()}` }) },
   { operation: 'listAuditLogs', permission: 'audit:read', request: async () => ({ method: 'GET', path: '/audit-logs' }) },
 ];
 

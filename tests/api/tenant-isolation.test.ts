@@ -11,6 +11,7 @@ interface Tenant {
   teamId: string;
   userId: string;
   roleId: string;
+  ssoConfigId: string;
 }
 
 let victim: Tenant;
@@ -22,8 +23,17 @@ async function tenant(): Promise<Tenant> {
   const call = (path: string, body: unknown) => server.request('POST', `${API}${path}`, { token: tokens.access_token, body });
   const team = await call('/teams', { organization_id: account.organizationId, name: 'Team', slug: 'team' });
   const role = await call('/roles', { name: 'Custom', permissions: ['users:read'] });
+  const sso = await call('/sso', {
+    organization_id: account.organizationId,
+    provider_type: 'oauth',
+    provider_name: 'Theirs',
+    oauth_client_id: 'c',
+    oauth_client_secret: 'victim-secret',
+    oauth_authorization_url: 'https://idp.example/a',
+    oauth_token_url: 'https://idp.example/t',
+  });
   const user = await call('/users', { organization_id: account.organizationId, email: uniqueEmail('victim'), full_name: 'V', password: STRONG_PASSWORD, team_id: team.body.id });
-  return { account, tokens, teamId: team.body.id, userId: user.body.id, roleId: role.body.id };
+  return { account, tokens, teamId: team.body.id, userId: user.body.id, roleId: role.body.id, ssoConfigId: sso.body.id };
 }
 
 /** Everything an Admin of the victim organization can read of it, to prove nothing changed. */
@@ -34,6 +44,7 @@ async function snapshot(owner: Tenant) {
     teams: await get(`/teams/organization/${owner.account.organizationId}`),
     users: await get(`/users/organization/${owner.account.organizationId}`),
     role: await get(`/roles/${owner.roleId}`),
+    sso: await get(`/sso/organization/${owner.account.organizationId}`),
   };
 }
 
@@ -42,6 +53,7 @@ interface Ids {
   teamId: string;
   userId: string;
   roleId: string;
+  ssoConfigId: string;
 }
 
 /** Each id-bearing operation, and each body that names an organization, team or role. */
@@ -63,6 +75,11 @@ const CASES: [string, (ids: Ids) => { method: string; path: string; body?: unkno
   ['getRole', (ids) => ({ method: 'GET', path: `/roles/${ids.roleId}` })],
   ['updateRole', (ids) => ({ method: 'PUT', path: `/roles/${ids.roleId}`, body: { name: 'Pwned' } })],
   ['deleteRole', (ids) => ({ method: 'DELETE', path: `/roles/${ids.roleId}` })],
+  ['createSsoConfiguration with organization_id', (ids) => ({ method: 'POST', path: '/sso', body: { organization_id: ids.organizationId, provider_type: 'oauth', provider_name: 'P', oauth_client_id: 'c', oauth_authorization_url: 'https://e.example/a', oauth_token_url: 'https://e.example/t' } })],
+  ['listSsoConfigurations', (ids) => ({ method: 'GET', path: `/sso/organization/${ids.organizationId}` })],
+  ['getSsoConfiguration', (ids) => ({ method: 'GET', path: `/sso/${ids.ssoConfigId}` })],
+  ['updateSsoConfiguration', (ids) => ({ method: 'PUT', path: `/sso/${ids.ssoConfigId}`, body: { provider_name: 'Pwned' } })],
+  ['deleteSsoConfiguration', (ids) => ({ method: 'DELETE', path: `/sso/${ids.ssoConfigId}` })],
   ['listAuditLogs with organization_id', (ids) => ({ method: 'GET', path: `/audit-logs?organization_id=${ids.organizationId}` })],
 ];
 
@@ -72,6 +89,7 @@ const OWN_OBJECT_CASES: [string, (own: Tenant, ids: Ids) => { method: string; pa
   ['createUser with role_ids', (own, ids) => ({ method: 'POST', path: '/users', body: { organization_id: own.account.organizationId, email: uniqueEmail('x'), full_name: 'X', role_ids: [ids.roleId] } })],
   ['updateUser with team_id', (own, ids) => ({ method: 'PUT', path: `/users/${own.userId}`, body: { team_id: ids.teamId } })],
   ['setUserRoles with role_ids', (own, ids) => ({ method: 'PUT', path: `/users/${own.userId}/roles`, body: { role_ids: [ids.roleId] } })],
+  ['updateSsoConfiguration with default_role_id', (own, ids) => ({ method: 'PUT', path: `/sso/${own.ssoConfigId}`, body: { default_role_id: ids.roleId } })],
 ];
 
 beforeAll(async () => {
@@ -84,7 +102,7 @@ afterAll(async () => {
 });
 
 function randomIds(): Ids {
-  return { organizationId: randomUUID(), teamId: randomUUID(), userId: randomUUID(), roleId: randomUUID() };
+  return { organizationId: randomUUID(), teamId: randomUUID(), userId: randomUUID(), roleId: randomUUID(), ssoConfigId: randomUUID() };
 }
 
 async function send(request: { method: string; path: string; body?: unknown }) {
@@ -93,7 +111,13 @@ async function send(request: { method: string; path: string; body?: unknown }) {
 }
 
 describe('tenant isolation: an Admin of another organization', () => {
-  const victimIds = (): Ids => ({ organizationId: victim.account.organizationId, teamId: victim.teamId, userId: victim.userId, roleId: victim.roleId });
+  const victimIds = (): Ids => ({
+    organizationId: victim.account.organizationId,
+    teamId: victim.teamId,
+    userId: victim.userId,
+    roleId: victim.roleId,
+    ssoConfigId: victim.ssoConfigId,
+  });
 
   it.each(CASES)('%s: answered exactly as for an unknown id, and nothing changes', async (_name, build) => {
     const before = await snapshot(victim);

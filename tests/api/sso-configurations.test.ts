@@ -1,0 +1,160 @@
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, API, expectProblem, login, registerOrganization, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { makeCertificate } from '../helpers/certificates.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let admin: Account;
+let adminTokens: Tokens;
+const idp = makeCertificate('okta-test');
+
+beforeAll(async () => {
+  server = await startServer();
+  admin = await registerOrganization(server);
+  adminTokens = await login(server, admin);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const saml = (overrides: Record<string, unknown> = {}) => ({
+  organization_id: admin.organizationId,
+  provider_type: 'saml',
+  provider_name: 'Okta',
+  saml_entity_id: 'http://www.okta.example/exk1',
+  saml_sso_url: 'https://hopper.okta.example/app/sso/saml',
+  saml_x509_cert: idp.certificate,
+  attribute_mapping: { email: 'email', full_name: 'displayName' },
+  auto_create_users: true,
+  ...overrides,
+});
+
+const create = (body: unknown, token = adminTokens.access_token, target = server) => target.request('POST', `${API}/sso`, { token, body });
+
+describe('POST /sso', () => {
+  it('creates a SAML configuration and shows the certificate’s fingerprint and expiry', async () => {
+    const response = await create(saml());
+    expect(response.status, response.text).toBe(201);
+    const certificate = new X509Certificate(idp.certificate);
+    expect(response.body).toMatchObject({
+      provider_type: 'saml',
+      is_enabled: true,
+      allow_idp_initiated: false,
+      auto_create_users: true,
+      has_client_secret: false,
+      saml_certificate_fingerprint: certificate.fingerprint256,
+      saml_certificate_expires_at: new Date(certificate.validTo).toISOString(),
+    });
+    const audit = await server.query(sql`select event_type from audit_logs where resource_id = ${response.body.id}`);
+    expect(audit).toEqual([{ event_type: 'sso_configuration.create' }]);
+  });
+
+  it('encrypts a client secret at rest and never returns it', async () => {
+    const secret = `oauth-secret-${randomUUID()}`;
+    const response = await create({
+      organization_id: admin.organizationId,
+      provider_type: 'oidc',
+      provider_name: 'Entra',
+      oauth_client_id: 'client',
+      oauth_client_secret: secret,
+      oidc_discovery_url: 'https://login.example/.well-known/openid-configuration',
+    });
+    expect(response.status).toBe(201);
+    expect(response.body.has_client_secret).toBe(true);
+    expect(response.text).not.toContain(secret);
+    const [row] = await server.query<{ sealed: string }>(sql`select oauth_client_secret_encrypted as sealed from sso_configurations where id = ${response.body.id}`);
+    expect(row?.sealed).toMatch(/^v1:/);
+    expect(row?.sealed).not.toContain(secret);
+    const list = await server.request('GET', `${API}/sso/organization/${admin.organizationId}`, { token: adminTokens.access_token });
+    expect(list.text).not.toContain(secret);
+    const audit = await server.query(sql`select context::text as context from audit_logs where resource_id = ${response.body.id}`);
+    expect(JSON.stringify(audit)).not.toContain(secret);
+  });
+
+  it.each([
+    ['a certificate that is not PEM', { saml_x509_cert: 'MIIC-not-a-certificate' }],
+    ['a PEM block with garbage inside', { saml_x509_cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }],
+    ['a SAML configuration without entity id', { saml_entity_id: undefined }],
+    ['a SAML configuration without SSO URL', { saml_sso_url: undefined }],
+    ['an SSO URL that is not http(s)', { saml_sso_url: 'ftp://idp.example/sso' }],
+    ['an unknown provider type', { provider_type: 'kerberos' }],
+    ['a field outside the spec', { client_secret_plain: 'x' }],
+  ])('returns 422 for %s', async (_label, override) => {
+    expectProblem(await create(saml(override)), 422);
+  });
+
+  it('returns 404 for a default_role_id of another organization, and accepts a system role', async () => {
+    const other = await registerOrganization(server);
+    const theirRole = await server.request('POST', `${API}/roles`, { token: (await login(server, other)).access_token, body: { name: 'Theirs', permissions: ['users:read'] } });
+    expectProblem(await create(saml({ default_role_id: theirRole.body.id })), 404);
+    expect((await create(saml({ default_role_id: SYSTEM_ROLES.viewer }))).body.default_role_id).toBe(SYSTEM_ROLES.viewer);
+  });
+
+  it('refuses an http SSO URL in production', async () => {
+    const production = await startServer({
+      ENVIRONMENT: 'production',
+      JWT_SECRET_KEY: 'production-grade-signing-key-for-this-test-run-0123',
+      SSO_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    try {
+      const owner = await registerOrganization(production);
+      const tokens = await login(production, owner);
+      const response = await create(saml({ organization_id: owner.organizationId, saml_sso_url: 'http://idp.example/sso' }), tokens.access_token, production);
+      expectProblem(response, 422);
+      expect(response.body.errors).toContainEqual({ path: '/body/saml_sso_url', message: 'must be an https URL in production' });
+    } finally {
+      await production.close();
+    }
+  });
+});
+
+describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
+  it('re-validates the whole configuration on update', async () => {
+    const config = (await create(saml())).body;
+    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { saml_x509_cert: null } }), 422);
+    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { saml_x509_cert: 'junk' } }), 422);
+    const rotated = makeCertificate('okta-rotated');
+    const updated = await server.request('PUT', `${API}/sso/${config.id}`, {
+      token: adminTokens.access_token,
+      body: { saml_x509_cert: rotated.certificate, allow_idp_initiated: true },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body.saml_certificate_fingerprint).toBe(new X509Certificate(rotated.certificate).fingerprint256);
+    expect(updated.body.allow_idp_initiated).toBe(true);
+  });
+
+  it('replaces and removes a client secret', async () => {
+    const config = (
+      await create({
+        organization_id: admin.organizationId,
+        provider_type: 'oauth',
+        provider_name: 'GitHub',
+        oauth_client_id: 'id',
+        oauth_authorization_url: 'https://github.example/login/oauth/authorize',
+        oauth_token_url: 'https://github.example/login/oauth/access_token',
+      })
+    ).body;
+    expect(config.has_client_secret).toBe(false);
+    const set = await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { oauth_client_secret: 'new-secret' } });
+    expect(set.body.has_client_secret).toBe(true);
+    const cleared = await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { oauth_client_secret: null } });
+    expect(cleared.body.has_client_secret).toBe(false);
+  });
+
+  it('lets another organization’s Admin neither read, change nor delete it (404)', async () => {
+    const config = (await create(saml())).body;
+    const outsider = await login(server, await registerOrganization(server));
+    expectProblem(await server.request('GET', `${API}/sso/${config.id}`, { token: outsider.access_token }), 404);
+    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: outsider.access_token, body: { is_enabled: false } }), 404);
+    expectProblem(await server.request('DELETE', `${API}/sso/${config.id}`, { token: outsider.access_token }), 404);
+    expect((await server.request('GET', `${API}/sso/${config.id}`, { token: adminTokens.access_token })).body).toEqual(config);
+  });
+
+  it('deletes: 204, then 404', async () => {
+    const config = (await create(saml())).body;
+    expect((await server.request('DELETE', `${API}/sso/${config.id}`, { token: adminTokens.access_token })).status).toBe(204);
+    expectProblem(await server.request('GET', `${API}/sso/${config.id}`, { token: adminTokens.access_token }), 404);
+  });
+});
