@@ -1,4 +1,5 @@
 import type { Container } from '../../container.js';
+import { pageOf } from '../../http/params.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import type { AuditRow } from './service.js';
 
@@ -31,7 +32,7 @@ export function auditLogHandlers({ services: { auditLogs } }: Container): Handle
           since: query.since ? new Date(query.since) : undefined,
           until: query.until ? new Date(query.until) : undefined,
         },
-        { skip: query.skip ?? 0, limit: query.limit ?? 100 },
+        pageOf(query),
         meta,
       );
       return { status: 200, body: page.items.map(toAuditEvent), headers: { 'X-Total-Count': String(page.total) } };

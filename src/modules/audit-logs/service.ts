@@ -1,7 +1,8 @@
-import { and, count, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { Principal } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type PageRequest, paginate } from '../../db/paginate.js';
 import { auditLogs } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 
@@ -71,7 +72,7 @@ export class AuditReader {
     private readonly access: AccessControl,
   ) {}
 
-  async list(principal: Principal, filters: AuditFilters, page: { skip: number; limit: number }, meta: RequestMeta) {
+  async list(principal: Principal, filters: AuditFilters, page: PageRequest, meta: RequestMeta) {
     await this.access.require(principal, 'audit:read', meta);
     if (filters.organizationId && !this.access.canSee(principal, filters.organizationId)) {
       throw AppError.notFound('Organization not found');
@@ -85,10 +86,6 @@ export class AuditReader {
       filters.until ? lt(auditLogs.createdAt, filters.until) : undefined,
     ];
     const scope = and(...conditions);
-    const [items, [totals]] = await Promise.all([
-      this.db.select().from(auditLogs).where(scope).orderBy(desc(auditLogs.createdAt), desc(auditLogs.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(auditLogs).where(scope),
-    ]);
-    return { items, total: totals?.total ?? 0 };
+    return paginate(this.db, auditLogs, scope, [desc(auditLogs.createdAt), desc(auditLogs.id)], page);
   }
 }

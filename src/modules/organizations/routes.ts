@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import { givenFields } from '../../http/update.js';
+import { givenFields, pageOf } from '../../http/params.js';
 import type { OrganizationRow } from './service.js';
 
 export function toOrganization(row: OrganizationRow): Schemas['Organization'] {
@@ -20,30 +20,32 @@ export function toOrganization(row: OrganizationRow): Schemas['Organization'] {
   };
 }
 
+/** The settings a create or update body gives, in column names (absent fields stay absent). */
+function settingsOf(body: Schemas['OrganizationCreate'] | Schemas['OrganizationUpdate']) {
+  return givenFields({
+    name: body.name,
+    slug: body.slug,
+    plan: body.plan,
+    contactEmail: body.contact_email,
+    contactName: body.contact_name,
+    maxUsers: body.max_users,
+    maxTeams: body.max_teams,
+    allowedEmailDomains: body.allowed_email_domains,
+    isActive: 'is_active' in body ? body.is_active : undefined,
+  });
+}
+
 type OrganizationOperation = 'createOrganization' | 'listOrganizations' | 'getOrganization' | 'updateOrganization' | 'deleteOrganization';
 
 export function organizationHandlers({ services: { organizations } }: Container): HandlersFor<OrganizationOperation> {
   return {
     async createOrganization({ body, principal, meta }) {
-      const organization = await organizations.create(
-        principal(),
-        {
-          name: body.name,
-          slug: body.slug,
-          plan: body.plan,
-          contactEmail: body.contact_email,
-          contactName: body.contact_name,
-          maxUsers: body.max_users,
-          maxTeams: body.max_teams,
-          allowedEmailDomains: body.allowed_email_domains,
-        },
-        meta,
-      );
+      const organization = await organizations.create(principal(), { ...settingsOf(body), name: body.name, slug: body.slug }, meta);
       return { status: 201, body: toOrganization(organization) };
     },
 
     async listOrganizations({ query, principal, meta }) {
-      const page = await organizations.list(principal(), { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      const page = await organizations.list(principal(), pageOf(query), meta);
       return { status: 200, body: page.items.map(toOrganization), headers: { 'X-Total-Count': String(page.total) } };
     },
 
@@ -52,18 +54,7 @@ export function organizationHandlers({ services: { organizations } }: Container)
     },
 
     async updateOrganization({ params, body, principal, meta }) {
-      const changes = givenFields({
-        name: body.name,
-        slug: body.slug,
-        plan: body.plan,
-        contactEmail: body.contact_email,
-        contactName: body.contact_name,
-        maxUsers: body.max_users,
-        maxTeams: body.max_teams,
-        allowedEmailDomains: body.allowed_email_domains,
-        isActive: body.is_active,
-      });
-      const updated = await organizations.update(principal(), params.organization_id, changes, meta);
+      const updated = await organizations.update(principal(), params.organization_id, settingsOf(body), meta);
       return { status: 200, body: toOrganization(updated) };
     },
 

@@ -2,6 +2,7 @@ import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { Principal, Sessions } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organizations, teams, users } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
@@ -9,17 +10,6 @@ import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 type Plan = 'trial' | 'starter' | 'professional' | 'enterprise';
-
-export interface OrganizationInput {
-  name: string;
-  slug: string;
-  plan?: Plan;
-  contactEmail?: string;
-  contactName?: string;
-  maxUsers?: number;
-  maxTeams?: number;
-  allowedEmailDomains?: string[];
-}
 
 export interface OrganizationChanges {
   name?: string;
@@ -33,10 +23,7 @@ export interface OrganizationChanges {
   isActive?: boolean;
 }
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-}
+export type OrganizationInput = Omit<OrganizationChanges, 'isActive'> & { name: string; slug: string };
 
 /** What an organization's own Admin may change; the rest is the platform super-admin's. */
 const ADMIN_EDITABLE: ReadonlySet<keyof OrganizationChanges> = new Set(['name', 'contactEmail', 'contactName', 'allowedEmailDomains']);
@@ -71,14 +58,10 @@ export class OrganizationsService {
     }
   }
 
-  async list(principal: Principal, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<OrganizationRow>> {
+  async list(principal: Principal, page: PageRequest, meta: RequestMeta): Promise<Page<OrganizationRow>> {
     await this.access.require(principal, 'organizations:read', meta);
     const scope = principal.isSuperadmin ? live : and(live, eq(organizations.id, principal.organizationId));
-    const [items, [totals]] = await Promise.all([
-      this.db.select().from(organizations).where(scope).orderBy(asc(organizations.createdAt), asc(organizations.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(organizations).where(scope),
-    ]);
-    return { items, total: totals?.total ?? 0 };
+    return paginate(this.db, organizations, scope, [asc(organizations.createdAt), asc(organizations.id)], page);
   }
 
   async get(principal: Principal, organizationId: string, meta: RequestMeta): Promise<OrganizationRow> {

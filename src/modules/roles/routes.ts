@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import { givenFields } from '../../http/update.js';
+import { givenFields, pageOf } from '../../http/params.js';
 import type { RoleWithPermissions } from './service.js';
 
 export function toRole(role: RoleWithPermissions): Schemas['Role'] {
@@ -21,7 +21,7 @@ type RoleOperation = 'listRoles' | 'createRole' | 'getRole' | 'updateRole' | 'de
 export function roleHandlers({ services: { roles } }: Container): HandlersFor<RoleOperation> {
   return {
     async listRoles({ query, principal, meta }) {
-      const page = await roles.list(principal(), { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      const page = await roles.list(principal(), pageOf(query), meta);
       return { status: 200, body: page.items.map(toRole), headers: { 'X-Total-Count': String(page.total) } };
     },
 

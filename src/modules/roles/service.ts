@@ -1,12 +1,12 @@
-import { and, asc, count, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { AccessControl, Permission } from '../../auth/access.js';
 import type { Principal } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { permissions, rolePermissions, roles } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import type { Page } from '../organizations/service.js';
 
 export type RoleRow = typeof roles.$inferSelect;
 export interface RoleWithPermissions extends RoleRow {
@@ -35,14 +35,11 @@ export class RolesService {
     private readonly audit: AuditLog,
   ) {}
 
-  async list(principal: Principal, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<RoleWithPermissions>> {
+  async list(principal: Principal, page: PageRequest, meta: RequestMeta): Promise<Page<RoleWithPermissions>> {
     await this.access.require(principal, 'roles:read', meta);
     const scope = or(isNull(roles.organizationId), eq(roles.organizationId, principal.organizationId));
-    const [rows, [totals]] = await Promise.all([
-      this.db.select().from(roles).where(scope).orderBy(desc(roles.isSystem), asc(roles.createdAt), asc(roles.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(roles).where(scope),
-    ]);
-    return { items: await this.withPermissions(this.db, rows), total: totals?.total ?? 0 };
+    const { items, total } = await paginate(this.db, roles, scope, [desc(roles.isSystem), asc(roles.createdAt), asc(roles.id)], page);
+    return { items: await this.withPermissions(this.db, items), total };
   }
 
   async create(principal: Principal, input: RoleInput, meta: RequestMeta): Promise<RoleWithPermissions> {

@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import { givenFields } from '../../http/update.js';
+import { givenFields, pageOf } from '../../http/params.js';
 import type { SsoRow } from './service.js';
 import { certificateFacts } from './validation.js';
 
@@ -76,7 +76,7 @@ export function ssoHandlers({ services: { sso } }: Container): HandlersFor<SsoOp
     },
 
     async listSsoConfigurations({ params, query, principal, meta }) {
-      const page = await sso.list(principal(), params.organization_id, { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      const page = await sso.list(principal(), params.organization_id, pageOf(query), meta);
       return { status: 200, body: page.items.map(toSsoConfiguration), headers: { 'X-Total-Count': String(page.total) } };
     },
 

@@ -1,12 +1,13 @@
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { SecretBox } from '../../auth/secret-box.js';
 import type { Principal } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { ssoConfigurations } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import type { OrganizationsService, Page } from '../organizations/service.js';
+import type { OrganizationsService } from '../organizations/service.js';
 import type { RolesService } from '../roles/service.js';
 import { assertUsable } from './validation.js';
 
@@ -45,15 +46,11 @@ export class SsoConfigurationsService {
     });
   }
 
-  async list(principal: Principal, organizationId: string, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<SsoRow>> {
+  async list(principal: Principal, organizationId: string, page: PageRequest, meta: RequestMeta): Promise<Page<SsoRow>> {
     await this.access.require(principal, 'sso:read', meta);
     await this.organizations.findVisible(this.db, principal, organizationId);
     const scope = eq(ssoConfigurations.organizationId, organizationId);
-    const [items, [totals]] = await Promise.all([
-      this.db.select().from(ssoConfigurations).where(scope).orderBy(asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(ssoConfigurations).where(scope),
-    ]);
-    return { items, total: totals?.total ?? 0 };
+    return paginate(this.db, ssoConfigurations, scope, [asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id)], page);
   }
 
   async get(principal: Principal, configId: string, meta: RequestMeta): Promise<SsoRow> {

@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import { givenFields } from '../../http/update.js';
+import { givenFields, pageOf } from '../../http/params.js';
 import type { TeamRow } from './service.js';
 
 export function toTeam(row: TeamRow): Schemas['Team'] {
@@ -29,7 +29,7 @@ export function teamHandlers({ services: { teams } }: Container): HandlersFor<Te
     },
 
     async listTeams({ params, query, principal, meta }) {
-      const page = await teams.list(principal(), params.organization_id, { skip: query.skip ?? 0, limit: query.limit ?? 100 }, meta);
+      const page = await teams.list(principal(), params.organization_id, pageOf(query), meta);
       return { status: 200, body: page.items.map(toTeam), headers: { 'X-Total-Count': String(page.total) } };
     },
 

@@ -2,11 +2,12 @@ import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { Principal } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { teams, users } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import type { OrganizationsService, Page } from '../organizations/service.js';
+import type { OrganizationsService } from '../organizations/service.js';
 
 export type TeamRow = typeof teams.$inferSelect;
 
@@ -58,15 +59,11 @@ export class TeamsService {
     }
   }
 
-  async list(principal: Principal, organizationId: string, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<TeamRow>> {
+  async list(principal: Principal, organizationId: string, page: PageRequest, meta: RequestMeta): Promise<Page<TeamRow>> {
     await this.access.require(principal, 'teams:read', meta);
     await this.organizations.findVisible(this.db, principal, organizationId);
     const scope = and(eq(teams.organizationId, organizationId), isNull(teams.deletedAt));
-    const [items, [totals]] = await Promise.all([
-      this.db.select().from(teams).where(scope).orderBy(asc(teams.createdAt), asc(teams.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(teams).where(scope),
-    ]);
-    return { items, total: totals?.total ?? 0 };
+    return paginate(this.db, teams, scope, [asc(teams.createdAt), asc(teams.id)], page);
   }
 
   async get(principal: Principal, teamId: string, meta: RequestMeta): Promise<TeamRow> {

@@ -1,6 +1,6 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor } from '../../http/types.js';
-import { givenFields } from '../../http/update.js';
+import { givenFields, pageOf } from '../../http/params.js';
 import { toUser } from './mapper.js';
 
 type UserOperation = 'createUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser' | 'setUserRoles';
@@ -28,7 +28,7 @@ export function userHandlers({ services: { users } }: Container): HandlersFor<Us
         principal(),
         params.organization_id,
         { teamId: query.team_id, isActive: query.is_active, q: query.q },
-        { skip: query.skip ?? 0, limit: query.limit ?? 100 },
+        pageOf(query),
         meta,
       );
       return { status: 200, body: page.items.map(toUser), headers: { 'X-Total-Count': String(page.total) } };

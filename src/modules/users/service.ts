@@ -3,11 +3,12 @@ import type { AccessControl } from '../../auth/access.js';
 import type { Passwords } from '../../auth/passwords.js';
 import type { Principal, Sessions } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organizations, userRoles, users } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import type { OrganizationsService, Page } from '../organizations/service.js';
+import type { OrganizationsService } from '../organizations/service.js';
 import type { RolesService, RoleWithPermissions } from '../roles/service.js';
 import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
 import type { TeamsService } from '../teams/service.js';
@@ -95,7 +96,7 @@ export class UsersService {
     }
   }
 
-  async list(principal: Principal, organizationId: string, filters: UserFilters, page: { skip: number; limit: number }, meta: RequestMeta): Promise<Page<UserRow>> {
+  async list(principal: Principal, organizationId: string, filters: UserFilters, page: PageRequest, meta: RequestMeta): Promise<Page<UserRow>> {
     await this.access.require(principal, 'users:read', meta);
     await this.organizations.findVisible(this.db, principal, organizationId);
     const conditions: (SQL | undefined)[] = [eq(users.organizationId, organizationId), isNull(users.deletedAt)];
@@ -106,11 +107,7 @@ export class UsersService {
       conditions.push(or(ilike(users.email, pattern), ilike(users.fullName, pattern)));
     }
     const scope = and(...conditions);
-    const [items, [totals]] = await Promise.all([
-      this.db.select().from(users).where(scope).orderBy(asc(users.createdAt), asc(users.id)).offset(page.skip).limit(page.limit),
-      this.db.select({ total: count() }).from(users).where(scope),
-    ]);
-    return { items, total: totals?.total ?? 0 };
+    return paginate(this.db, users, scope, [asc(users.createdAt), asc(users.id)], page);
   }
 
   async get(principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
