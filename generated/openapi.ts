@@ -1106,6 +1106,25 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too many failed password attempts for this email (known or not); wait `Retry-After` seconds. Each further failure doubles the wait, up to 15 minutes; a successful login resets it. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:fm-auth:problem:too-many-attempts",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "Too many failed attempts; try again in 60 seconds",
+                 *       "instance": "/api/v1/enterprise/auth/login"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The service cannot serve requests now (database unreachable, migrations pending or shutting down). Retry after `Retry-After` seconds. */
         ServiceUnavailable: {
             headers: {
@@ -1252,6 +1271,7 @@ export interface operations {
             200: components["responses"]["Tokens"];
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -1373,6 +1393,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { AccessControl } from './auth/access.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
@@ -85,7 +86,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     version: apiDocument.info.version,
     sessions,
     services: {
-      auth: new AuthService(database.db, passwords, sessions, audit, metrics, config),
+      auth: new AuthService(database.db, passwords, sessions, audit, metrics, new LoginThrottle(database.db, config.loginThrottle), config),
       health,
       organizations,
       teams,

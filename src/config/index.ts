@@ -25,6 +25,7 @@ export interface Config {
   /** AES-256-GCM key for SSO client secrets at rest. */
   ssoEncryptionKey: Buffer;
   allowOrganizationSignup: boolean;
+  loginThrottle: { maxFailures: number; lockSeconds: number };
   trustProxy: boolean;
   shutdownTimeoutMs: number;
   /** Bearer token scrapers must send to GET /metrics; null leaves it open. */
@@ -219,6 +220,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     cors,
     ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
+    loginThrottle: {
+      maxFailures: parseInteger('LOGIN_MAX_FAILURES', read('LOGIN_MAX_FAILURES'), 5, 2, 100, problems),
+      lockSeconds: parseInteger('LOGIN_LOCKOUT_SECONDS', read('LOGIN_LOCKOUT_SECONDS'), 60, 1, 900, problems),
+    },
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
     trustProxy: parseBoolean('TRUST_PROXY', read('TRUST_PROXY'), false, problems),
     metricsToken: read('METRICS_TOKEN') ?? null,

@@ -224,6 +224,15 @@ export const refreshTokens = pgTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
+// Consecutive failed logins per email, known or not, so throttling never tells whether an account
+// exists. Keyed by the SHA-256 of the lower-cased email: the table holds no addresses.
+export const loginThrottles = pgTable('login_throttles', {
+  emailHash: text('email_hash').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lastFailureAt: timestamptz('last_failure_at').notNull().defaultNow(),
+  lockedUntil: timestamptz('locked_until'),
+});
+
 // Append-only (a trigger refuses UPDATE and DELETE). No foreign keys: the trail must
 // outlive the rows it talks about.
 export const auditLogs = pgTable(
@@ -260,5 +269,6 @@ export const schema = {
   ssoConfigurations,
   sessions,
   refreshTokens,
+  loginThrottles,
   auditLogs,
 };

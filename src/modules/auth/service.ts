@@ -1,4 +1,5 @@
 import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { LoginThrottle } from '../../auth/login-throttle.js';
 import type { Passwords } from '../../auth/passwords.js';
 import type { Principal, Sessions, TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
@@ -52,6 +53,7 @@ export class AuthService {
     private readonly sessions: Sessions,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
+    private readonly throttle: LoginThrottle,
     private readonly options: Pick<Config, 'allowOrganizationSignup'>,
   ) {}
 
@@ -137,6 +139,7 @@ export class AuthService {
   }
 
   async login(email: string, password: string, meta: RequestMeta): Promise<TokenPair> {
+    await this.throttle.assertNotLocked(email);
     const [found] = await this.db
       .select({ user: users, organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt } })
       .from(users)
@@ -148,12 +151,13 @@ export class AuthService {
     const accountLive = found !== undefined && found.user.isActive && found.organization.isActive && !found.organization.deletedAt;
     if (!user || !passwordOk || !accountLive) {
       const reason = !user ? 'unknown_email' : !passwordOk ? 'wrong_password' : 'account_inactive';
-      await this.recordFailedLogin(user, reason, meta);
+      await this.recordFailedLogin(email, user, reason, meta);
       throw AppError.unauthorized(INVALID_CREDENTIALS);
     }
     this.metrics.loginAttempts.inc({ result: 'success' });
     return this.db.transaction(async (tx) => {
       await tx.update(users).set({ lastLoginAt: new Date(), failedLoginCount: 0 }).where(eq(users.id, user.id));
+      await this.throttle.reset(tx, email);
       const tokens = await this.sessions.start(tx, user, 'password', meta);
       await this.audit.record(tx, meta, {
         eventType: 'auth.login',
@@ -166,9 +170,10 @@ export class AuthService {
     });
   }
 
-  private async recordFailedLogin(user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
+  private async recordFailedLogin(email: string, user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
     this.metrics.loginAttempts.inc({ result: 'failure' });
     await this.db.transaction(async (tx) => {
+      await this.throttle.recordFailure(tx, email);
       if (user) {
         await tx
           .update(users)
@@ -241,9 +246,10 @@ export class AuthService {
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
     this.passwords.assertAcceptable(newPassword, principal.email, 'new_password');
+    await this.throttle.assertNotLocked(principal.email);
     const [user] = await this.db.select().from(users).where(eq(users.id, principal.userId));
     if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword))) {
-      await this.recordFailedLogin(user, 'wrong_current_password', meta);
+      await this.recordFailedLogin(principal.email, user, 'wrong_current_password', meta);
       throw AppError.unauthorized('The current password is incorrect');
     }
     const passwordHash = await this.passwords.hash(newPassword);
