@@ -7,7 +7,7 @@ export type Resource = 'organizations' | 'teams' | 'users' | 'sso' | 'roles';
 export type Permission = `${Resource}:${'create' | 'read' | 'update' | 'delete'}` | 'audit:read';
 
 /** Permissions over the whole platform: no organization role may grant them, only the super-admin flag. */
-export const PLATFORM_PERMISSIONS: ReadonlySet<Permission> = new Set(['organizations:create', 'organizations:delete']);
+const PLATFORM_PERMISSIONS: ReadonlySet<Permission> = new Set(['organizations:create', 'organizations:delete']);
 
 /** Permission and tenant checks, with an audit row for every refusal. */
 export class AccessControl {

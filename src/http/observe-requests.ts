@@ -4,7 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requestLocals } from './request-context.js';
 
 /** The spec's path template matched by the validator; raw paths would carry ids into logs and labels. */
-export function routeTemplate(req: Request): string {
+function routeTemplate(req: Request): string {
   const specRoute = (req as Request & { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
   return specRoute ?? (typeof req.route?.path === 'string' ? req.route.path : 'unmatched');
 }

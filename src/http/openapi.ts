@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-export const SPEC_FILE = new URL('../../spec/openapi.yaml', import.meta.url);
+const SPEC_FILE = new URL('../../spec/openapi.yaml', import.meta.url);
 const SPEC_PREFIX = '/api/v1';
-export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 type SecurityRequirement = Record<string, string[]>;

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { AppError, type FieldError } from './errors.js';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
 const INTERNAL_ERROR_DETAIL = 'An unexpected error occurred.';
 
@@ -51,7 +51,9 @@ function fromValidator(err: ValidatorError): AppError {
     case 415:
       return new AppError(415, 'unsupported-media-type', 'Send the request body as application/json');
     default:
-      return new AppError(err.status >= 500 ? 500 : err.status, err.status >= 500 ? 'internal' : 'request-rejected', err.status >= 500 ? INTERNAL_ERROR_DETAIL : err.message);
+      // Response validation failures land here as 500: their text describes our own bug, not the request.
+      if (err.status >= 500) return new AppError(500, 'internal', INTERNAL_ERROR_DETAIL);
+      return new AppError(err.status, 'request-rejected', err.message);
   }
 }
 

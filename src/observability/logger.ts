@@ -11,7 +11,7 @@ const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,}
 const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const REDACTED = '[REDACTED]';
 
-export function maskEmail(text: string): string {
+function maskEmail(text: string): string {
   return text.replace(EMAIL, '$1***@$2');
 }
 

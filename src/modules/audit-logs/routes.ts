@@ -3,7 +3,7 @@ import { pageOf } from '../../http/params.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import type { AuditRow } from './service.js';
 
-export function toAuditEvent(row: AuditRow): Schemas['AuditEvent'] {
+function toAuditEvent(row: AuditRow): Schemas['AuditEvent'] {
   return {
     id: row.id,
     organization_id: row.organizationId,

@@ -3,7 +3,7 @@ import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
 import type { OrganizationRow } from './service.js';
 
-export function toOrganization(row: OrganizationRow): Schemas['Organization'] {
+function toOrganization(row: OrganizationRow): Schemas['Organization'] {
   return {
     id: row.id,
     name: row.name,

@@ -3,7 +3,7 @@ import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
 import type { RoleWithPermissions } from './service.js';
 
-export function toRole(role: RoleWithPermissions): Schemas['Role'] {
+function toRole(role: RoleWithPermissions): Schemas['Role'] {
   return {
     id: role.id,
     organization_id: role.organizationId,

@@ -4,7 +4,7 @@ import { givenFields, pageOf } from '../../http/params.js';
 import type { SsoRow } from './service.js';
 import { certificateFacts } from './validation.js';
 
-export function toSsoConfiguration(row: SsoRow): Schemas['SsoConfiguration'] {
+function toSsoConfiguration(row: SsoRow): Schemas['SsoConfiguration'] {
   const certificate = row.samlX509Cert ? certificateFacts(row.samlX509Cert) : null;
   return {
     id: row.id,

@@ -3,7 +3,7 @@ import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
 import type { TeamRow } from './service.js';
 
-export function toTeam(row: TeamRow): Schemas['Team'] {
+function toTeam(row: TeamRow): Schemas['Team'] {
   return {
     id: row.id,
     organization_id: row.organizationId,
