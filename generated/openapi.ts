@@ -497,6 +497,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/sso/discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find the single sign-on provider for an email address
+         * @description Home-realm discovery for a login page. When the email's domain is claimed (in
+         *     `allowed_email_domains`) by exactly one active organization that has an enabled SAML
+         *     configuration, answers that configuration and the URL that starts its login. Anything
+         *     else (an unclaimed domain, no enabled SAML configuration, or a domain several
+         *     organizations claim) is 404, and the login page shows the password form. Public.
+         */
+        get: operations["discoverSso"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/sso/{sso_config_id}": {
         parameters: {
             query?: never;
@@ -522,6 +546,99 @@ export interface paths {
          * @description Needs `sso:delete`. Users who signed in through it keep their accounts.
          */
         delete: operations["deleteSsoConfiguration"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/saml/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Service provider metadata for the identity provider
+         * @description The SAML 2.0 metadata an organization's administrator uploads to its identity provider:
+         *     the service provider entity id (this URL), the assertion consumer service URL (HTTP-POST
+         *     binding) and, when the service has a signing key (`SAML_SP_PRIVATE_KEY`/`SAML_SP_CERT`),
+         *     its signing certificate. Signed assertions are required. Public; 404 unless the id names
+         *     an enabled SAML configuration.
+         */
+        get: operations["getSamlMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/saml/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start a SAML login
+         * @description Redirects the browser to the identity provider with a SAML AuthnRequest (HTTP-Redirect
+         *     binding, signed when the service has a signing key). The request is remembered for
+         *     10 minutes and can be answered once. `redirect_uri` is where the browser lands after a
+         *     successful login, with the token pair in the URL fragment; it must be on the service's
+         *     allow-list (`SSO_REDIRECT_ALLOWLIST`, by default the `CORS_ORIGINS`), else 422. Public;
+         *     404 unless the id names an enabled SAML configuration.
+         */
+        get: operations["startSamlLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/saml/acs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assertion consumer service (the identity provider posts here)
+         * @description Receives the identity provider's SAML response (HTTP-POST binding) and signs the user in.
+         *     The response must be signed with the configured certificate, addressed to this URL
+         *     (Destination, bearer SubjectConfirmationData Recipient) and to this service provider
+         *     (AudienceRestriction), come from the configured IdP entity id (Issuer), be within its
+         *     validity window, and answer an AuthnRequest this service issued and has not seen
+         *     answered (InResponseTo). Responses without InResponseTo (IdP-initiated) are accepted only
+         *     when the configuration has `allow_idp_initiated`; each assertion is accepted once.
+         *
+         *     The user is found by their identity at the provider or by email within the organization,
+         *     or created when `auto_create_users` (with `default_role_id`, else Member); the email must
+         *     be in the organization's `allowed_email_domains` when it has any. Attributes are read
+         *     through `attribute_mapping` (keys `email`, `full_name`, `first_name`, `last_name`).
+         *
+         *     On success: a 302 to the login's `redirect_uri` (or, IdP-initiated, to a `RelayState` on
+         *     the allow-list) with `access_token`, `refresh_token`, `token_type` and `expires_in` in the
+         *     URL fragment; a client that prefers `application/json`, or an IdP-initiated login without
+         *     a target, gets the token pair as JSON instead. Every rejection is a 401 whose `detail`
+         *     says why, and is audited (`auth.sso_login`, failure) and counted in
+         *     `saml_responses_total`.
+         */
+        post: operations["consumeSamlResponse"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -896,6 +1013,21 @@ export interface components {
         /** @description Which IdP attribute fills which user field, e.g. `{"email": "mail", "full_name": "displayName"}`. */
         AttributeMapping: {
             [key: string]: string;
+        };
+        SsoDiscovery: {
+            sso_config_id: components["schemas"]["Uuid"];
+            provider_name: string;
+            /**
+             * Format: uri
+             * @description `GET` it with `?redirect_uri=` to start the login.
+             */
+            login_url: string;
+        };
+        SamlResponseForm: {
+            /** @description The base64 SAML response. */
+            SAMLResponse: string;
+            /** @description For IdP-initiated logins, where to send the browser (must be on the allow-list). */
+            RelayState?: string;
         };
         SsoConfiguration: {
             id: components["schemas"]["Uuid"];
@@ -2346,6 +2478,42 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    discoverSso: {
+        parameters: {
+            query: {
+                /**
+                 * @description The address the user typed; only its domain is used. `@` may be sent as is.
+                 * @example grace@hopper.example
+                 */
+                email: components["schemas"]["Email"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's identity provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sso_config_id": "7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f",
+                     *       "provider_name": "Okta",
+                     *       "login_url": "http://127.0.0.1:8000/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/login"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SsoDiscovery"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getSsoConfiguration: {
         parameters: {
             query?: never;
@@ -2430,6 +2598,130 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSamlMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example <?xml version="1.0"?>
+                     *     <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://127.0.0.1:8000/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/metadata">
+                     *       <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="false" WantAssertionsSigned="true">
+                     *         <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+                     *         <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="http://127.0.0.1:8000/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/acs" index="0" isDefault="true"/>
+                     *       </md:SPSSODescriptor>
+                     *     </md:EntityDescriptor>
+                     */
+                    "application/samlmetadata+xml": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startSamlLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description An absolute http(s) URL without a fragment, on the allow-list. Encode it when it has its own query string.
+                 * @example https://app.hopper.example/sso/callback
+                 */
+                redirect_uri: string;
+            };
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider's single sign-on URL, carrying `SAMLRequest`. */
+            302: {
+                headers: {
+                    /**
+                     * @description The identity provider's URL with the deflated, base64 AuthnRequest.
+                     * @example https://hopper.okta.example/app/sso/saml?SAMLRequest=fZJNT8MwDIb%2FSpV7m7Zs3YjWSWgISYgDgwNXNXVpp...
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    consumeSamlResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "SAMLResponse": "PHNhbWxwOlJlc3BvbnNlIHhtbG5zOnNhbWxwPSJ1cm46b2FzaXM6bmFtZXM6dGM6U0FNTDoyLjA6cHJvdG9jb2wiIC4uLg=="
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": components["schemas"]["SamlResponseForm"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Tokens"];
+            /** @description Signed in; to the redirect URI with the token pair in the fragment. */
+            302: {
+                headers: {
+                    /**
+                     * @description The redirect URI followed by `#access_token=…&refresh_token=…&token_type=bearer&expires_in=…`.
+                     * @example https://app.hopper.example/sso/callback#access_token=eyJhbGciOi...&refresh_token=Vb8kQ2mX...&token_type=bearer&expires_in=1800
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The SAML response was refused; `detail` says why (never echoing the assertion). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:fm-auth:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "SAML response rejected: it answers a login request that was already used",
+                     *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/acs"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["UnexpectedError"];
         };

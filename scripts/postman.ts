@@ -33,11 +33,35 @@ interface PostmanItem {
 interface FlowStep {
   status: number;
   body?: Record<string, unknown>;
+  /** Query parameters the run sends (the others stay listed but switched off). */
+  query?: Record<string, string>;
+  followRedirects?: false;
   prerequest?: string[];
   tests?: string[];
 }
 
 const NEW_PASSWORD = 'a fresh passphrase for the smoke run';
+/** A self-signed certificate (valid 100 years) standing in for an IdP's; its private key was discarded. */
+const QA_IDP_CERTIFICATE = `-----BEGIN CERTIFICATE-----
+MIIDLTCCAhWgAwIBAgIUGhSvUbF+JzVKmugNelLUpZRNes4wDQYJKoZIhvcNAQEL
+BQAwJTEjMCEGA1UEAwwaZm0tYXV0aCBRQSBwbGFjZWhvbGRlciBJZFAwIBcNMjYx
+MTI5MDgzMTA1WhgPMjEyNjExMDUwODMxMDVaMCUxIzAhBgNVBAMMGmZtLWF1dGgg
+UUEgcGxhY2Vob2xkZXIgSWRQMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKC
+AQEAuyEJslYLoWGZUfaPlsuoSUQESuf6fAHbhCaXOV50yLi6zzucDzcZWzlR3xVS
+MVZT1lGvhQO2ewZDTcpWUhyO58s/RSW3j4j/Xtqhd/kmrBnX4/P5mEQl0q6ciBRR
+XYamtRVKly9cTttQR2jQqhn2aPGGK3FcfSbfFsC2r9m0XPlbJp7hgo6uNVGZ6I7L
+htXxvJsExtTqFdc2Ne1PqISg2WLusLAOgDfV3+Lt+n6ddO9JlmeO2sPcQdO+u4rP
+rmBbyHw4V2Ha6JSwqwV01HwsLueQ6Yl0AsZBdnGjBj3DHIuAPgFzll/hcae6r6iu
+DDc8uhEkTSPIRt7mn233mMwNKQIDAQABo1MwUTAdBgNVHQ4EFgQUOssTiBbWHo6S
+VKMae+vwXDeSejwwHwYDVR0jBBgwFoAUOssTiBbWHo6SVKMae+vwXDeSejwwDwYD
+VR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAFMKvujjKHtJV/V7Pn+/h
+UpFwqe90MZTnr6KFI+n2oxU5EmM6dnh0TprL8/zqpQriAXwqhry+P2ao9SskHJ6Z
+9h8y/avWbGYk7ZcRMekCs3ZwiMALl2m5UM7yqRqUNQyas+uGtrNAPMTNgnUdV3Us
+HsNa5UqGorJkTEwZS3PoOrs2jYz4wIDamnQuUneSOnwWJLguqcvyxZ4CTn8gWPyy
+403hy+Qco3vv0wAjCK6EwdU4o4FGrz863gu+FneK/kGKn0kUPZTNW5qyqrWDMM70
+nFX629Tu2tEnhyut2qkJpLZJQjDi0h1iNyPqonoNz1CQTtNIAJ+v+A9+rSi+REhY
+IQ==
+-----END CERTIFICATE-----`;
 
 /** What each operation does in the smoke run, in run order within its folder. */
 const FLOW: Record<string, FlowStep> = {
@@ -113,10 +137,12 @@ const FLOW: Record<string, FlowStep> = {
     ],
   },
   getOrganization: { status: 200, tests: ["pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('organizationId'));"] },
+  // A domain of this run's own, so that SSO discovery finds this organization alone.
   updateOrganization: {
     status: 200,
-    body: { name: 'QA Smoke Organization (renamed)', allowed_email_domains: ['example.com'] },
-    tests: ["pm.expect(pm.response.json().allowed_email_domains).to.eql(['example.com']);"],
+    prerequest: ["pm.collectionVariables.set('ssoDomain', `qa-${Date.now()}-${Math.floor(Math.random() * 1e6)}.example`);"],
+    body: { name: 'QA Smoke Organization (renamed)', allowed_email_domains: ['{{ssoDomain}}'] },
+    tests: ["pm.expect(pm.response.json().allowed_email_domains).to.eql([pm.collectionVariables.get('ssoDomain')]);"],
   },
   // Creating and deleting organizations is for the platform super-admin: an Admin gets 403.
   createOrganization: { status: 403 },
@@ -158,21 +184,45 @@ const FLOW: Record<string, FlowStep> = {
     status: 201,
     body: {
       organization_id: '{{organizationId}}',
-      provider_type: 'oauth',
-      provider_name: 'QA OAuth',
-      oauth_client_id: 'qa-client',
-      oauth_client_secret: 'qa-client-secret-value',
-      oauth_authorization_url: 'https://idp.example.com/authorize',
-      oauth_token_url: 'https://idp.example.com/token',
+      provider_type: 'saml',
+      provider_name: 'QA SAML',
+      saml_entity_id: 'https://idp.qa.example/metadata',
+      saml_sso_url: 'https://idp.qa.example/sso',
+      saml_x509_cert: QA_IDP_CERTIFICATE,
+      attribute_mapping: { email: 'mail', full_name: 'displayName' },
+      auto_create_users: true,
     },
     tests: [
-      "pm.expect(pm.response.json().has_client_secret).to.eql(true);",
-      "pm.expect(pm.response.text()).to.not.include('qa-client-secret-value');",
+      "pm.expect(pm.response.json().saml_certificate_fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);",
       "pm.collectionVariables.set('ssoConfigId', pm.response.json().id);",
     ],
   },
   listSsoConfigurations: { status: 200, tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');"] },
-  getSsoConfiguration: { status: 200, tests: ["pm.expect(pm.response.json().provider_name).to.eql('QA OAuth');"] },
+  getSsoConfiguration: { status: 200, tests: ["pm.expect(pm.response.json().provider_name).to.eql('QA SAML');"] },
+  getSamlMetadata: {
+    status: 200,
+    tests: [
+      "pm.expect(pm.response.headers.get('Content-Type')).to.include('application/samlmetadata+xml');",
+      "pm.expect(pm.response.text()).to.include(`/sso/${pm.collectionVariables.get('ssoConfigId')}/saml/acs`);",
+    ],
+  },
+  // The browser would follow this to the IdP; the run only checks where it points.
+  startSamlLogin: {
+    status: 302,
+    query: { redirect_uri: '{{redirectUri}}' },
+    followRedirects: false,
+    tests: ["pm.expect(pm.response.headers.get('Location')).to.match(/^https:\\/\\/idp\\.qa\\.example\\/sso\\?SAMLRequest=/);"],
+  },
+  // No IdP signs for the smoke run: a forged response must be refused.
+  consumeSamlResponse: {
+    status: 401,
+    tests: ["pm.expect(pm.response.json().detail).to.include('SAML response rejected');"],
+  },
+  discoverSso: {
+    status: 200,
+    query: { email: 'someone@{{ssoDomain}}' },
+    tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('ssoConfigId'));"],
+  },
   updateSsoConfiguration: { status: 200, body: { is_enabled: false }, tests: ["pm.expect(pm.response.json().is_enabled).to.eql(false);"] },
   deleteSsoConfiguration: { status: 204 },
   listAuditLogs: {
@@ -182,7 +232,9 @@ const FLOW: Record<string, FlowStep> = {
 };
 
 const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId'];
+const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId', 'ssoDomain', 'redirectUri'];
+/** Where a QA login lands; on the allow-list of `.env.development` (its CORS_ORIGINS). */
+const DEFAULT_VALUES: Record<string, string> = { baseUrl: 'http://127.0.0.1:8000', redirectUri: 'http://localhost:3000/sso/callback' };
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 interface SpecOperation {
@@ -245,7 +297,12 @@ function applyFlow(item: PostmanItem, operation: SpecOperation): void {
     variable.value = `{{${variable.key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())}}}`;
   }
   // Optional query parameters (paging, filters) stay listed for QA to switch on, but off in the run.
-  for (const parameter of request.url.query ?? []) parameter.disabled = true;
+  for (const parameter of request.url.query ?? []) {
+    const value = step.query?.[parameter.key];
+    if (value === undefined) parameter.disabled = true;
+    else parameter.value = value;
+  }
+  if (step.followRedirects === false) item.protocolProfileBehavior = { followRedirects: false };
   const body = step.body ?? operation.example;
   if (body !== undefined) {
     request.body = { mode: 'raw', raw: JSON.stringify(body, null, 2), options: { raw: { language: 'json' } } };
@@ -295,7 +352,7 @@ export async function buildPostmanCollection(specPath: string): Promise<Record<s
   }
   collection.item.sort((a, b) => FOLDER_ORDER.indexOf(a.name) - FOLDER_ORDER.indexOf(b.name));
   collection.auth = { type: 'bearer', bearer: [{ key: 'token', value: '{{accessToken}}', type: 'string' }] };
-  collection.variable = VARIABLES.map((key) => ({ key, value: key === 'baseUrl' ? 'http://127.0.0.1:8000' : '', type: 'string' }));
+  collection.variable = VARIABLES.map((key) => ({ key, value: DEFAULT_VALUES[key] ?? '', type: 'string' }));
   stabilizeIds(collection, '');
   return collection;
 }

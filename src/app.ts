@@ -17,10 +17,13 @@ import { healthHandlers } from './modules/health/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
 import { roleHandlers } from './modules/roles/routes.js';
 import { ssoHandlers } from './modules/sso/routes.js';
+import { samlHandlers } from './modules/sso/saml-routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
 import { userHandlers } from './modules/users/routes.js';
 
 const JSON_BODY_LIMIT = '100kb';
+// Identity providers post SAML responses as forms; signed ones with certificates run to tens of KB.
+const FORM_BODY_LIMIT = '512kb';
 
 /** The Express application over a container. It never listens: main.ts and the tests do. */
 export function createApp(container: Container): Express {
@@ -35,6 +38,7 @@ export function createApp(container: Container): Express {
     ...roleHandlers(container),
     ...auditLogHandlers(container),
     ...ssoHandlers(container),
+    ...samlHandlers(container),
   };
 
   const app = express();
@@ -53,6 +57,7 @@ export function createApp(container: Container): Express {
   // Not an API operation, so not in the spec: mounted before the validator, which would 404 it.
   app.get('/metrics', metricsEndpoint(container.metrics, config.metricsToken));
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false }));
   app.use(authenticationRouter(operations, requireBearer(container.sessions)));
   app.use(
     OpenApiValidator.middleware({

@@ -13,6 +13,7 @@ import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
+import { SamlLoginService } from './modules/sso/saml-login.js';
 import { SsoConfigurationsService } from './modules/sso/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { UsersService } from './modules/users/service.js';
@@ -41,6 +42,7 @@ export interface Container {
     users: UsersService;
     auditLogs: AuditReader;
     sso: SsoConfigurationsService;
+    samlLogin: SamlLoginService;
   };
 }
 
@@ -95,6 +97,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
       sso: new SsoConfigurationsService(database.db, access, organizations, roles, new SecretBox(config.ssoEncryptionKey), audit, {
         allowHttp: config.environment !== 'production',
       }),
+      samlLogin: new SamlLoginService(database.db, sessions, audit, metrics, logger, config),
       users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
     },
   };

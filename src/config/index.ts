@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type Environment = 'development' | 'test' | 'staging' | 'production';
@@ -22,8 +22,16 @@ export interface Config {
     refreshTokenTtlSeconds: number;
   };
   cors: { origins: string[]; allowCredentials: boolean };
+  /** Where browsers and identity providers reach the service: SAML entity ids and ACS URLs start here. */
+  publicUrl: string;
   /** AES-256-GCM key for SSO client secrets at rest. */
   ssoEncryptionKey: Buffer;
+  saml: {
+    /** The service provider's signing key pair (PEM); null signs nothing. */
+    signing: { privateKey: string; certificate: string } | null;
+    /** Where a SAML login may send the browser back to: origins, or URL prefixes. */
+    redirectAllowlist: string[];
+  };
   allowOrganizationSignup: boolean;
   loginThrottle: { maxFailures: number; lockSeconds: number };
   trustProxy: boolean;
@@ -147,6 +155,62 @@ function parseEncryptionKey(environment: Environment, raw: string | undefined, p
   return key;
 }
 
+function parseHttpUrl(raw: string): URL | null {
+  try {
+    const url = new URL(raw);
+    return ['http:', 'https:'].includes(url.protocol) && url.username === '' && url.password === '' && url.search === '' && url.hash === '' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function parsePublicUrl(environment: Environment, raw: string | undefined, port: number, problems: string[]): string {
+  if (raw === undefined) {
+    if (environment === 'production') problems.push('PUBLIC_URL is required in production (the https URL clients and identity providers reach the service at)');
+    return `http://localhost:${port}`;
+  }
+  const url = parseHttpUrl(raw);
+  if (!url) {
+    problems.push(`PUBLIC_URL must be an http(s) URL without query or fragment, like https://auth.example.com (got "${raw}")`);
+    return raw;
+  }
+  if (environment === 'production' && url.protocol !== 'https:') problems.push('PUBLIC_URL must be https in production');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseRedirectAllowlist(raw: string | undefined, corsOrigins: string[], problems: string[]): string[] {
+  if (raw === undefined) return corsOrigins.filter((origin) => origin !== '*');
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!parseHttpUrl(entry)) problems.push(`SSO_REDIRECT_ALLOWLIST: "${entry}" is not an origin or URL prefix like https://app.example.com/sso/`);
+  }
+  return entries;
+}
+
+/** PEM in a one-line env value (an env file cannot hold line breaks) arrives with literal \\n. */
+function unescapeNewlines(raw: string | undefined): string | undefined {
+  return raw?.replace(/\\n/g, '\n');
+}
+
+function parseSamlSigning(privateKeyPem: string | undefined, certificatePem: string | undefined, problems: string[]): Config['saml']['signing'] {
+  if (privateKeyPem === undefined && certificatePem === undefined) return null;
+  if (privateKeyPem === undefined || certificatePem === undefined) {
+    problems.push('SAML_SP_PRIVATE_KEY and SAML_SP_CERT go together: set both or neither');
+    return null;
+  }
+  try {
+    const certificate = new X509Certificate(certificatePem);
+    if (!certificate.checkPrivateKey(createPrivateKey(privateKeyPem))) {
+      problems.push('SAML_SP_PRIVATE_KEY is not the private key of SAML_SP_CERT');
+      return null;
+    }
+  } catch {
+    problems.push('SAML_SP_PRIVATE_KEY and SAML_SP_CERT must be a PEM private key and its PEM X.509 certificate');
+    return null;
+  }
+  return { privateKey: privateKeyPem, certificate: certificatePem };
+}
+
 function parseApiPrefix(raw: string | undefined, problems: string[]): string {
   const prefix = raw ?? '/api/v1';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
@@ -198,10 +262,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('CORS_ORIGINS must list origins explicitly when CORS_ALLOW_CREDENTIALS is true ("*" is not allowed)');
   }
 
+  const port = parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems);
   const config: Config = {
     environment,
     host: read('HOST') ?? '0.0.0.0',
-    port: parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems),
+    port,
+    publicUrl: parsePublicUrl(environment, read('PUBLIC_URL'), port, problems),
     apiPrefix: parseApiPrefix(read('API_PREFIX'), problems),
     logLevel: parseEnum('LOG_LEVEL', read('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info', problems),
     database: {
@@ -220,6 +286,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     cors,
     ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
+    saml: {
+      signing: parseSamlSigning(unescapeNewlines(read('SAML_SP_PRIVATE_KEY')), unescapeNewlines(read('SAML_SP_CERT')), problems),
+      redirectAllowlist: parseRedirectAllowlist(read('SSO_REDIRECT_ALLOWLIST'), cors.origins, problems),
+    },
     loginThrottle: {
       maxFailures: parseInteger('LOGIN_MAX_FAILURES', read('LOGIN_MAX_FAILURES'), 5, 2, 100, problems),
       lockSeconds: parseInteger('LOGIN_LOCKOUT_SECONDS', read('LOGIN_LOCKOUT_SECONDS'), 60, 1, 900, problems),

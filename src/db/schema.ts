@@ -189,6 +189,37 @@ export const ssoConfigurations = pgTable(
   ],
 );
 
+// The AuthnRequests this service sent, so that a response is accepted only in answer to one of
+// them, once, while it is fresh (saml2-js does not check InResponseTo).
+export const samlRequests = pgTable(
+  'saml_requests',
+  {
+    id: text('id').primaryKey(),
+    ssoConfigurationId: uuid('sso_configuration_id')
+      .notNull()
+      .references(() => ssoConfigurations.id, { onDelete: 'cascade' }),
+    redirectUri: text('redirect_uri').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    consumedAt: timestamptz('consumed_at'),
+  },
+  (t) => [index('saml_requests_expires_idx').on(t.expiresAt)],
+);
+
+// Assertion ids already accepted, kept until the assertion would have expired anyway: a replayed
+// assertion (IdP-initiated ones carry no request id to spend) is refused.
+export const samlAssertions = pgTable(
+  'saml_assertions',
+  {
+    ssoConfigurationId: uuid('sso_configuration_id')
+      .notNull()
+      .references(() => ssoConfigurations.id, { onDelete: 'cascade' }),
+    assertionId: text('assertion_id').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ssoConfigurationId, t.assertionId] }), index('saml_assertions_expires_idx').on(t.expiresAt)],
+);
+
 export const sessions = pgTable(
   'sessions',
   {

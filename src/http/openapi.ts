@@ -47,8 +47,21 @@ export function loadApiDocument(apiPrefix: string): ApiDocument {
   return { ...document, paths };
 }
 
+/** One character per segment, literal before parameter: sorting by it puts concrete paths first. */
+function specificity(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (segment.startsWith('{') ? '1' : '0'))
+    .join('');
+}
+
+/**
+ * The operations, concrete paths before templated ones that could match the same URL
+ * (`/sso/discover` before `/sso/{sso_config_id}`), as OpenAPI resolves them.
+ */
 export function listOperations(document: ApiDocument): SpecOperation[] {
-  return Object.entries(document.paths).flatMap(([path, item]) =>
+  const paths = Object.entries(document.paths).sort(([a], [b]) => specificity(a).localeCompare(specificity(b)));
+  return paths.flatMap(([path, item]) =>
     HTTP_METHODS.flatMap((method) => {
       const operation = item[method];
       if (!operation) return [];

@@ -4,14 +4,18 @@ import type { SpecOperation } from './openapi.js';
 import { requestLocals } from './request-context.js';
 import type { Handler, HandlerContext, Handlers, OperationId } from './types.js';
 
+const leaveRouter: RequestHandler = (_req, _res, next) => next('router');
+
 /**
  * Bearer checks for the operations whose spec `security` asks for one. Mounted before the
  * validator so a caller without credentials learns that first, not which field was wrong.
+ * Each request meets only the first operation it matches (the list puts concrete paths first),
+ * so public GET /sso/discover is not taken for GET /sso/{sso_config_id}.
  */
 export function authenticationRouter(operations: SpecOperation[], requireBearer: RequestHandler): Router {
   const router = Router();
-  for (const operation of operations.filter((op) => op.requiresBearer)) {
-    router[operation.method](operation.expressPath, requireBearer);
+  for (const operation of operations) {
+    router[operation.method](operation.expressPath, ...(operation.requiresBearer ? [requireBearer] : []), leaveRouter);
   }
   return router;
 }
@@ -23,6 +27,7 @@ function contextFor(req: Request, res: Response): HandlerContext<OperationId> {
     params: req.params as never,
     query: req.query as never,
     meta: locals.meta,
+    accepts: (types) => req.accepts(types),
     principal() {
       if (!locals.principal) throw AppError.unauthorized('Authentication required');
       return locals.principal;
@@ -38,10 +43,11 @@ export function operationRouter(operations: SpecOperation[], handlers: Handlers)
     if (!handler) throw new Error(`No handler for operation ${operation.operationId}`);
     router[operation.method](operation.expressPath, async (req, res) => {
       // Each handler's reply is typed against its own operation; here only the common shape matters.
-      const reply: { status: number; body?: unknown; headers?: Record<string, string> } = await handler(contextFor(req, res));
+      const reply: { status: number; body?: unknown; contentType?: string; headers?: Record<string, string> } = await handler(contextFor(req, res));
       res.status(reply.status);
       if (reply.headers) res.set(reply.headers);
       if (reply.body === undefined) res.end();
+      else if (reply.contentType) res.type(reply.contentType).send(reply.body);
       else res.json(reply.body);
     });
   }

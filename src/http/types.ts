@@ -6,19 +6,26 @@ export type Schemas = components['schemas'];
 export type OperationId = keyof operations;
 type Operation<Id extends OperationId> = operations[Id];
 
-type JsonBody<T> = T extends { content: { 'application/json': infer Body } } ? Body : undefined;
+type BodyOf<T> = T extends { content: { 'application/json': infer Body } }
+  ? Body
+  : T extends { content: { 'application/x-www-form-urlencoded': infer Form } }
+    ? Form
+    : undefined;
 type OrEmpty<T> = [NonNullable<T>] extends [never] ? Record<string, never> : NonNullable<T>;
 
-export type RequestBody<Id extends OperationId> = Operation<Id> extends { requestBody: infer Body } ? JsonBody<Body> : undefined;
+export type RequestBody<Id extends OperationId> = Operation<Id> extends { requestBody: infer Body } ? BodyOf<Body> : undefined;
 export type PathParams<Id extends OperationId> = OrEmpty<Operation<Id>['parameters']['path']>;
 export type QueryParams<Id extends OperationId> = OrEmpty<Operation<Id>['parameters']['query']>;
 
 type Responses<Id extends OperationId> = Operation<Id>['responses'];
-// JSON responses carry a body, content-less ones (204) none; problem+json is the error handler's job.
+// JSON responses carry a body, other media types (XML) a string with its type, content-less ones
+// (204, 302) none; problem+json is the error handler's job.
 type ReplyFor<Status, Response> = Response extends { content: { 'application/json': infer Body } }
   ? { status: Status; body: Body; headers?: Record<string, string> }
-  : Response extends { content: unknown }
-    ? never
+  : Response extends { content: infer Content }
+    ? Content extends { 'application/problem+json': unknown }
+      ? never
+      : { status: Status; body: string; contentType: keyof Content & string; headers?: Record<string, string> }
     : { status: Status; body?: undefined; headers?: Record<string, string> };
 
 /** What a handler answers: one of the operation's documented non-problem responses. */
@@ -31,6 +38,8 @@ export interface HandlerContext<Id extends OperationId> {
   params: PathParams<Id>;
   query: QueryParams<Id>;
   meta: RequestMeta;
+  /** The first of `types` the client's Accept header prefers, as Express's `req.accepts`. */
+  accepts(types: string[]): string | false;
   /** The bearer token's caller; throws 401 on an operation the spec leaves public. */
   principal(): Principal;
 }

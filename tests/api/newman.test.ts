@@ -7,7 +7,8 @@ const COLLECTION_FILE = new URL('../../postman/fm-auth.postman_collection.json',
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  // As in .env.development: the collection's redirectUri is on the front end's origin.
+  server = await startServer({ CORS_ORIGINS: 'http://localhost:3000' });
 });
 afterAll(async () => {
   await server.close();

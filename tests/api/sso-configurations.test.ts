@@ -95,6 +95,7 @@ describe('POST /sso', () => {
   it('refuses an http SSO URL in production', async () => {
     const production = await startServer({
       ENVIRONMENT: 'production',
+      PUBLIC_URL: 'https://auth.example.com',
       JWT_SECRET_KEY: 'production-grade-signing-key-for-this-test-run-0123',
       SSO_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { SQL } from 'drizzle-orm';
@@ -36,23 +37,27 @@ export interface TestServer {
 
 /** The real service on an ephemeral port over the run's PostgreSQL database. */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  // Listening first, so PUBLIC_URL (SAML entity ids and ACS URLs) can name the real port.
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
     ENVIRONMENT: 'test',
     DATABASE_URL: inject('databaseUrl'),
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     LOG_LEVEL: 'debug',
+    PUBLIC_URL: baseUrl,
     ...env,
   });
   const captured: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk.toString('utf8')));
   const container = buildContainer(config, { logDestination: sink });
-  const server = createApp(container).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', createApp(container));
 
   return {
     baseUrl,

@@ -19,7 +19,7 @@ describe('npm run config:check', () => {
   it('fails .env.production as shipped, naming each CHANGE_ME', () => {
     const { status, output } = configCheck(['--env-file', '.env.production']);
     expect(status).toBe(1);
-    for (const name of ['DATABASE_URL', 'JWT_SECRET_KEY', 'METRICS_TOKEN', 'CORS_ORIGINS', 'SSO_ENCRYPTION_KEY']) {
+    for (const name of ['DATABASE_URL', 'JWT_SECRET_KEY', 'METRICS_TOKEN', 'CORS_ORIGINS', 'SSO_ENCRYPTION_KEY', 'PUBLIC_URL', 'SSO_REDIRECT_ALLOWLIST']) {
       expect(output).toContain(`${name} still holds the CHANGE_ME placeholder`);
     }
   });
@@ -33,7 +33,8 @@ describe('npm run config:check', () => {
       CORS_ALLOW_CREDENTIALS: 'true',
     });
     expect(status).toBe(1);
-    expect(output).toMatch(/4 problem\(s\)/);
+    expect(output).toMatch(/5 problem\(s\)/);
+    expect(output).toMatch(/PUBLIC_URL is required in production/);
     expect(output).toMatch(/SSO_ENCRYPTION_KEY is required/);
     expect(output).toMatch(/JWT_SECRET_KEY must be at least 32/);
     expect(output).toMatch(/DATABASE_URL is not a valid URL/);

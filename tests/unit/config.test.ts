@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { makeCertificate } from '../helpers/certificates.js';
 
 const STRONG_SECRET = 'q8V3nH1xZp0rT6mY2cW9bK4sL7dF5gJ1aE3uI8oP';
 const DATABASE_URL = 'postgres://fm_auth:s3cret@db:5432/fm_auth';
 const SSO_ENCRYPTION_KEY = 'q3Jm3V0Qe5mV2sX8b1nK4pL7tR9wY2zA5cF8hJ1kM0o=';
+const PUBLIC_URL = 'https://auth.example.com';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -40,8 +42,10 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://ok.example,not a url',
       JWT_ALGORITHM: 'RS256',
       SSO_ENCRYPTION_KEY: 'too-short',
+      PUBLIC_URL: 'http://auth.example.com',
     });
-    expect(problems).toHaveLength(6);
+    expect(problems).toHaveLength(7);
+    expect(problems.join('\n')).toMatch(/PUBLIC_URL must be https in production/);
     expect(problems.join('\n')).toMatch(/SSO_ENCRYPTION_KEY must be 32 bytes/);
     expect(problems.join('\n')).toMatch(/JWT_SECRET_KEY must be at least 32/);
     expect(problems.join('\n')).toMatch(/PORT/);
@@ -53,8 +57,9 @@ describe('loadConfig', () => {
   it('refuses a placeholder secret and a missing secret in production', () => {
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: 'CHANGE_ME_CHANGE_ME_CHANGE_ME_CHANGE_ME' }).join()).toMatch(/placeholder/);
     expect(problemsOf({ ENVIRONMENT: 'production' }).join()).toMatch(/JWT_SECRET_KEY is required/);
-    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET, DATABASE_URL, SSO_ENCRYPTION_KEY })).toEqual([]);
+    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL })).toEqual([]);
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET })).toEqual([
+      'PUBLIC_URL is required in production (the https URL clients and identity providers reach the service at)',
       'SSO_ENCRYPTION_KEY is required when ENVIRONMENT=production',
       'DATABASE_URL is required in production (the embedded database is for development and trials)',
     ]);
@@ -68,8 +73,36 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-auth-config-'));
     const file = join(dir, 'jwt');
     writeFileSync(file, `${STRONG_SECRET}\n`);
-    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file, DATABASE_URL, SSO_ENCRYPTION_KEY }).jwt.secretKey).toBe(STRONG_SECRET);
+    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL }).jwt.secretKey).toBe(STRONG_SECRET);
     expect(problemsOf({ JWT_SECRET_KEY_FILE: file, JWT_SECRET_KEY: STRONG_SECRET }).join()).toMatch(/both set/);
     expect(problemsOf({ JWT_SECRET_KEY_FILE: join(dir, 'missing') }).join()).toMatch(/cannot read/);
+  });
+
+  it('derives the public URL from the port outside production and keeps a given one without its trailing slash', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' }).publicUrl).toBe('https://auth.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
+    expect(problemsOf({ PUBLIC_URL: 'auth.example.com' }).join()).toMatch(/PUBLIC_URL must be an http\(s\) URL/);
+    expect(problemsOf({ PUBLIC_URL: 'https://auth.example.com/?x=1' }).join()).toMatch(/PUBLIC_URL must be an http\(s\) URL/);
+  });
+
+  it('takes the SSO redirect allow-list from CORS_ORIGINS unless given, and checks its entries', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example,*' }).saml.redirectAllowlist).toEqual(['https://app.example']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example', SSO_REDIRECT_ALLOWLIST: 'https://app.example/sso/, https://admin.example' }).saml.redirectAllowlist).toEqual([
+      'https://app.example/sso/',
+      'https://admin.example',
+    ]);
+    expect(problemsOf({ SSO_REDIRECT_ALLOWLIST: 'app.example' }).join()).toMatch(/SSO_REDIRECT_ALLOWLIST: "app.example"/);
+  });
+
+  it('takes the SAML signing key pair together, from one-line PEM too, and refuses a mismatched pair', () => {
+    const first = makeCertificate('sp-one');
+    const second = makeCertificate('sp-two');
+    const signing = loadConfig({ SAML_SP_PRIVATE_KEY: first.privateKey.replace(/\n/g, '\\n'), SAML_SP_CERT: first.certificate }).saml.signing;
+    expect(signing).toEqual({ privateKey: first.privateKey, certificate: first.certificate });
+    expect(loadConfig({}).saml.signing).toBeNull();
+    expect(problemsOf({ SAML_SP_CERT: first.certificate }).join()).toMatch(/SAML_SP_PRIVATE_KEY and SAML_SP_CERT go together/);
+    expect(problemsOf({ SAML_SP_PRIVATE_KEY: second.privateKey, SAML_SP_CERT: first.certificate }).join()).toMatch(/is not the private key of SAML_SP_CERT/);
+    expect(problemsOf({ SAML_SP_PRIVATE_KEY: 'nope', SAML_SP_CERT: 'nope' }).join()).toMatch(/must be a PEM private key/);
   });
 });

@@ -1,0 +1,326 @@
+import { and, asc, count, eq, isNull, lt, sql } from 'drizzle-orm';
+import type { Sessions, TokenPair } from '../../auth/sessions.js';
+import type { Config } from '../../config/index.js';
+import type { Database, Queryable } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { organizations, samlAssertions, samlRequests, ssoConfigurations, userRoles, users } from '../../db/schema.js';
+import { AppError } from '../../http/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
+import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
+import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
+import type { SsoRow } from './service.js';
+
+/** How long an AuthnRequest may be answered: a user signing in at the IdP takes minutes, not hours. */
+const REQUEST_TTL_MS = 10 * 60 * 1000;
+const NOT_FOUND = 'No enabled SAML configuration has this id';
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Attribute names IdPs commonly use, tried when `attribute_mapping` does not name one. */
+const DEFAULT_ATTRIBUTES: Record<'email' | 'full_name' | 'first_name' | 'last_name', string[]> = {
+  email: ['email', 'mail', 'emailAddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'],
+  full_name: ['displayName', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'urn:oid:2.16.840.1.113730.3.1.241'],
+  first_name: ['firstName', 'givenName', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname', 'urn:oid:2.5.4.42'],
+  last_name: ['lastName', 'surname', 'sn', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname', 'urn:oid:2.5.4.4'],
+};
+
+export interface SamlLogin {
+  tokens: TokenPair;
+  /** Where to send the browser with the tokens; null when nobody said (IdP-initiated without RelayState). */
+  redirectUri: string | null;
+}
+
+export interface SsoDiscovery {
+  config: SsoRow;
+  loginUrl: string;
+}
+
+type UserRow = typeof users.$inferSelect;
+type OrganizationRow = typeof organizations.$inferSelect;
+
+function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}
+
+/** An http(s) URL on the allow-list: same origin as an entry, and under its path. */
+export function isAllowedRedirect(uri: string, allowlist: readonly string[]): boolean {
+  const target = parseUrl(uri);
+  if (!target || !['http:', 'https:'].includes(target.protocol) || target.username || target.password || uri.includes('#')) return false;
+  return allowlist.some((entry) => {
+    const allowed = parseUrl(entry);
+    if (!allowed || allowed.origin !== target.origin) return false;
+    const prefix = allowed.pathname.endsWith('/') ? allowed.pathname : `${allowed.pathname}/`;
+    return target.pathname === allowed.pathname || target.pathname.startsWith(prefix);
+  });
+}
+
+function domainOf(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** The SAML login flow: metadata, AuthnRequests, the assertion consumer service and discovery. */
+export class SamlLoginService {
+  constructor(
+    private readonly db: Database,
+    private readonly sessions: Sessions,
+    private readonly audit: AuditLog,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly options: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml'>,
+  ) {}
+
+  async metadata(configId: string): Promise<string> {
+    return this.providerFor(await this.enabledConfig(configId)).metadata();
+  }
+
+  /** The IdP URL to send the browser to; remembers the request so its answer is accepted once. */
+  async startLogin(configId: string, redirectUri: string): Promise<string> {
+    const config = await this.enabledConfig(configId);
+    if (!isAllowedRedirect(redirectUri, this.options.saml.redirectAllowlist)) {
+      throw AppError.validation('redirect_uri is not on this service’s allow-list (SSO_REDIRECT_ALLOWLIST)', [
+        { path: '/query/redirect_uri', message: 'must be an allowed http(s) URL without a fragment' },
+      ]);
+    }
+    const { url, requestId } = await this.providerFor(config).loginRequest();
+    const now = Date.now();
+    await this.db.delete(samlRequests).where(lt(samlRequests.expiresAt, new Date(now)));
+    await this.db.insert(samlRequests).values({ id: requestId, ssoConfigurationId: config.id, redirectUri, expiresAt: new Date(now + REQUEST_TTL_MS) });
+    return url;
+  }
+
+  /** The assertion consumer service. Every refusal is a 401 with a safe reason, audited and counted. */
+  async consume(configId: string, samlResponse: string, relayState: string | undefined, meta: RequestMeta): Promise<SamlLogin> {
+    let config: SsoRow | undefined;
+    try {
+      config = await this.findSamlConfig(configId);
+      if (!config) throw new SamlRejection('unknown_configuration', 'no SAML configuration has this id');
+      if (!config.isEnabled) throw new SamlRejection('configuration_disabled', 'this SSO configuration is disabled');
+      const assertion = await this.providerFor(config).verify(samlResponse);
+      const redirectUri = await this.spend(config, assertion, relayState);
+      const tokens = await this.signIn(config, assertion, meta).catch((err: unknown) => {
+        if (isUniqueViolation(err)) throw new SamlRejection('account_conflict', 'an account with this email was created at the same moment; sign in again');
+        throw err;
+      });
+      this.metrics.samlResponses.inc({ result: 'success' });
+      return { tokens, redirectUri };
+    } catch (err) {
+      if (!(err instanceof SamlRejection)) throw err;
+      await this.recordRejection(configId, config, err, meta);
+      throw AppError.unauthorized(`SAML response rejected: ${err.detail}`);
+    }
+  }
+
+  /** Home-realm discovery: the one enabled SAML configuration of the one organization claiming the domain. */
+  async discover(email: string): Promise<SsoDiscovery> {
+    const candidates = await this.db
+      .select({ config: ssoConfigurations })
+      .from(ssoConfigurations)
+      .innerJoin(organizations, eq(organizations.id, ssoConfigurations.organizationId))
+      .where(
+        and(
+          eq(ssoConfigurations.providerType, 'saml'),
+          eq(ssoConfigurations.isEnabled, true),
+          eq(organizations.isActive, true),
+          isNull(organizations.deletedAt),
+          sql`${domainOf(email)} = any(${organizations.allowedEmailDomains})`,
+        ),
+      )
+      .orderBy(asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id));
+    const owners = new Set(candidates.map(({ config }) => config.organizationId));
+    const first = candidates[0];
+    if (!first || owners.size !== 1) throw AppError.notFound('No single sign-on provider is set up for this email domain');
+    return { config: first.config, loginUrl: `${this.baseUrl(first.config.id)}/saml/login` };
+  }
+
+  private baseUrl(configId: string): string {
+    return `${this.options.publicUrl}${this.options.apiPrefix}/enterprise/sso/${configId}`;
+  }
+
+  private providerFor(config: SsoRow): SamlServiceProvider {
+    const base = this.baseUrl(config.id);
+    return new SamlServiceProvider(
+      // The metadata URL is the entity id: unique per configuration, so an assertion made for one
+      // organization's configuration is never accepted by another's, even with the same IdP.
+      { entityId: `${base}/saml/metadata`, acsUrl: `${base}/saml/acs`, signing: this.options.saml.signing },
+      {
+        entityId: config.samlEntityId as string,
+        ssoUrl: config.samlSsoUrl as string,
+        certificate: config.samlX509Cert as string,
+        nameIdFormat: config.samlNameIdFormat,
+      },
+    );
+  }
+
+  private async findSamlConfig(configId: string): Promise<SsoRow | undefined> {
+    const [config] = await this.db
+      .select()
+      .from(ssoConfigurations)
+      .where(and(eq(ssoConfigurations.id, configId), eq(ssoConfigurations.providerType, 'saml')));
+    return config;
+  }
+
+  private async enabledConfig(configId: string): Promise<SsoRow> {
+    const config = await this.findSamlConfig(configId);
+    if (!config?.isEnabled) throw AppError.notFound(NOT_FOUND);
+    return config;
+  }
+
+  /**
+   * Uses up the AuthnRequest the response answers and records the assertion id, committed before
+   * the user is looked at: a response refused later cannot be tried again.
+   */
+  private spend(config: SsoRow, assertion: VerifiedAssertion, relayState: string | undefined): Promise<string | null> {
+    return this.db.transaction(async (tx) => {
+      let redirectUri: string | null = null;
+      if (assertion.inResponseTo !== null) {
+        const [request] = await tx.select().from(samlRequests).where(eq(samlRequests.id, assertion.inResponseTo)).for('update');
+        if (!request || request.ssoConfigurationId !== config.id) {
+          throw new SamlRejection('unknown_request', 'it does not answer a login request this service made (InResponseTo)');
+        }
+        if (request.consumedAt) throw new SamlRejection('request_reused', 'it answers a login request that was already used');
+        if (request.expiresAt.getTime() <= Date.now()) throw new SamlRejection('request_expired', 'the login request it answers has expired; sign in again');
+        await tx.update(samlRequests).set({ consumedAt: new Date() }).where(eq(samlRequests.id, request.id));
+        redirectUri = request.redirectUri;
+      } else {
+        if (!config.allowIdpInitiated) {
+          throw new SamlRejection('idp_initiated_not_allowed', 'IdP-initiated logins (without InResponseTo) are not allowed for this configuration');
+        }
+        if (relayState) {
+          if (!isAllowedRedirect(relayState, this.options.saml.redirectAllowlist)) {
+            throw new SamlRejection('relay_state_not_allowed', 'RelayState is not an allowed redirect URL');
+          }
+          redirectUri = relayState;
+        }
+      }
+      await tx.delete(samlAssertions).where(lt(samlAssertions.expiresAt, new Date()));
+      const recorded = await tx
+        .insert(samlAssertions)
+        .values({ ssoConfigurationId: config.id, assertionId: assertion.assertionId, expiresAt: assertion.expiresAt })
+        .onConflictDoNothing()
+        .returning({ assertionId: samlAssertions.assertionId });
+      if (recorded.length === 0) throw new SamlRejection('assertion_replayed', 'this assertion was already used');
+      return redirectUri;
+    });
+  }
+
+  private signIn(config: SsoRow, assertion: VerifiedAssertion, meta: RequestMeta): Promise<TokenPair> {
+    return this.db.transaction(async (tx) => {
+      // Locked: first logins of one organization queue up behind its user quota.
+      const [organization] = await tx.select().from(organizations).where(eq(organizations.id, config.organizationId)).for('update');
+      if (!organization || organization.deletedAt || !organization.isActive) {
+        throw new SamlRejection('organization_inactive', 'the organization is not active');
+      }
+      const { email, fullName } = this.identityOf(config, assertion);
+      if (organization.allowedEmailDomains.length > 0 && !organization.allowedEmailDomains.includes(domainOf(email))) {
+        throw new SamlRejection('email_domain_not_allowed', 'the email address’s domain is not one the organization allows');
+      }
+      const { user, provisioned } = await this.findOrProvision(tx, config, organization, assertion.nameId, email, fullName, meta);
+      if (!user.isActive) throw new SamlRejection('account_inactive', 'the account is disabled');
+      await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
+      const tokens = await this.sessions.start(tx, user, 'saml', meta);
+      await this.audit.record(tx, meta, {
+        eventType: 'auth.sso_login',
+        status: 'success',
+        organizationId: organization.id,
+        actorUserId: user.id,
+        resourceType: 'sso_configuration',
+        resourceId: config.id,
+        context: { method: 'saml', provisioned },
+      });
+      return tokens;
+    });
+  }
+
+  private identityOf(config: SsoRow, assertion: VerifiedAssertion): { email: string; fullName: string } {
+    const attribute = (field: keyof typeof DEFAULT_ATTRIBUTES): string | undefined => {
+      const mapped = config.attributeMapping[field];
+      const names = mapped ? [mapped] : DEFAULT_ATTRIBUTES[field];
+      for (const name of names) {
+        const value = assertion.attributes[name]?.find((candidate) => candidate.trim() !== '');
+        if (value) return value.trim();
+      }
+      return undefined;
+    };
+    const email = attribute('email') ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : undefined);
+    if (!email || !EMAIL.test(email) || email.length > 254) {
+      throw new SamlRejection('missing_email', 'the assertion carries no usable email address (check attribute_mapping)');
+    }
+    const joined = [attribute('first_name'), attribute('last_name')].filter(Boolean).join(' ');
+    const fullName = (attribute('full_name') ?? (joined || email.slice(0, email.indexOf('@')))).slice(0, 200);
+    return { email, fullName };
+  }
+
+  /** The user by IdP identity, else by email within the organization (linked now), else created when allowed. */
+  private async findOrProvision(
+    tx: Queryable,
+    config: SsoRow,
+    organization: OrganizationRow,
+    subjectId: string,
+    email: string,
+    fullName: string,
+    meta: RequestMeta,
+  ): Promise<{ user: UserRow; provisioned: boolean }> {
+    // The IdP's entity id, not the configuration id: identities survive re-creating the configuration.
+    const provider = config.samlEntityId as string;
+    const [linked] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.organizationId, organization.id), eq(users.ssoProvider, provider), eq(users.ssoSubjectId, subjectId), isNull(users.deletedAt)));
+    if (linked) return { user: linked, provisioned: false };
+
+    const [byEmail] = await tx.select().from(users).where(and(sql`lower(${users.email}) = lower(${email})`, isNull(users.deletedAt)));
+    if (byEmail) {
+      if (byEmail.organizationId !== organization.id) {
+        throw new SamlRejection('email_in_other_organization', 'its email address belongs to an account outside this organization');
+      }
+      if (byEmail.ssoProvider === provider && byEmail.ssoSubjectId !== null) {
+        throw new SamlRejection('linked_to_other_subject', 'the account with this email is linked to another user of this identity provider');
+      }
+      const [user] = await tx.update(users).set({ ssoProvider: provider, ssoSubjectId: subjectId, updatedAt: new Date() }).where(eq(users.id, byEmail.id)).returning();
+      return { user: user as UserRow, provisioned: false };
+    }
+
+    if (!config.autoCreateUsers) {
+      throw new SamlRejection('user_not_provisioned', 'no account exists for this user and the configuration does not create accounts');
+    }
+    const [members] = await tx.select({ total: count() }).from(users).where(and(eq(users.organizationId, organization.id), isNull(users.deletedAt)));
+    if ((members?.total ?? 0) >= organization.maxUsers) {
+      throw new SamlRejection('user_limit_reached', 'the organization has reached its user limit');
+    }
+    const [user] = await tx
+      .insert(users)
+      .values({ organizationId: organization.id, email, fullName, passwordHash: null, isVerified: true, ssoProvider: provider, ssoSubjectId: subjectId })
+      .returning();
+    if (!user) throw new Error('user insert returned no row');
+    const roleId = config.defaultRoleId ?? SYSTEM_ROLE_IDS.member;
+    await tx.insert(userRoles).values({ userId: user.id, roleId });
+    await this.audit.record(tx, meta, {
+      eventType: 'user.create',
+      status: 'success',
+      organizationId: organization.id,
+      actorUserId: user.id,
+      resourceType: 'user',
+      resourceId: user.id,
+      context: { via: 'saml', sso_configuration_id: config.id, role_id: roleId },
+    });
+    return { user, provisioned: true };
+  }
+
+  private async recordRejection(configId: string, config: SsoRow | undefined, rejection: SamlRejection, meta: RequestMeta): Promise<void> {
+    this.metrics.samlResponses.inc({ result: 'failure' });
+    this.logger.warn('saml response rejected', { reason: rejection.reason, sso_configuration_id: configId });
+    await this.audit.record(this.db, meta, {
+      eventType: 'auth.sso_login',
+      status: 'failure',
+      organizationId: config?.organizationId ?? null,
+      resourceType: 'sso_configuration',
+      resourceId: configId,
+      context: { method: 'saml', reason: rejection.reason },
+    });
+  }
+}

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { CALLBACK, createSamlConfiguration, postResponse, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
+import { type AssertionOptions, decodeResponse, encodeResponse, type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const DOMAIN = `hopper-${randomUUID().slice(0, 8)}.example`;
+
+let server: TestServer;
+let admin: Account;
+let adminTokens: Tokens;
+let idp: TestIdentityProvider;
+let configId: string;
+let sp: ServiceProviderTarget;
+
+const newEmail = (label = 'grace') => `${label}.${randomUUID().slice(0, 8)}@${DOMAIN}`;
+const identity = (email: string, subject = `okta|${randomUUID()}`): AssertionOptions => ({
+  nameId: subject,
+  attributes: { mail: email, displayName: 'Grace Hopper' },
+});
+
+async function usersWithEmail(email: string): Promise<number> {
+  const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from users where lower(email) = lower(${email})`);
+  return row?.total ?? 0;
+}
+
+async function samlFailures(): Promise<number> {
+  const scrape = await server.request('GET', '/metrics', { headers: { accept: 'text/plain' } });
+  return Number(/^saml_responses_total\{result="failure"\} (\d+)/m.exec(scrape.text)?.[1] ?? Number.NaN);
+}
+
+beforeAll(async () => {
+  server = await startServer({ SSO_REDIRECT_ALLOWLIST: 'https://app.example/sso/' });
+  admin = await registerOrganization(server);
+  adminTokens = await login(server, admin);
+  const domains = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
+    token: adminTokens.access_token,
+    body: { allowed_email_domains: [DOMAIN] },
+  });
+  expect(domains.status, domains.text).toBe(200);
+  idp = new TestIdentityProvider();
+  configId = await createSamlConfiguration(server, admin, adminTokens, idp, { default_role_id: SYSTEM_ROLES.viewer });
+  sp = serviceProvider(server, configId);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe('SAML login: success', () => {
+  it('creates the user just in time with the mapped email, name and role, and the tokens work', async () => {
+    const email = newEmail();
+    const requestId = await startLogin(server, configId);
+    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: requestId, ...identity(email, 'okta|grace') }));
+
+    expect(response.status, response.text).toBe(302);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const tokens = tokensFromRedirect(response.headers.get('location') as string);
+    expect(tokens.landing).toBe(CALLBACK);
+    expect(tokens.token_type).toBe('bearer');
+    expect(tokens.expires_in).toBeGreaterThan(0);
+
+    const me = await server.request('GET', `${API}/auth/me`, { token: tokens.access_token });
+    expect(me.status, me.text).toBe(200);
+    expect(me.body).toMatchObject({ email, full_name: 'Grace Hopper', organization_id: admin.organizationId, sso_provider: idp.entityId, is_verified: true });
+    expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Viewer']);
+
+    const refreshed = await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } });
+    expect(refreshed.status, refreshed.text).toBe(200);
+
+    // The second login finds the same user by the IdP identity.
+    const again = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|grace') }));
+    expect(again.status, again.text).toBe(302);
+    const secondMe = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(again.headers.get('location') as string).access_token });
+    expect(secondMe.body.id).toBe(me.body.id);
+    expect(await usersWithEmail(email)).toBe(1);
+
+    const [row] = await server.query<{ password_hash: string | null; sso_subject_id: string }>(
+      sql`select password_hash, sso_subject_id from users where id = ${me.body.id}`,
+    );
+    expect(row).toEqual({ password_hash: null, sso_subject_id: 'okta|grace' });
+    const audit = await server.query<{ event_type: string; status: string }>(
+      sql`select event_type, status from audit_logs where actor_user_id = ${me.body.id} order by created_at`,
+    );
+    expect(audit).toEqual([
+      { event_type: 'user.create', status: 'success' },
+      { event_type: 'auth.sso_login', status: 'success' },
+      { event_type: 'auth.sso_login', status: 'success' },
+    ]);
+  });
+
+  it('answers the token pair as JSON to a client that asks for JSON', async () => {
+    const email = newEmail();
+    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) }), {
+      accept: 'application/json',
+    });
+    expect(response.status, response.text).toBe(200);
+    expect(response.body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'bearer', expires_in: expect.any(Number) });
+    const me = await server.request('GET', `${API}/auth/me`, { token: response.body.access_token });
+    expect(me.body.email).toBe(email);
+  });
+
+  it('links an existing account of the organization by email instead of creating one', async () => {
+    const email = newEmail('existing');
+    const created = await server.request('POST', `${API}/users`, {
+      token: adminTokens.access_token,
+      body: { organization_id: admin.organizationId, email, full_name: 'Existing Person', password: STRONG_PASSWORD },
+    });
+    expect(created.status, created.text).toBe(201);
+    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email.toUpperCase()) }));
+    expect(response.status, response.text).toBe(302);
+    const me = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(response.headers.get('location') as string).access_token });
+    expect(me.body).toMatchObject({ id: created.body.id, sso_provider: idp.entityId, full_name: 'Existing Person' });
+    expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Member']);
+    expect(await usersWithEmail(email)).toBe(1);
+  });
+
+  it('takes the email from the NameID when no attribute carries one, and Member when no default role is set', async () => {
+    const otherIdp = new TestIdentityProvider();
+    const plainConfig = await createSamlConfiguration(server, admin, adminTokens, otherIdp, { attribute_mapping: {} });
+    const email = newEmail('nameid');
+    const response = await postResponse(
+      server,
+      plainConfig,
+      otherIdp.response(serviceProvider(server, plainConfig), { inResponseTo: await startLogin(server, plainConfig), nameId: email, attributes: { givenName: 'Ada', sn: 'Lovelace' } }),
+    );
+    expect(response.status, response.text).toBe(302);
+    const me = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(response.headers.get('location') as string).access_token });
+    expect(me.body).toMatchObject({ email, full_name: 'Ada Lovelace' });
+    expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Member']);
+  });
+});
+
+interface Rejection {
+  name: string;
+  detail: RegExp;
+  /** Builds the response to post (after any preparation such as a first, accepted, use). */
+  build: (context: { requestId: string; email: string }) => Promise<string> | string;
+  config?: () => string;
+}
+
+const otherKeys = new TestIdentityProvider();
+
+const REJECTIONS: Rejection[] = [
+  { name: 'no Conditions', detail: /no Conditions/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), conditions: false }) },
+  { name: 'no AudienceRestriction', detail: /no AudienceRestriction/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: null }) },
+  { name: 'a wrong Issuer', detail: /another identity provider \(Issuer\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), issuer: 'https://evil.example/metadata' }) },
+  {
+    name: 'a tampered NameID',
+    detail: /signature does not verify/,
+    build: ({ requestId, email }) => {
+      const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(email, 'okta|mallory') }));
+      return encodeResponse(signed.replace('okta|mallory', 'okta|grace'));
+    },
+  },
+  {
+    name: 'a wrong signing key',
+    detail: /signature does not verify/,
+    build: ({ requestId, email }) => encodeResponse(idp.sign(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email) }), otherKeys.keys.privateKey)),
+  },
+  { name: 'no signature', detail: /signature does not verify/, build: ({ requestId, email }) => encodeResponse(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email) })) },
+  {
+    name: 'an expired assertion',
+    detail: /expired/,
+    build: ({ requestId, email }) =>
+      idp.response(sp, { inResponseTo: requestId, ...identity(email), notBefore: new Date(Date.now() - 20 * 60_000), notOnOrAfter: new Date(Date.now() - 60_000) }),
+  },
+  {
+    name: 'a not yet valid assertion',
+    detail: /not valid yet/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), notBefore: new Date(Date.now() + 10 * 60_000) }),
+  },
+  { name: 'a wrong audience', detail: /another service provider \(audience\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: 'https://other-sp.example/metadata' }) },
+  { name: 'a wrong Destination', detail: /another URL \(Destination\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), destination: 'https://evil.example/acs' }) },
+  { name: 'a wrong Recipient', detail: /another URL \(Recipient\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), recipient: 'https://evil.example/acs' }) },
+  { name: 'no bearer SubjectConfirmation', detail: /no bearer SubjectConfirmationData/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), subjectConfirmation: null }) },
+  {
+    name: 'a replayed assertion',
+    detail: /already used/,
+    build: async ({ requestId }) => {
+      const response = idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('replayed')) });
+      expect((await postResponse(server, configId, response)).status).toBe(302);
+      return response;
+    },
+  },
+  { name: 'an unknown InResponseTo', detail: /does not answer a login request this service made/, build: ({ email }) => idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(email) }) },
+  {
+    name: 'a reused InResponseTo (a second assertion for one request)',
+    detail: /login request that was already used/,
+    build: async ({ requestId, email }) => {
+      expect((await postResponse(server, configId, idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('first')) }))).status).toBe(302);
+      return idp.response(sp, { inResponseTo: requestId, ...identity(email) });
+    },
+  },
+  {
+    name: 'an expired login request',
+    detail: /has expired; sign in again/,
+    build: async ({ requestId, email }) => {
+      await server.query(sql`update saml_requests set expires_at = now() - interval '1 second' where id = ${requestId}`);
+      return idp.response(sp, { inResponseTo: requestId, ...identity(email) });
+    },
+  },
+  {
+    name: 'signature wrapping: an unsigned assertion before the signed one',
+    detail: /exactly one assertion/,
+    build: ({ requestId, email }) => {
+      const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('victim')) }));
+      const forged = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email, 'okta|admin') }))?.[0] as string;
+      return encodeResponse(signed.replace('<saml:Assertion ', `${forged}<saml:Assertion `));
+    },
+  },
+  {
+    name: 'signature wrapping: the signed assertion hidden in Extensions, a forged one in its place',
+    detail: /exactly one assertion/,
+    build: ({ requestId, email }) => {
+      const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('victim')) }));
+      const original = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(signed)?.[0] as string;
+      const forged = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email, 'okta|admin') }))?.[0] as string;
+      return encodeResponse(signed.replace(original, `${forged}`).replace('<samlp:Status>', `<samlp:Extensions>${original}</samlp:Extensions><samlp:Status>`));
+    },
+  },
+  { name: 'an IdP-initiated response while not allowed', detail: /IdP-initiated logins .* not allowed/, build: ({ email }) => idp.response(sp, { ...identity(email) }) },
+  {
+    name: 'an email outside the organization’s domains',
+    detail: /domain is not one the organization allows/,
+    build: ({ requestId }) => idp.response(sp, { inResponseTo: requestId, ...identity(`grace.${randomUUID().slice(0, 8)}@elsewhere.example`) }),
+  },
+  { name: 'not SAML at all', detail: /not a SAML 2.0 Response/, build: () => encodeResponse('<html><body>hello</body></html>') },
+  { name: 'not base64', detail: /not base64/, build: () => '%%%not base64%%%' },
+];
+
+describe('SAML login: each refusal is a 401 with its reason, audited and counted, and creates nothing', () => {
+  it.each(REJECTIONS)('$name', async ({ build, detail }) => {
+    const email = newEmail('refused');
+    const requestId = await startLogin(server, configId);
+    const samlResponse = await build({ requestId, email });
+    const failuresBefore = await samlFailures();
+    const sessionsBefore = await server.query<{ total: number }>(sql`select count(*)::int as total from sessions`);
+
+    const response = await postResponse(server, configId, samlResponse);
+
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/^SAML response rejected: /);
+    expect(response.body.detail).toMatch(detail);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await usersWithEmail(email)).toBe(0);
+    expect(await server.query(sql`select count(*)::int as total from sessions`)).toEqual(sessionsBefore);
+    expect(await samlFailures()).toBe(failuresBefore + 1);
+    const [audit] = await server.query<{ status: string; organization_id: string; context: { reason: string } }>(
+      sql`select status, organization_id, context from audit_logs where event_type = 'auth.sso_login' order by created_at desc limit 1`,
+    );
+    expect(audit).toMatchObject({ status: 'failure', organization_id: admin.organizationId, context: { method: 'saml', reason: expect.any(String) } });
+  });
+
+  it('never writes the response, the assertion or the subject to the logs or the audit trail', async () => {
+    const samlResponse = idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(newEmail('secret'), 'okta|log-canary') });
+    expectProblem(await postResponse(server, configId, samlResponse), 401);
+    const logs = server.logs();
+    expect(logs).toContain('saml response rejected');
+    for (const secret of [samlResponse.slice(0, 40), 'okta|log-canary', 'SignatureValue']) expect(logs).not.toContain(secret);
+    const trail = await server.query<{ context: unknown }>(sql`select context from audit_logs`);
+    expect(JSON.stringify(trail)).not.toContain('log-canary');
+  });
+});
+
+describe('SAML login: configuration-level refusals', () => {
+  it('refuses a disabled configuration', async () => {
+    const disabledIdp = new TestIdentityProvider();
+    const disabled = await createSamlConfiguration(server, admin, adminTokens, disabledIdp);
+    const requestId = await startLogin(server, disabled);
+    const update = await server.request('PUT', `${API}/sso/${disabled}`, { token: adminTokens.access_token, body: { is_enabled: false } });
+    expect(update.status).toBe(200);
+    const email = newEmail('disabled');
+    const response = await postResponse(server, disabled, disabledIdp.response(serviceProvider(server, disabled), { inResponseTo: requestId, ...identity(email) }));
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/configuration is disabled/);
+    expect(await usersWithEmail(email)).toBe(0);
+  });
+
+  it('refuses an unknown configuration id', async () => {
+    const response = await postResponse(server, randomUUID(), idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(newEmail()) }));
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/no SAML configuration has this id/);
+  });
+
+  it('refuses a user it may not create when auto_create_users is off', async () => {
+    const strictIdp = new TestIdentityProvider();
+    const strict = await createSamlConfiguration(server, admin, adminTokens, strictIdp, { auto_create_users: false });
+    const email = newEmail('unknown');
+    const response = await postResponse(server, strict, strictIdp.response(serviceProvider(server, strict), { inResponseTo: await startLogin(server, strict), ...identity(email) }));
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/no account exists/);
+    expect(await usersWithEmail(email)).toBe(0);
+  });
+
+  it('refuses a login request made for another configuration', async () => {
+    const otherIdp = new TestIdentityProvider();
+    const other = await createSamlConfiguration(server, admin, adminTokens, otherIdp);
+    const requestForOther = await startLogin(server, other);
+    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: requestForOther, ...identity(newEmail()) }));
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/does not answer a login request this service made/);
+  });
+
+  it('IdP-initiated when allowed: lands on an allowed RelayState, refuses another, and refuses a replay', async () => {
+    const idpInitiated = new TestIdentityProvider();
+    const allowing = await createSamlConfiguration(server, admin, adminTokens, idpInitiated, { allow_idp_initiated: true });
+    const target = serviceProvider(server, allowing);
+    const person = identity(newEmail('idp'), 'okta|idp-initiated');
+
+    const response = idpInitiated.response(target, person);
+    const accepted = await postResponse(server, allowing, response, { relayState: 'https://app.example/sso/landing' });
+    expect(accepted.status, accepted.text).toBe(302);
+    expect(tokensFromRedirect(accepted.headers.get('location') as string).landing).toBe('https://app.example/sso/landing');
+
+    const replayed = await postResponse(server, allowing, response, { relayState: 'https://app.example/sso/landing' });
+    expectProblem(replayed, 401);
+    expect(replayed.body.detail).toMatch(/this assertion was already used/);
+
+    const elsewhere = await postResponse(server, allowing, idpInitiated.response(target, person), { relayState: 'https://evil.example/steal' });
+    expectProblem(elsewhere, 401);
+    expect(elsewhere.body.detail).toMatch(/RelayState is not an allowed redirect/);
+
+    const withoutTarget = await postResponse(server, allowing, idpInitiated.response(target, person));
+    expect(withoutTarget.status, withoutTarget.text).toBe(200);
+    expect(withoutTarget.body.token_type).toBe('bearer');
+  });
+
+  it('refuses a second IdP user claiming the email of an account already linked to another', async () => {
+    const email = newEmail('linked');
+    const first = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|first') }));
+    expect(first.status, first.text).toBe(302);
+    const second = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|second') }));
+    expectProblem(second, 401);
+    expect(second.body.detail).toMatch(/linked to another user of this identity provider/);
+    const [row] = await server.query<{ sso_subject_id: string }>(sql`select sso_subject_id from users where lower(email) = lower(${email})`);
+    expect(row?.sso_subject_id).toBe('okta|first');
+  });
+
+  it('refuses an email that belongs to another organization', async () => {
+    const other = await registerOrganization(server, { email: newEmail('elsewhere') });
+    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(other.email) }));
+    expectProblem(response, 401);
+    expect(response.body.detail).toMatch(/belongs to an account outside this organization/);
+    const [owner] = await server.query<{ organization_id: string; sso_subject_id: string | null }>(
+      sql`select organization_id, sso_subject_id from users where lower(email) = lower(${other.email})`,
+    );
+    expect(owner).toEqual({ organization_id: other.organizationId, sso_subject_id: null });
+  });
+});
+
+describe('SAML login across organizations', () => {
+  let tenantB: Account;
+  let tenantBTokens: Tokens;
+
+  beforeAll(async () => {
+    tenantB = await registerOrganization(server);
+    tenantBTokens = await login(server, tenantB);
+  });
+
+  it('an Admin of another organization cannot read, change or delete the configuration (404)', async () => {
+    for (const [method, body] of [['GET', undefined], ['PUT', { is_enabled: false }], ['DELETE', undefined]] as const) {
+      const response = await server.request(method, `${API}/sso/${configId}`, { token: tenantBTokens.access_token, body });
+      expectProblem(response, 404);
+    }
+    const still = await server.request('GET', `${API}/sso/${configId}`, { token: adminTokens.access_token });
+    expect(still.body.is_enabled).toBe(true);
+  });
+
+  it('a response made for organization A is refused at organization B’s ACS, even when B copies A’s IdP settings', async () => {
+    const copied = await createSamlConfiguration(server, tenantB, tenantBTokens, idp);
+    const email = newEmail('crossing');
+    const forA = idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) });
+    const response = await postResponse(server, copied, forA);
+    expectProblem(response, 401);
+    expect(await usersWithEmail(email)).toBe(0);
+    // The same IdP answering B's own request is fine for B, and the user lands in B.
+    const forB = idp.response(serviceProvider(server, copied), { inResponseTo: await startLogin(server, copied), ...identity(`b.${randomUUID().slice(0, 8)}@b.example`) });
+    const accepted = await postResponse(server, copied, forB, { accept: 'application/json' });
+    expect(accepted.status, accepted.text).toBe(200);
+    const me = await server.request('GET', `${API}/auth/me`, { token: accepted.body.access_token });
+    expect(me.body.organization_id).toBe(tenantB.organizationId);
+  });
+});
