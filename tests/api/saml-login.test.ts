@@ -101,6 +101,15 @@ describe('SAML login: success', () => {
     expect(me.body.email).toBe(email);
   });
 
+  it('accepts a response signed as a whole instead of on the assertion', async () => {
+    const email = newEmail('whole');
+    const xml = idp.responseXml(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) });
+    const response = await postResponse(server, configId, encodeResponse(idp.signResponse(xml)), { accept: 'application/json' });
+    expect(response.status, response.text).toBe(200);
+    const me = await server.request('GET', `${API}/auth/me`, { token: response.body.access_token });
+    expect(me.body.email).toBe(email);
+  });
+
   it('links an existing account of the organization by email instead of creating one', async () => {
     const email = newEmail('existing');
     const created = await server.request('POST', `${API}/users`, {

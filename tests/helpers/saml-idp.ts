@@ -83,17 +83,26 @@ export class TestIdentityProvider {
 
   /** Signs the assertion of a Response document (enveloped signature after its Issuer). */
   sign(xml: string, privateKey = this.keys.privateKey): string {
+    return this.signElement(xml, 'Assertion', privateKey);
+  }
+
+  /** Signs the whole Response instead, as some IdPs are set up to. */
+  signResponse(xml: string): string {
+    return this.signElement(xml, 'Response', this.keys.privateKey);
+  }
+
+  private signElement(xml: string, element: 'Assertion' | 'Response', privateKey: string): string {
     const signer = new SignedXml({
       privateKey,
       signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
       canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
     });
     signer.addReference({
-      xpath: "//*[local-name(.)='Assertion']",
+      xpath: `//*[local-name(.)='${element}']`,
       transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
       digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
     });
-    signer.computeSignature(xml, { location: { reference: "//*[local-name(.)='Assertion']/*[local-name(.)='Issuer']", action: 'after' } });
+    signer.computeSignature(xml, { location: { reference: `//*[local-name(.)='${element}']/*[local-name(.)='Issuer']`, action: 'after' } });
     return signer.getSignedXml();
   }
 

@@ -170,11 +170,11 @@ export class SamlServiceProvider {
 
   /** Verifies a base64 SAMLResponse from the HTTP-POST binding; throws SamlRejection. */
   async verify(samlResponse: string, now = new Date()): Promise<VerifiedAssertion> {
-    const xml = this.decode(samlResponse);
+    const { xml, response } = this.decode(samlResponse);
     const user = await this.postAssert(samlResponse);
     const assertion = this.signedAssertion(xml);
     const confirmation = this.checkAssertion(assertion, now);
-    const response = parseXml(xml)?.documentElement as Element;
+    // Destination and InResponseTo of the Response may be unsigned: they only narrow what the signed assertion says.
     const destination = response.getAttribute('Destination');
     if (destination && destination !== this.sp.acsUrl) {
       throw new SamlRejection('wrong_destination', 'the response is addressed to another URL (Destination)');
@@ -197,7 +197,7 @@ export class SamlServiceProvider {
     };
   }
 
-  private decode(samlResponse: string): string {
+  private decode(samlResponse: string): { xml: string; response: Element } {
     const compact = samlResponse.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) throw new SamlRejection('malformed', 'SAMLResponse is not base64');
     const xml = Buffer.from(compact, 'base64').toString('utf8');
@@ -215,7 +215,7 @@ export class SamlServiceProvider {
     if (root.getElementsByTagNameNS(NS.assertion, 'Assertion').length !== 1) {
       throw new SamlRejection('assertion_count', 'the response must hold exactly one assertion');
     }
-    return xml;
+    return { xml, response: root };
   }
 
   private postAssert(samlResponse: string): Promise<SAMLAssertResponse['user']> {
