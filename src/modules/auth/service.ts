@@ -9,6 +9,7 @@ import { organizations, permissions, rolePermissions, roles, userRoles, users } 
 import { AppError } from '../../http/errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
+import { emailDomain } from '../organizations/email-domain.js';
 import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
 
 export type UserRow = typeof users.$inferSelect;
@@ -40,10 +41,6 @@ function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 60);
   return slug === '' ? 'organization' : slug;
-}
-
-function emailDomain(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 }
 
 export class AuthService {

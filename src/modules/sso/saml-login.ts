@@ -8,6 +8,7 @@ import { AppError } from '../../http/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
+import { emailDomain } from '../organizations/email-domain.js';
 import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
 import type { SsoRow } from './service.js';
@@ -57,10 +58,6 @@ export function isAllowedRedirect(uri: string, allowlist: readonly string[]): bo
     const prefix = allowed.pathname.endsWith('/') ? allowed.pathname : `${allowed.pathname}/`;
     return target.pathname === allowed.pathname || target.pathname.startsWith(prefix);
   });
-}
-
-function domainOf(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 }
 
 /** The SAML login flow: metadata, AuthnRequests, the assertion consumer service and discovery. */
@@ -127,7 +124,7 @@ export class SamlLoginService {
           eq(ssoConfigurations.isEnabled, true),
           eq(organizations.isActive, true),
           isNull(organizations.deletedAt),
-          sql`${domainOf(email)} = any(${organizations.allowedEmailDomains})`,
+          sql`${emailDomain(email)} = any(${organizations.allowedEmailDomains})`,
         ),
       )
       .orderBy(asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id));
@@ -216,7 +213,7 @@ export class SamlLoginService {
         throw new SamlRejection('organization_inactive', 'the organization is not active');
       }
       const { email, fullName } = this.identityOf(config, assertion);
-      if (organization.allowedEmailDomains.length > 0 && !organization.allowedEmailDomains.includes(domainOf(email))) {
+      if (organization.allowedEmailDomains.length > 0 && !organization.allowedEmailDomains.includes(emailDomain(email))) {
         throw new SamlRejection('email_domain_not_allowed', 'the email address’s domain is not one the organization allows');
       }
       const { user, provisioned } = await this.findOrProvision(tx, config, organization, assertion.nameId, email, fullName, meta);
