@@ -10,22 +10,14 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
 import { emailDomain } from '../organizations/email-domain.js';
 import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
+import { isAllowedRedirect } from './redirect-allowlist.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
+import { identityOf } from './saml-identity.js';
 import type { SsoRow } from './service.js';
 
 /** How long an AuthnRequest may be answered: a user signing in at the IdP takes minutes, not hours. */
 const REQUEST_TTL_MS = 10 * 60 * 1000;
 const NOT_FOUND = 'No enabled SAML configuration has this id';
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** Attribute names IdPs commonly use, tried when `attribute_mapping` does not name one. */
-const DEFAULT_ATTRIBUTES: Record<'email' | 'full_name' | 'first_name' | 'last_name', string[]> = {
-  email: ['email', 'mail', 'emailAddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'],
-  full_name: ['displayName', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'urn:oid:2.16.840.1.113730.3.1.241'],
-  first_name: ['firstName', 'givenName', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname', 'urn:oid:2.5.4.42'],
-  last_name: ['lastName', 'surname', 'sn', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname', 'urn:oid:2.5.4.4'],
-};
-
 export interface SamlLogin {
   tokens: TokenPair;
   /** Where to send the browser with the tokens; null when nobody said (IdP-initiated without RelayState). */
@@ -39,26 +31,6 @@ export interface SsoDiscovery {
 
 type UserRow = typeof users.$inferSelect;
 type OrganizationRow = typeof organizations.$inferSelect;
-
-function parseUrl(value: string): URL | null {
-  try {
-    return new URL(value);
-  } catch {
-    return null;
-  }
-}
-
-/** An http(s) URL on the allow-list: same origin as an entry, and under its path. */
-export function isAllowedRedirect(uri: string, allowlist: readonly string[]): boolean {
-  const target = parseUrl(uri);
-  if (!target || !['http:', 'https:'].includes(target.protocol) || target.username || target.password || uri.includes('#')) return false;
-  return allowlist.some((entry) => {
-    const allowed = parseUrl(entry);
-    if (!allowed || allowed.origin !== target.origin) return false;
-    const prefix = allowed.pathname.endsWith('/') ? allowed.pathname : `${allowed.pathname}/`;
-    return target.pathname === allowed.pathname || target.pathname.startsWith(prefix);
-  });
-}
 
 /** The SAML login flow: metadata, AuthnRequests, the assertion consumer service and discovery. */
 export class SamlLoginService {
@@ -212,7 +184,7 @@ export class SamlLoginService {
       if (!organization || organization.deletedAt || !organization.isActive) {
         throw new SamlRejection('organization_inactive', 'the organization is not active');
       }
-      const { email, fullName } = this.identityOf(config, assertion);
+      const { email, fullName } = identityOf(config.attributeMapping, assertion);
       if (organization.allowedEmailDomains.length > 0 && !organization.allowedEmailDomains.includes(emailDomain(email))) {
         throw new SamlRejection('email_domain_not_allowed', 'the email address’s domain is not one the organization allows');
       }
@@ -231,25 +203,6 @@ export class SamlLoginService {
       });
       return tokens;
     });
-  }
-
-  private identityOf(config: SsoRow, assertion: VerifiedAssertion): { email: string; fullName: string } {
-    const attribute = (field: keyof typeof DEFAULT_ATTRIBUTES): string | undefined => {
-      const mapped = config.attributeMapping[field];
-      const names = mapped ? [mapped] : DEFAULT_ATTRIBUTES[field];
-      for (const name of names) {
-        const value = assertion.attributes[name]?.find((candidate) => candidate.trim() !== '');
-        if (value) return value.trim();
-      }
-      return undefined;
-    };
-    const email = attribute('email') ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : undefined);
-    if (!email || !EMAIL.test(email) || email.length > 254) {
-      throw new SamlRejection('missing_email', 'the assertion carries no usable email address (check attribute_mapping)');
-    }
-    const joined = [attribute('first_name'), attribute('last_name')].filter(Boolean).join(' ');
-    const fullName = (attribute('full_name') ?? (joined || email.slice(0, email.indexOf('@')))).slice(0, 200);
-    return { email, fullName };
   }
 
   /** The user by IdP identity, else by email within the organization (linked now), else created when allowed. */

@@ -1,0 +1,22 @@
+function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether tokens may be sent to `uri`: an http(s) URL without credentials or fragment, with the
+ * origin of an allow-list entry and a path under the entry's path (an origin allows every path).
+ */
+export function isAllowedRedirect(uri: string, allowlist: readonly string[]): boolean {
+  const target = parseUrl(uri);
+  if (!target || !['http:', 'https:'].includes(target.protocol) || target.username || target.password || uri.includes('#')) return false;
+  return allowlist.some((entry) => {
+    const allowed = parseUrl(entry);
+    if (!allowed || allowed.origin !== target.origin) return false;
+    const prefix = allowed.pathname.endsWith('/') ? allowed.pathname : `${allowed.pathname}/`;
+    return target.pathname === allowed.pathname || target.pathname.startsWith(prefix);
+  });
+}
