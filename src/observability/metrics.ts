@@ -19,7 +19,7 @@ export class Metrics {
   readonly loginAttempts: Counter<'result'>;
   readonly tokensIssued: Counter<'type'>;
   readonly refreshReuseDetected: Counter;
-  readonly samlResponses: Counter<'result'>;
+  readonly samlResponses: Counter<'result' | 'reason'>;
   readonly dbQueryDuration: Histogram;
   private sources: ScrapeSources | undefined;
   private queriesInFlight = 0;
@@ -69,8 +69,8 @@ export class Metrics {
     });
     this.samlResponses = new Counter({
       name: 'saml_responses_total',
-      help: 'SAML responses received at an assertion consumer service, by result',
-      labelNames: ['result'],
+      help: 'SAML responses received at an assertion consumer service, by result and, for refusals, reason',
+      labelNames: ['result', 'reason'],
       registers,
     });
     this.dbQueryDuration = new Histogram({
@@ -80,10 +80,8 @@ export class Metrics {
       registers,
     });
     // Known label values start at zero so that rates and alerts work before the first event.
-    for (const result of ['success', 'failure']) {
-      this.loginAttempts.inc({ result }, 0);
-      this.samlResponses.inc({ result }, 0);
-    }
+    for (const result of ['success', 'failure']) this.loginAttempts.inc({ result }, 0);
+    this.samlResponses.inc({ result: 'success' }, 0);
     for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
 
     const metrics = this;

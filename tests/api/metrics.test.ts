@@ -50,7 +50,7 @@ describe('GET /metrics', () => {
     expect(sample(after, 'db_up')).toBe(1);
     expect(sample(after, 'db_pool_connections{state="max"}')).toBe(10);
     expect(sample(after, 'active_sessions')).toBeGreaterThanOrEqual(0);
-    expect(after).toContain('saml_responses_total{result="failure"} 0');
+    expect(after).toContain('saml_responses_total{result="success"} 0');
     expect(after).toContain('process_cpu_seconds_total');
     expect(after).not.toMatch(/route="\/api\/v1\/enterprise\/[^"]*[0-9a-f]{8}-[0-9a-f]{4}/);
 

@@ -28,7 +28,7 @@ async function usersWithEmail(email: string): Promise<number> {
 
 async function samlFailures(): Promise<number> {
   const scrape = await server.request('GET', '/metrics', { headers: { accept: 'text/plain' } });
-  return Number(/^saml_responses_total\{result="failure"\} (\d+)/m.exec(scrape.text)?.[1] ?? Number.NaN);
+  return [...scrape.text.matchAll(/^saml_responses_total\{result="failure",reason="[a-z_]+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 beforeAll(async () => {

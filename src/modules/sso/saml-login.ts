@@ -262,7 +262,7 @@ export class SamlLoginService {
   }
 
   private async recordRejection(configId: string, config: SsoRow | undefined, rejection: SamlRejection, meta: RequestMeta): Promise<void> {
-    this.metrics.samlResponses.inc({ result: 'failure' });
+    this.metrics.samlResponses.inc({ result: 'failure', reason: rejection.reason });
     this.logger.warn('saml response rejected', { reason: rejection.reason, sso_configuration_id: configId });
     await this.audit.record(this.db, meta, {
       eventType: 'auth.sso_login',
