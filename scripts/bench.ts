@@ -4,17 +4,20 @@
  * it with autocannon, and prints requests/s and latency percentiles. Bounded in time and count;
  * traffic goes to 127.0.0.1 only.
  *
- *   npm run bench            (about 40 s)
+ *   npm run bench            (about a minute)
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { buildContainer } from '../src/container.js';
+import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 20;
+const SAML_RESPONSES = Number(process.env.BENCH_SAML_RESPONSES ?? 2000);
 const API = '/api/v1/enterprise';
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -37,17 +40,59 @@ async function run(title: string, options: autocannon.Options): Promise<void> {
   const result = await autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options });
   const errors = result.non2xx + result.errors + result.timeouts;
   console.log(
-    `${title.padEnd(34)} ${result.requests.average.toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   p97.5 ${result.latency.p97_5} ms   p99 ${result.latency.p99} ms   errors ${errors}`,
+    `${title.padEnd(40)} ${result.requests.average.toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   p97.5 ${result.latency.p97_5} ms   p99 ${result.latency.p99} ms   errors ${errors}`,
   );
 }
 
+/** Drives the SAML assertion consumer service with distinct signed responses (each is accepted once). */
+async function runSaml(accessToken: string): Promise<void> {
+  const idp = new TestIdentityProvider();
+  const created = await fetch(`${url}${API}/sso`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: JSON.stringify({
+      organization_id: organizationId,
+      provider_type: 'saml',
+      provider_name: 'Bench IdP',
+      saml_entity_id: idp.entityId,
+      saml_sso_url: 'https://idp.bench.example/sso',
+      saml_x509_cert: idp.certificate,
+      auto_create_users: true,
+      allow_idp_initiated: true,
+    }),
+  });
+  const configId = ((await created.json()) as { id: string }).id;
+  const acsUrl = `${url}${API}/sso/${configId}/saml/acs`;
+  const sp = { entityId: `${url}${API}/sso/${configId}/saml/metadata`, acsUrl };
+  const bodies = Array.from({ length: SAML_RESPONSES }, () =>
+    new URLSearchParams({ SAMLResponse: idp.response(sp, { nameId: 'bench|saml-user', attributes: { email: 'saml.bench@example.com' } }) }).toString(),
+  );
+  let next = 0;
+  await run('POST /sso/{id}/saml/acs (IdP-initiated)', {
+    url: acsUrl,
+    amount: SAML_RESPONSES,
+    requests: [{ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, setupRequest: (request) => ({ ...request, body: bodies[next++] }) }],
+  });
+}
+
 const database = await freshDatabase();
-const config = loadConfig({ ...process.env, ENVIRONMENT: 'test', LOG_LEVEL: 'error', DATABASE_URL: database.url, JWT_SECRET_KEY: 'benchmark-only-signing-key-0123456789abcdef' });
-const container = buildContainer(config);
-await container.database.migrate();
-const server = createApp(container).listen(0, '127.0.0.1');
+// Listening first, so PUBLIC_URL (SAML audience and recipient) names the real port.
+const server = createServer();
+server.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const config = loadConfig({
+  ...process.env,
+  ENVIRONMENT: 'test',
+  LOG_LEVEL: 'error',
+  DATABASE_URL: database.url,
+  JWT_SECRET_KEY: 'benchmark-only-signing-key-0123456789abcdef',
+  PUBLIC_URL: url,
+});
+const container = buildContainer(config);
+await container.database.migrate();
+server.on('request', createApp(container));
+let organizationId = '';
 
 try {
   const credentials = { email: `bench.${Date.now()}@example.com`, password: 'benchmark passphrase for login' };
@@ -65,11 +110,11 @@ try {
   console.log(`fm-auth loopback benchmark: ${CONNECTIONS} connections, ${SECONDS} s each, one process, PostgreSQL ${database.url.split('@')[1]}`);
   await run('GET /health/live', { url: `${url}/health/live` });
   await run('GET /auth/me (JWT + session check)', { url: `${url}${API}/auth/me`, headers: { authorization: `Bearer ${tokens.access_token}` } });
-  await run('GET /users/organization/{id}', {
-    url: `${url}${API}/users/organization/${(await (await fetch(`${url}${API}/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json() as { organization_id: string }).organization_id}`,
-    headers: { authorization: `Bearer ${tokens.access_token}` },
-  });
+  organizationId = ((await (await fetch(`${url}${API}/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as { organization_id: string })
+    .organization_id;
+  await run('GET /users/organization/{id}', { url: `${url}${API}/users/organization/${organizationId}`, headers: { authorization: `Bearer ${tokens.access_token}` } });
   await run('POST /auth/login (argon2id verify)', { url: `${url}${API}/auth/login`, method: 'POST', headers: json, body: JSON.stringify(credentials) });
+  await runSaml(tokens.access_token);
 } finally {
   server.close();
   // autocannon drops its last requests unanswered; let their handlers finish before the pool closes.

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { TEST_JWT_SECRET } from '../helpers/server.js';
 import { spawnService } from '../helpers/process.js';
+import { TestIdentityProvider } from '../helpers/saml-idp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -30,6 +31,53 @@ function copiedFromContext(): string[] {
     .flatMap((line) => line.split(/\s+/).slice(1, -1).filter((part) => !part.startsWith('--')));
 }
 
+const PUBLIC_URL = 'https://auth.image.test';
+
+async function call(baseUrl: string, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${baseUrl}/api/v1/enterprise${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** An IdP-initiated SAML login end to end, as an organization would set it up. */
+async function expectSamlLogin(baseUrl: string): Promise<void> {
+  const credentials = { email: `image.${Date.now()}@example.com`, password: 'a long passphrase for the image test' };
+  const registered = await call(baseUrl, 'POST', '/auth/register', { ...credentials, full_name: 'Image Admin', organization_name: 'Image Co' });
+  expect(registered.status).toBe(201);
+  const { access_token: token } = (await call(baseUrl, 'POST', '/auth/login', credentials)).body;
+  const idp = new TestIdentityProvider();
+  const config = await call(
+    baseUrl,
+    'POST',
+    '/sso',
+    {
+      organization_id: registered.body.organization_id,
+      provider_type: 'saml',
+      provider_name: 'Image IdP',
+      saml_entity_id: idp.entityId,
+      saml_sso_url: 'https://idp.image.test/sso',
+      saml_x509_cert: idp.certificate,
+      auto_create_users: true,
+      allow_idp_initiated: true,
+    },
+    token,
+  );
+  expect(config.status).toBe(201);
+  const base = `${PUBLIC_URL}/api/v1/enterprise/sso/${config.body.id}/saml`;
+  const samlResponse = idp.response({ entityId: `${base}/metadata`, acsUrl: `${base}/acs` }, { nameId: 'image|user', attributes: { email: 'saml.image@example.com' } });
+  const acs = await fetch(`${baseUrl}/api/v1/enterprise/sso/${config.body.id}/saml/acs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
+  });
+  expect(acs.status, await acs.clone().text()).toBe(200);
+  const me = await call(baseUrl, 'GET', '/auth/me', undefined, ((await acs.json()) as { access_token: string }).access_token);
+  expect(me.body.email).toBe('saml.image@example.com');
+}
+
 describe('the container image', () => {
   it('Dockerfile passes dockerfile-utils lint', () => {
     const { status, output } = run('dockerfile-utils', ['lint', 'Dockerfile']);
@@ -45,13 +93,14 @@ describe('the container image', () => {
     expect(new Set(copiedFromContext())).toEqual(new Set(allowed));
   });
 
-  it('runs from the files the image holds: it starts, migrates and serves the API', async () => {
+  it('runs from the files the image holds, with NODE_ENV=production: it starts, migrates and serves the API and a SAML login', async () => {
     const app = mkdtempSync(join(tmpdir(), 'fm-auth-image-'));
     try {
       for (const source of copiedFromContext()) cpSync(join(ROOT, source), join(app, source), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+      // NODE_ENV as the image sets it: libraries behave differently under NODE_ENV=test (vitest's).
       const service = await spawnService(
-        { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test' },
+        { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', NODE_ENV: 'production', PUBLIC_URL },
         { cwd: app },
       );
       try {
@@ -59,6 +108,7 @@ describe('the container image', () => {
         const discover = await fetch(`${service.baseUrl}/api/v1/enterprise/sso/discover?email=a@nobody.example`);
         expect(discover.status).toBe(404);
         expect(discover.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        await expectSamlLogin(service.baseUrl);
       } finally {
         service.signal('SIGTERM');
         expect(await service.exited).toBe(0);

@@ -1,13 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import saml2, { type IdentityProvider, type SAMLAssertResponse, type ServiceProvider } from 'saml2-js';
+import { SignedXml } from 'xml-crypto';
 import { create as createXml } from 'xmlbuilder2';
 
 /**
  * The one module that knows saml2-js (it is in maintenance mode: keep it swappable). saml2-js
  * verifies the signature, the status, the time window and the audience; it checks audience and
  * time only when present and never looks at the Issuer, the bearer SubjectConfirmationData or
- * InResponseTo, so `verify` adds those, reading them from the signed XML only.
+ * InResponseTo, so `verify` adds those, reading them from the signed XML only. (saml2-js's own
+ * signature helpers are exported only when NODE_ENV=test, so the signed XML comes from xml-crypto,
+ * the library saml2-js verifies with.)
  */
 
 const NS = {
@@ -21,12 +24,6 @@ const POST_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 const UNSPECIFIED_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified';
 /** How far ahead of our clock an IdP's NotBefore may be. */
 const CLOCK_SKEW_SECONDS = 60;
-
-// saml2-js exports these helpers, but its type package does not declare them.
-const saml2Helpers = saml2 as unknown as {
-  add_namespaces_to_child_assertions(xml: string): string;
-  check_saml_signature(xml: string, certificate: string): string[] | null;
-};
 
 /** Why a SAML response was refused: `reason` is a stable code, `detail` is safe to show the user. */
 export class SamlRejection extends Error {
@@ -172,7 +169,7 @@ export class SamlServiceProvider {
   async verify(samlResponse: string, now = new Date()): Promise<VerifiedAssertion> {
     const { xml, response } = this.decode(samlResponse);
     const user = await this.postAssert(samlResponse);
-    const assertion = this.signedAssertion(xml);
+    const assertion = this.signedAssertion(xml, response);
     const confirmation = this.checkAssertion(assertion, now);
     // Destination and InResponseTo of the Response may be unsigned: they only narrow what the signed assertion says.
     const destination = response.getAttribute('Destination');
@@ -228,23 +225,27 @@ export class SamlServiceProvider {
     });
   }
 
-  /** The Assertion element as covered by a valid signature (of the assertion or the whole response). */
-  private signedAssertion(xml: string): Element {
-    const normalized = saml2Helpers.add_namespaces_to_child_assertions(xml);
-    const document = parseXml(normalized);
-    const assertion = document?.getElementsByTagNameNS(NS.assertion, 'Assertion')[0];
-    if (!document || !assertion) throw new SamlRejection('malformed', 'the response holds no assertion');
-    let signedReferences: string[] | null;
-    try {
-      signedReferences =
-        saml2Helpers.check_saml_signature(assertion.toString(), this.idp.certificate) ??
-        saml2Helpers.check_saml_signature(document.toString(), this.idp.certificate);
-    } catch {
-      signedReferences = null;
-    }
-    for (const reference of signedReferences ?? []) {
-      const signed = parseXml(reference)?.getElementsByTagNameNS(NS.assertion, 'Assertion');
-      if (signed?.length === 1 && signed[0]) return signed[0];
+  /**
+   * The Assertion as covered by a valid signature of the configured certificate, on the assertion
+   * or on the whole response: parsed from the XML the signature verified, not from the document.
+   */
+  private signedAssertion(xml: string, response: Element): Element {
+    const assertion = response.getElementsByTagNameNS(NS.assertion, 'Assertion')[0];
+    const signatures = [...(assertion ? children(assertion, NS.signature, 'Signature') : []), ...children(response, NS.signature, 'Signature')];
+    for (const signature of signatures) {
+      const verifier = new SignedXml({ publicCert: this.idp.certificate });
+      let verified = false;
+      try {
+        verifier.loadSignature(signature as unknown as Node);
+        verified = verifier.checkSignature(xml);
+      } catch {
+        verified = false;
+      }
+      if (!verified) continue;
+      for (const reference of verifier.getSignedReferences()) {
+        const signed = parseXml(reference)?.getElementsByTagNameNS(NS.assertion, 'Assertion');
+        if (signed?.length === 1 && signed[0]) return signed[0];
+      }
     }
     throw new SamlRejection('invalid_signature', 'its signature does not verify against the configured identity-provider certificate');
   }
