@@ -71,6 +71,7 @@ async function runSaml(accessToken: string): Promise<void> {
   await run('POST /sso/{id}/saml/acs (IdP-initiated)', {
     url: acsUrl,
     amount: SAML_RESPONSES,
+    connections: Math.min(CONNECTIONS, SAML_RESPONSES),
     requests: [{ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, setupRequest: (request) => ({ ...request, body: bodies[next++] }) }],
   });
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 
+const STARTUP_TIMEOUT_MS = 20_000;
+
 export interface ServiceProcess {
   baseUrl: string;
   output(): string;
@@ -16,10 +18,16 @@ export function spawnService(env: Record<string, string | undefined>, options: {
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
+    // A service that never says it listens must not outlive the test that started it.
+    const startup = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not report listening within ${STARTUP_TIMEOUT_MS} ms:\n${output}`));
+    }, STARTUP_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
       if (match) {
+        clearTimeout(startup);
         resolve({
           baseUrl: `http://127.0.0.1:${match[1]}`,
           output: () => output,
@@ -30,6 +38,9 @@ export function spawnService(env: Record<string, string | undefined>, options: {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`service exited with ${code} before listening:\n${output}`)));
+    void exited.then((code) => {
+      clearTimeout(startup);
+      reject(new Error(`service exited with ${code} before listening:\n${output}`));
+    });
   });
 }
