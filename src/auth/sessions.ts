@@ -32,13 +32,48 @@ export type RefreshOutcome =
   | { kind: 'invalid' };
 
 /** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
+/** Built once: every authenticated request runs these two, and building their SQL cost more CPU than sending it. */
+function authenticationQueries(db: Database) {
+  return {
+    liveSession: db
+      .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .innerJoin(organizations, eq(organizations.id, users.organizationId))
+      .where(
+        and(
+          eq(sessions.id, sql.placeholder('sessionId')),
+          eq(sessions.userId, sql.placeholder('userId')),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, sql`now()`),
+          eq(users.isActive, true),
+          isNull(users.deletedAt),
+          eq(organizations.isActive, true),
+          isNull(organizations.deletedAt),
+        ),
+      )
+      .prepare('fm_auth_live_session'),
+    grantedPermissions: db
+      .selectDistinct({ name: permissions.name })
+      .from(userRoles)
+      .innerJoin(rolePermissions, eq(rolePermissions.roleId, userRoles.roleId))
+      .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
+      .where(eq(userRoles.userId, sql.placeholder('userId')))
+      .prepare('fm_auth_granted_permissions'),
+  };
+}
+
 export class Sessions {
   constructor(
     private readonly db: Database,
     private readonly accessTokens: AccessTokens,
     private readonly config: Config['jwt'],
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.queries = authenticationQueries(db);
+  }
+
+  private readonly queries: ReturnType<typeof authenticationQueries>;
 
   private refreshExpiry(): Date {
     return new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000);
@@ -151,30 +186,9 @@ export class Sessions {
   /** Verifies a bearer token and that its session, user and organization are all still live. */
   async authenticate(token: string): Promise<Principal> {
     const claims = this.accessTokens.verify(token);
-    const [row] = await this.db
-      .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .innerJoin(organizations, eq(organizations.id, users.organizationId))
-      .where(
-        and(
-          eq(sessions.id, claims.sid),
-          eq(sessions.userId, claims.sub),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, sql`now()`),
-          eq(users.isActive, true),
-          isNull(users.deletedAt),
-          eq(organizations.isActive, true),
-          isNull(organizations.deletedAt),
-        ),
-      );
+    const [row] = await this.queries.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
     if (!row) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
-    const granted = await this.db
-      .selectDistinct({ name: permissions.name })
-      .from(userRoles)
-      .innerJoin(rolePermissions, eq(rolePermissions.roleId, userRoles.roleId))
-      .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
-      .where(eq(userRoles.userId, claims.sub));
+    const granted = await this.queries.grantedPermissions.execute({ userId: claims.sub });
     return { userId: claims.sub, sessionId: claims.sid, ...row, permissions: new Set(granted.map((permission) => permission.name)) };
   }
 }
