@@ -110,6 +110,38 @@ describe('SAML login: success', () => {
     expect(me.body.email).toBe(email);
   });
 
+  it('accepts a response signed twice, on the assertion and then on the whole response (as Okta can)', async () => {
+    const email = newEmail('twice');
+    const xml = idp.responseXml(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) });
+    const response = await postResponse(server, configId, encodeResponse(idp.signResponse(idp.sign(xml))), { accept: 'application/json' });
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it('accepts an Entra ID-style assertion: default namespace, no prefixes, claim URIs', async () => {
+    const email = newEmail('entra');
+    const xml = idp.responseXml(sp, {
+      inResponseTo: await startLogin(server, configId),
+      nameId: 'f3b1c2d4-entra-object-id',
+      attributes: {
+        'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress': email,
+        'http://schemas.microsoft.com/identity/claims/displayname': 'Entra Person',
+      },
+    });
+    const [before, rest] = xml.split('<saml:Assertion ') as [string, string];
+    const [assertion, after] = rest.split('</saml:Assertion>') as [string, string];
+    const unprefixed = `<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion" ${assertion.replace(/<(\/?)saml:/g, '<$1')}</Assertion>`;
+    const entraConfig = await createSamlConfiguration(server, admin, adminTokens, idp, {
+      attribute_mapping: { full_name: 'http://schemas.microsoft.com/identity/claims/displayname' },
+    });
+    const entraXml = `${before}${unprefixed}${after}`.replaceAll(`/sso/${configId}/`, `/sso/${entraConfig}/`);
+    const requestId = await startLogin(server, entraConfig);
+    const signed = idp.sign(entraXml.replace(/InResponseTo="[^"]+"/g, `InResponseTo="${requestId}"`));
+    const response = await postResponse(server, entraConfig, encodeResponse(signed), { accept: 'application/json' });
+    expect(response.status, response.text).toBe(200);
+    const me = await server.request('GET', `${API}/auth/me`, { token: response.body.access_token });
+    expect(me.body).toMatchObject({ email, full_name: 'Entra Person' });
+  });
+
   it('links an existing account of the organization by email instead of creating one', async () => {
     const email = newEmail('existing');
     const created = await server.request('POST', `${API}/users`, {
