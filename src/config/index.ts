@@ -166,7 +166,10 @@ function parseHttpUrl(raw: string): URL | null {
 
 function parsePublicUrl(environment: Environment, raw: string | undefined, port: number, problems: string[]): string {
   if (raw === undefined) {
-    if (environment === 'production') problems.push('PUBLIC_URL is required in production (the https URL clients and identity providers reach the service at)');
+    // Staging talks to real identity providers too: a localhost entity id there would be registered with them.
+    if (environment === 'production' || environment === 'staging') {
+      problems.push(`PUBLIC_URL is required when ENVIRONMENT=${environment} (the URL clients and identity providers reach the service at)`);
+    }
     return `http://localhost:${port}`;
   }
   const url = parseHttpUrl(raw);

@@ -34,7 +34,7 @@ describe('npm run config:check', () => {
     });
     expect(status).toBe(1);
     expect(output).toMatch(/5 problem\(s\)/);
-    expect(output).toMatch(/PUBLIC_URL is required in production/);
+    expect(output).toMatch(/PUBLIC_URL is required when ENVIRONMENT=production/);
     expect(output).toMatch(/SSO_ENCRYPTION_KEY is required/);
     expect(output).toMatch(/JWT_SECRET_KEY must be at least 32/);
     expect(output).toMatch(/DATABASE_URL is not a valid URL/);

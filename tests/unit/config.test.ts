@@ -59,7 +59,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ ENVIRONMENT: 'production' }).join()).toMatch(/JWT_SECRET_KEY is required/);
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL })).toEqual([]);
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET })).toEqual([
-      'PUBLIC_URL is required in production (the https URL clients and identity providers reach the service at)',
+      'PUBLIC_URL is required when ENVIRONMENT=production (the URL clients and identity providers reach the service at)',
       'SSO_ENCRYPTION_KEY is required when ENVIRONMENT=production',
       'DATABASE_URL is required in production (the embedded database is for development and trials)',
     ]);
@@ -83,6 +83,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://auth.example.com/' }).publicUrl).toBe('https://auth.example.com');
     expect(loadConfig({ PUBLIC_URL: 'https://example.com/auth/' }).publicUrl).toBe('https://example.com/auth');
     expect(problemsOf({ PUBLIC_URL: 'auth.example.com' }).join()).toMatch(/PUBLIC_URL must be an http\(s\) URL/);
+    expect(problemsOf({ ENVIRONMENT: 'staging', JWT_SECRET_KEY: STRONG_SECRET, SSO_ENCRYPTION_KEY })).toEqual([
+      'PUBLIC_URL is required when ENVIRONMENT=staging (the URL clients and identity providers reach the service at)',
+    ]);
+    expect(problemsOf({ ENVIRONMENT: 'staging', JWT_SECRET_KEY: STRONG_SECRET, SSO_ENCRYPTION_KEY, PUBLIC_URL: 'http://auth.staging.internal' })).toEqual([]);
     expect(problemsOf({ PUBLIC_URL: 'https://auth.example.com/?x=1' }).join()).toMatch(/PUBLIC_URL must be an http\(s\) URL/);
   });
 
