@@ -31,7 +31,6 @@ export type RefreshOutcome =
   | { kind: 'reused'; sessionId: string; userId: string; organizationId: string }
   | { kind: 'invalid' };
 
-/** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
 /** Built once: every authenticated request runs these two, and building their SQL cost more CPU than sending it. */
 function authenticationQueries(db: Database) {
   return {
@@ -63,7 +62,10 @@ function authenticationQueries(db: Database) {
   };
 }
 
+/** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
 export class Sessions {
+  private readonly queries: ReturnType<typeof authenticationQueries>;
+
   constructor(
     private readonly db: Database,
     private readonly accessTokens: AccessTokens,
@@ -72,8 +74,6 @@ export class Sessions {
   ) {
     this.queries = authenticationQueries(db);
   }
-
-  private readonly queries: ReturnType<typeof authenticationQueries>;
 
   private refreshExpiry(): Date {
     return new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000);

@@ -18,6 +18,7 @@ import type { SsoRow } from './service.js';
 /** How long an AuthnRequest may be answered: a user signing in at the IdP takes minutes, not hours. */
 const REQUEST_TTL_MS = 10 * 60 * 1000;
 const NOT_FOUND = 'No enabled SAML configuration has this id';
+
 export interface SamlLogin {
   tokens: TokenPair;
   /** Where to send the browser with the tokens; null when nobody said (IdP-initiated without RelayState). */

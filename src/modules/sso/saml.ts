@@ -96,11 +96,15 @@ function certificateBody(pem: string): string {
   return new X509Certificate(pem).raw.toString('base64');
 }
 
+// Details that saml2-js's checks and ours share, so a refusal reads the same whoever made it.
+const INVALID_SIGNATURE = 'its signature does not verify against the configured identity-provider certificate';
+const WRONG_AUDIENCE = 'the assertion is meant for another service provider (audience)';
+
 const POST_ASSERT_FAILURES: [RegExp, string, string][] = [
-  [/signature check failed|Signed data did not contain/i, 'invalid_signature', 'its signature does not verify against the configured identity-provider certificate'],
+  [/signature check failed|Signed data did not contain/i, 'invalid_signature', INVALID_SIGNATURE],
   [/not yet valid/i, 'not_yet_valid', 'the assertion is not valid yet (check the clocks)'],
   [/no longer valid/i, 'expired', 'the assertion has expired'],
-  [/audience/i, 'wrong_audience', 'the assertion is meant for another service provider (audience)'],
+  [/audience/i, 'wrong_audience', WRONG_AUDIENCE],
   [/not success/i, 'idp_refused', 'the identity provider reports that the login did not succeed'],
 ];
 
@@ -234,20 +238,18 @@ export class SamlServiceProvider {
     const signatures = [...(assertion ? children(assertion, NS.signature, 'Signature') : []), ...children(response, NS.signature, 'Signature')];
     for (const signature of signatures) {
       const verifier = new SignedXml({ publicCert: this.idp.certificate });
-      let verified = false;
       try {
         verifier.loadSignature(signature as unknown as Node);
-        verified = verifier.checkSignature(xml);
+        if (!verifier.checkSignature(xml)) continue;
       } catch {
-        verified = false;
+        continue;
       }
-      if (!verified) continue;
       for (const reference of verifier.getSignedReferences()) {
         const signed = parseXml(reference)?.getElementsByTagNameNS(NS.assertion, 'Assertion');
         if (signed?.length === 1 && signed[0]) return signed[0];
       }
     }
-    throw new SamlRejection('invalid_signature', 'its signature does not verify against the configured identity-provider certificate');
+    throw new SamlRejection('invalid_signature', INVALID_SIGNATURE);
   }
 
   private checkAssertion(assertion: Element, now: Date): { inResponseTo: string | null; expiresAt: Date } {
@@ -261,7 +263,7 @@ export class SamlServiceProvider {
     );
     if (audiences.length === 0) throw new SamlRejection('missing_audience_restriction', 'the assertion has no AudienceRestriction');
     if (!audiences.includes(this.sp.entityId)) {
-      throw new SamlRejection('wrong_audience', 'the assertion is meant for another service provider (audience)');
+      throw new SamlRejection('wrong_audience', WRONG_AUDIENCE);
     }
 
     const subject = children(assertion, NS.assertion, 'Subject')[0];
