@@ -1,9 +1,10 @@
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { requireBearer } from './auth/bearer.js';
 import type { Container } from './container.js';
+import { rejectControlCharacters } from './http/control-characters.js';
 import { metricsEndpoint } from './http/metrics-endpoint.js';
 import { observeRequests } from './http/observe-requests.js';
 import { listOperations } from './http/openapi.js';
@@ -20,6 +21,12 @@ import { ssoHandlers } from './modules/sso/routes.js';
 import { samlHandlers } from './modules/sso/saml-routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
 import { userHandlers } from './modules/users/routes.js';
+
+/** Tokens, secrets and personal data pass through here: no browser or proxy may keep a copy (RFC 6749 §5.1). */
+const neverCached: RequestHandler = (_req, res, next) => {
+  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  next();
+};
 
 const JSON_BODY_LIMIT = '100kb';
 // Identity providers post SAML responses as forms; signed ones with certificates run to tens of KB.
@@ -52,12 +59,15 @@ export function createApp(container: Container): Express {
       exposedHeaders: ['X-Request-ID', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate'],
     }),
   );
+  app.use(neverCached);
   app.use(requestContext(container.requestScope));
   app.use(observeRequests(logger, container.metrics));
   // Not an API operation, so not in the spec: mounted before the validator, which would 404 it.
   app.get('/metrics', metricsEndpoint(container.metrics, config.metricsToken));
-  app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false }));
+  // No Content-Encoding: compressed bodies would only add a decompression-bomb surface to an API of small bodies.
+  app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], inflate: false }));
+  app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false, inflate: false }));
+  app.use(rejectControlCharacters);
   app.use(authenticationRouter(operations, requireBearer(container.sessions)));
   app.use(
     OpenApiValidator.middleware({

@@ -15,6 +15,9 @@ interface ValidatorError {
   headers?: Record<string, string>;
 }
 
+// body-parser's error types: entity.*, encoding.unsupported, charset.unsupported, request.*, parameters.too.many.
+const BODY_PARSER_TYPES = /^(entity|encoding|charset|request|parameters)\./;
+
 interface BodyParserError {
   status: number;
   type: string;
@@ -27,7 +30,7 @@ function isValidatorError(err: unknown): err is ValidatorError {
 
 function isBodyParserError(err: unknown): err is BodyParserError {
   const candidate = err as Partial<BodyParserError> | null;
-  return typeof candidate?.status === 'number' && typeof candidate.type === 'string' && candidate.type.startsWith('entity.');
+  return typeof candidate?.status === 'number' && typeof candidate.type === 'string' && BODY_PARSER_TYPES.test(candidate.type);
 }
 
 /** express-openapi-validator reports paths like `/body/email` or `.body.email`; keep one form. */
@@ -58,9 +61,19 @@ function fromValidator(err: ValidatorError): AppError {
 }
 
 function fromBodyParser(err: BodyParserError): AppError {
-  if (err.type === 'entity.too.large') return new AppError(413, 'payload-too-large', 'The request body is too large');
-  if (err.type === 'entity.parse.failed') return AppError.validation('The request body is not valid JSON');
-  return AppError.validation('The request body could not be read');
+  switch (err.type) {
+    case 'entity.too.large':
+    case 'parameters.too.many':
+      return new AppError(413, 'payload-too-large', 'The request body is too large');
+    case 'entity.parse.failed':
+      return AppError.validation('The request body is not valid JSON');
+    case 'encoding.unsupported':
+      return new AppError(415, 'unsupported-media-type', 'Send the request body uncompressed: no Content-Encoding is accepted');
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported-media-type', 'Send the request body in UTF-8 (charset=utf-8)');
+    default:
+      return AppError.validation('The request body could not be read');
+  }
 }
 
 function toAppError(err: unknown): AppError | null {

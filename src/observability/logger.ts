@@ -9,6 +9,8 @@ const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|assertion|saml
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // Anything shaped like a JWT, wherever it appears in free text.
 const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+// A password hash is a secret too; it must never reach a log even inside free text.
+const PASSWORD_HASH = /\$argon2(?:id|i|d)\$[^\s"',]*/g;
 const REDACTED = '[REDACTED]';
 
 function maskEmail(text: string): string {
@@ -16,14 +18,27 @@ function maskEmail(text: string): string {
 }
 
 function redactString(text: string): string {
-  return maskEmail(text.replace(JWT_LIKE, REDACTED));
+  return maskEmail(text.replace(JWT_LIKE, REDACTED).replace(PASSWORD_HASH, REDACTED));
+}
+
+/**
+ * A failed query's error carries its parameters (password hashes, emails, tokens' hashes) in
+ * `params` and in its message: keep only the statement and the database's own error code.
+ */
+function describeError(error: Error): Record<string, unknown> {
+  const { query, cause } = error as Error & { query?: unknown; cause?: unknown };
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof query === 'string') {
+    return { name: error.name, message: redactString(`Failed query: ${query}`), ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: error.name, message: redactString(error.message), ...(typeof code === 'string' ? { code } : {}) };
 }
 
 function redactValue(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object' || depth > 6) return value;
   if (value instanceof Date) return value;
-  if (value instanceof Error) return { name: value.name, message: redactString(value.message) };
+  if (value instanceof Error) return describeError(value);
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {

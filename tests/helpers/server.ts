@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { SQL } from 'drizzle-orm';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { buildContainer, type Container } from '../../src/container.js';
@@ -88,6 +88,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await container.database.close();
+      // Every server of the suite ends here, so every log line the suite produced is checked once.
+      expect(captured.join(''), 'a password hash reached the log').not.toContain('$argon2');
     },
   };
 }

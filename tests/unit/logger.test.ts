@@ -30,3 +30,21 @@ describe('logger redaction', () => {
     for (const secret of ['hunter2', 'r-123456', 'Bearer abc', jwtLike, 'grace.hopper', 'PHNhbWxw']) expect(text).not.toContain(secret);
   });
 });
+
+describe('logger and failed queries', () => {
+  it('logs the statement of a failed query but never its parameters', async () => {
+    const { logger, output } = capture();
+    const failed = Object.assign(new Error('Failed query: update "users" set "password_hash" = $1\nparams: $argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA,ada@example.com'), {
+      name: 'DrizzleQueryError',
+      query: 'update "users" set "password_hash" = $1',
+      params: ['$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA', 'ada@example.com'],
+      cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
+    });
+    logger.error('request failed', { error: failed, note: 'hash $argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA in free text' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const line = JSON.parse(output());
+    expect(line.error).toEqual({ name: 'DrizzleQueryError', message: 'Failed query: update "users" set "password_hash" = $1', code: '22021' });
+    expect(output()).not.toContain('$argon2');
+    expect(output()).not.toContain('ada@example.com');
+  });
+});
