@@ -30,6 +30,24 @@ export class AccessControl {
     throw AppError.forbidden(`Missing permission: ${permission}`);
   }
 
+  /**
+   * Throws 403 unless the caller holds every one of `held` (what a target user or role holds):
+   * nobody acts on someone more privileged than themselves. The super-admin holds them all.
+   */
+  async requireAllOf(principal: Principal, held: readonly string[], why: string, meta: RequestMeta): Promise<void> {
+    if (principal.isSuperadmin) return;
+    const lacking = [...new Set(held)].filter((permission) => !principal.permissions.has(permission)).sort();
+    if (lacking.length === 0) return;
+    await this.audit.record(this.db, meta, {
+      eventType: 'permission.denied',
+      status: 'denied',
+      organizationId: principal.organizationId,
+      actorUserId: principal.userId,
+      context: { reason: 'target_more_privileged', lacking },
+    });
+    throw AppError.forbidden(`${why}: it holds permissions you do not (${lacking.join(', ')})`);
+  }
+
   /** Whether the caller may see objects of this organization (others' look like they do not exist). */
   canSee(principal: Principal, organizationId: string): boolean {
     return principal.isSuperadmin || principal.organizationId === organizationId;

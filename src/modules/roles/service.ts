@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/sessions.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { permissions, rolePermissions, roles } from '../../db/schema.js';
+import { permissions, rolePermissions, roles, userRoles } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
 
@@ -75,7 +75,7 @@ export class RolesService {
     if (changes.permissions) this.assertCanGrant(principal, changes.permissions);
     try {
       return await this.db.transaction(async (tx) => {
-        const current = await this.findEditable(tx, principal, roleId);
+        const current = await this.findEditable(tx, principal, roleId, meta);
         if (changes.name !== undefined) await this.assertNotSystemName(tx, changes.name);
         const { permissions: granted, ...fields } = changes;
         const [role] = await tx.update(roles).set({ ...fields, updatedAt: new Date() }).where(eq(roles.id, current.id)).returning();
@@ -98,7 +98,7 @@ export class RolesService {
   async remove(principal: Principal, roleId: string, meta: RequestMeta): Promise<void> {
     await this.access.require(principal, 'roles:delete', meta);
     await this.db.transaction(async (tx) => {
-      const role = await this.findEditable(tx, principal, roleId);
+      const role = await this.findEditable(tx, principal, roleId, meta);
       await tx.delete(roles).where(eq(roles.id, role.id));
       await this.record(tx, principal, meta, 'role.delete', role, { name: role.name });
     });
@@ -127,6 +127,18 @@ export class RolesService {
     if (missing.length > 0) throw AppError.forbidden(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
   }
 
+  /** Every permission a user's roles grant them, sorted. */
+  async permissionsOfUser(db: Queryable, userId: string): Promise<string[]> {
+    const rows = await db
+      .selectDistinct({ name: permissions.name })
+      .from(userRoles)
+      .innerJoin(rolePermissions, eq(rolePermissions.roleId, userRoles.roleId))
+      .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
+      .where(eq(userRoles.userId, userId))
+      .orderBy(asc(permissions.name));
+    return rows.map((row) => row.name);
+  }
+
   private async assertNotSystemName(db: Queryable, name: string): Promise<void> {
     const [clash] = await db
       .select({ id: roles.id })
@@ -142,9 +154,12 @@ export class RolesService {
     return role;
   }
 
-  private async findEditable(db: Queryable, principal: Principal, roleId: string): Promise<RoleRow> {
+  /** A custom role whose every permission the caller holds: changing it changes what its holders may do. */
+  private async findEditable(db: Queryable, principal: Principal, roleId: string, meta: RequestMeta): Promise<RoleRow> {
     const role = await this.findVisible(db, principal, roleId);
     if (role.isSystem) throw AppError.forbidden('System roles are read-only');
+    const [current] = await this.withPermissions(db, [role]);
+    await this.access.requireAllOf(principal, current?.permissions ?? [], 'You cannot change this role', meta);
     return role;
   }
 

@@ -222,7 +222,7 @@ export class SamlLoginService {
       .select()
       .from(users)
       .where(and(eq(users.organizationId, organization.id), eq(users.ssoProvider, provider), eq(users.ssoSubjectId, subjectId), isNull(users.deletedAt)));
-    if (linked) return { user: linked, provisioned: false };
+    if (linked) return { user: await this.followIdentityProviderEmail(tx, linked, email), provisioned: false };
 
     const [byEmail] = await tx.select().from(users).where(and(sql`lower(${users.email}) = lower(${email})`, isNull(users.deletedAt)));
     if (byEmail) {
@@ -260,6 +260,21 @@ export class SamlLoginService {
       context: { via: 'saml', sso_configuration_id: config.id, role_id: roleId },
     });
     return { user, provisioned: true };
+  }
+
+  /**
+   * A linked user's email is the IdP's: it follows the assertion, unless another account has the
+   * new address (then the old one stays; the link, bound to the subject, never moves).
+   */
+  private async followIdentityProviderEmail(tx: Queryable, user: UserRow, email: string): Promise<UserRow> {
+    if (user.email.toLowerCase() === email.toLowerCase()) return user;
+    const [taken] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(sql`lower(${users.email}) = lower(${email})`, isNull(users.deletedAt)));
+    if (taken) return user;
+    const [updated] = await tx.update(users).set({ email, updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
+    return updated ?? user;
   }
 
   private async recordRejection(configId: string, config: SsoRow | undefined, rejection: SamlRejection, meta: RequestMeta): Promise<void> {

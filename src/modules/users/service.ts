@@ -119,7 +119,8 @@ export class UsersService {
     await this.access.require(principal, 'users:update', meta);
     try {
       return await this.db.transaction(async (tx) => {
-        const current = await this.findVisible(tx, principal, userId);
+        const current = await this.findManageable(tx, principal, userId, meta);
+        if (changes.email !== undefined) this.assertEmailChangeAllowed(principal, current, changes.email);
         if (changes.teamId) await this.assertTeamOf(tx, principal, changes.teamId, current.organizationId);
         if (changes.isActive === false) await this.assertKeepsAnAdmin(tx, current);
         const [user] = await tx
@@ -141,7 +142,7 @@ export class UsersService {
   async remove(principal: Principal, userId: string, meta: RequestMeta): Promise<void> {
     await this.access.require(principal, 'users:delete', meta);
     await this.db.transaction(async (tx) => {
-      const user = await this.findVisible(tx, principal, userId);
+      const user = await this.findManageable(tx, principal, userId, meta);
       await this.assertKeepsAnAdmin(tx, user);
       const now = new Date();
       await tx.update(users).set({ deletedAt: now, isActive: false, updatedAt: now }).where(eq(users.id, user.id));
@@ -153,7 +154,7 @@ export class UsersService {
   async setRoles(principal: Principal, userId: string, roleIds: string[], meta: RequestMeta): Promise<RoleWithPermissions[]> {
     await this.access.require(principal, 'users:update', meta);
     return this.db.transaction(async (tx) => {
-      const user = await this.findVisible(tx, principal, userId);
+      const user = await this.findManageable(tx, principal, userId, meta);
       const assigned = await this.roles.assignable(tx, principal, user.organizationId, roleIds);
       if (!assigned.some((role) => role.id === SYSTEM_ROLE_IDS.admin)) await this.assertKeepsAnAdmin(tx, user);
       await this.replaceRoles(tx, principal, user.id, assigned);
@@ -170,6 +171,26 @@ export class UsersService {
       .where(and(eq(users.id, userId), isNull(users.deletedAt)));
     if (!user || !this.access.canSee(principal, user.organizationId)) throw AppError.notFound(NOT_FOUND);
     return user;
+  }
+
+  /**
+   * A visible user the caller may change: one who holds no permission the caller lacks. Otherwise
+   * holding `users:update` would be enough to take over an Admin (change their email to one the
+   * caller controls at the IdP, then sign in through SSO) or to demote and disable them.
+   */
+  private async findManageable(db: Queryable, principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
+    const user = await this.findVisible(db, principal, userId);
+    if (user.isSuperadmin && !principal.isSuperadmin) throw AppError.forbidden('Only a platform super-admin can change a platform super-admin');
+    await this.access.requireAllOf(principal, await this.roles.permissionsOfUser(db, user.id), 'You cannot change this user', meta);
+    return user;
+  }
+
+  /** An SSO-linked user's email is the identity provider's to change, not their own. */
+  private assertEmailChangeAllowed(principal: Principal, user: UserRow, email: string): void {
+    const changes = email.trim().toLowerCase() !== user.email.toLowerCase();
+    if (changes && user.ssoSubjectId !== null && principal.userId === user.id && !principal.isSuperadmin) {
+      throw AppError.forbidden('Your email address comes from your identity provider; change it there');
+    }
   }
 
   private async assertTeamOf(db: Queryable, principal: Principal, teamId: string, organizationId: string): Promise<void> {
