@@ -1238,10 +1238,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed password attempts for this email (known or not); wait `Retry-After` seconds. Each further failure doubles the wait, up to 15 minutes; a successful login resets it. */
+        /**
+         * @description Throttled; wait `Retry-After` seconds. Either a rate limit (`rate-limited`: too many
+         *     requests from this client) or the login throttle (`too-many-attempts`): too many failed
+         *     passwords for this email from this client (known or not, so the answer reveals no
+         *     account), or from this client across emails. Failures from other clients only slow an
+         *     account's logins down, they never lock it.
+         */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 [name: string]: unknown;
             };
             content: {
@@ -1250,7 +1258,7 @@ export interface components {
                  *       "type": "urn:fm-auth:problem:too-many-attempts",
                  *       "title": "Too Many Requests",
                  *       "status": 429,
-                 *       "detail": "Too many failed attempts; try again in 60 seconds",
+                 *       "detail": "Too many failed attempts; try again in 300 seconds",
                  *       "instance": "/api/v1/enterprise/auth/login"
                  *     }
                  */
@@ -1323,6 +1331,19 @@ export interface components {
          * @example 5
          */
         "Retry-After": number;
+        /**
+         * @description What is left of each limit that applies to this request, as the IETF httpapi RateLimit
+         *     draft writes it: per policy, `r` requests remaining and `t` seconds until the window resets.
+         * @example "global";r=1187;t=42, "public";r=59;t=42
+         */
+        RateLimit: string;
+        /**
+         * @description The limits that apply to this request: per policy, `q` requests allowed in a window of `w`
+         *     seconds. `global` counts every request of a client (per instance), `public` each
+         *     unauthenticated endpoint per client across all instances.
+         * @example "global";q=1200;w=60, "public";q=60;w=60
+         */
+        "RateLimit-Policy": string;
     };
     pathItems: never;
 }
@@ -1378,6 +1399,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -1428,6 +1450,7 @@ export interface operations {
             200: components["responses"]["Tokens"];
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2511,6 +2534,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2667,6 +2691,7 @@ export interface operations {
             };
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2723,6 +2748,7 @@ export interface operations {
                 };
             };
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };

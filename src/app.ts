@@ -1,16 +1,19 @@
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { requireBearer } from './auth/bearer.js';
+import { localLimiter } from './auth/limiters.js';
 import type { Container } from './container.js';
 import { rejectControlCharacters } from './http/control-characters.js';
 import { metricsEndpoint } from './http/metrics-endpoint.js';
 import { observeRequests } from './http/observe-requests.js';
-import { listOperations } from './http/openapi.js';
+import { listOperations, type SpecOperation } from './http/openapi.js';
 import { problemHandler } from './http/problem.js';
-import { requestContext } from './http/request-context.js';
-import { authenticationRouter, operationRouter } from './http/routes.js';
+import { AppError } from './http/errors.js';
+import { rateLimit } from './http/rate-limit.js';
+import { requestContext, requestLocals } from './http/request-context.js';
+import { authenticationRouter, operationRouter, perOperation } from './http/routes.js';
 import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { authHandlers } from './modules/auth/routes.js';
@@ -27,6 +30,26 @@ const neverCached: RequestHandler = (_req, res, next) => {
   res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
   next();
 };
+
+const RATE_WINDOW_SECONDS = 60;
+const clientOf = (req: Request) => req.ip ?? 'unknown';
+
+/** A generous limit on every request of one client, counted in this instance (cheap on the hot path). */
+function globalLimit(container: Container): RequestHandler {
+  const points = container.config.rateLimits.globalPerMinute;
+  const policy = { name: 'global', points, windowSeconds: RATE_WINDOW_SECONDS, limiter: localLimiter({ name: 'global', points, durationSeconds: RATE_WINDOW_SECONDS }) };
+  const limit = rateLimit(policy, clientOf, (res) => container.recordThrottling('global', requestLocals(res).meta));
+  // Probes come from the orchestrator, often through the same address as clients.
+  return (req, res, next) => (req.path.startsWith('/health') ? next() : limit(req, res, next));
+}
+
+/** The per-client limit of one public endpoint (login, register, refresh, SSO), shared by every instance. */
+function publicLimit(container: Container, operation: SpecOperation): RequestHandler {
+  const points = container.config.rateLimits.publicPerMinute;
+  const name = `public_${operation.operationId}`;
+  const policy = { name: 'public', points, windowSeconds: RATE_WINDOW_SECONDS, limiter: container.limiters({ name, points, durationSeconds: RATE_WINDOW_SECONDS }) };
+  return rateLimit(policy, clientOf, (res) => container.recordThrottling(name, requestLocals(res).meta));
+}
 
 const JSON_BODY_LIMIT = '100kb';
 // Identity providers post SAML responses as forms; signed ones with certificates run to tens of KB.
@@ -56,14 +79,19 @@ export function createApp(container: Container): Express {
     cors({
       origin: config.cors.origins.includes('*') ? '*' : config.cors.origins,
       credentials: config.cors.allowCredentials,
-      exposedHeaders: ['X-Request-ID', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate'],
+      exposedHeaders: ['X-Request-ID', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate', 'RateLimit', 'RateLimit-Policy'],
     }),
   );
   app.use(neverCached);
   app.use(requestContext(container.requestScope));
   app.use(observeRequests(logger, container.metrics));
+  if (config.rateLimits.enabled) {
+    app.use(globalLimit(container));
+    app.use(perOperation(operations, (operation) => (operation.rateLimited ? [publicLimit(container, operation)] : [])));
+  }
   // Not an API operation, so not in the spec: mounted before the validator, which would 404 it.
-  app.get('/metrics', metricsEndpoint(container.metrics, config.metricsToken));
+  // With MANAGEMENT_PORT it lives on the management listener only.
+  if (config.management === null) app.get('/metrics', metricsEndpoint(container.metrics, config.metricsToken));
   // No Content-Encoding: compressed bodies would only add a decompression-bomb surface to an API of small bodies.
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], inflate: false }));
   app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false, inflate: false }));
@@ -82,5 +110,17 @@ export function createApp(container: Container): Express {
   );
   app.use(operationRouter(operations, handlers));
   app.use(problemHandler(logger));
+  return app;
+}
+
+/** The management listener (MANAGEMENT_PORT): /metrics on an address the operator chooses, away from the API. */
+export function createManagementApp(container: Container): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.use(neverCached);
+  app.get('/metrics', metricsEndpoint(container.metrics, container.config.metricsToken));
+  app.use((_req, _res, next) => next(AppError.notFound('The management port serves /metrics only')));
+  app.use(problemHandler(container.logger));
   return app;
 }

@@ -1,5 +1,7 @@
 import type { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { AccessControl } from './auth/access.js';
+import { type LimiterFactory, sharedLimiters } from './auth/limiters.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
@@ -8,7 +10,7 @@ import { AccessTokens } from './auth/tokens.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { type ApiDocument, loadApiDocument } from './http/openapi.js';
-import { AuditLog, AuditReader } from './modules/audit-logs/service.js';
+import { AuditLog, AuditReader, type RequestMeta } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
@@ -33,6 +35,12 @@ export interface Container {
   lifecycle: Lifecycle;
   version: string;
   sessions: Sessions;
+  /** Counters shared by every instance (Redis when configured, else the database). */
+  limiters: LimiterFactory;
+  /** Audits and counts one refusal by a rate limit or login throttle. */
+  recordThrottling(limiter: string, meta: RequestMeta, actorUserId?: string): Promise<void>;
+  /** Closes the database and Redis connections. */
+  close(): Promise<void>;
   services: {
     auth: AuthService;
     health: HealthService;
@@ -65,6 +73,13 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const passwords = Passwords.withBundledList();
   const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt, metrics);
   const audit = new AuditLog();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
+  const limiters = sharedLimiters(database.db, redis);
+  const recordThrottling = async (limiter: string, meta: RequestMeta, actorUserId?: string) => {
+    metrics.rateLimited.inc({ limiter });
+    await audit.record(database.db, meta, { eventType: 'rate_limit.exceeded', status: 'denied', actorUserId: actorUserId ?? null, context: { limiter } });
+  };
+  const loginThrottle = new LoginThrottle(limiters, config.loginThrottle, ({ limiter, meta, userId }) => recordThrottling(limiter, meta, userId));
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
   const organizations = new OrganizationsService(database.db, access, sessions, audit);
@@ -87,8 +102,13 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     lifecycle,
     version: apiDocument.info.version,
     sessions,
+    limiters,
+    recordThrottling,
+    async close() {
+      await Promise.all([database.close(), redis?.quit()]);
+    },
     services: {
-      auth: new AuthService(database.db, passwords, sessions, audit, metrics, new LoginThrottle(database.db, config.loginThrottle), config),
+      auth: new AuthService(database.db, passwords, sessions, audit, metrics, loginThrottle, config),
       health,
       organizations,
       teams,
@@ -101,4 +121,11 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
       users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
     },
   };
+}
+
+/** Redis for shared counters; while it is down the limiters count per instance (their insurance). */
+function connectRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'fm-auth' });
+  redis.on('error', (error: Error) => logger.warn('redis unavailable', { error }));
+  return redis;
 }

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
-import { createApp } from './app.js';
+import { createApp, createManagementApp } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { buildContainer, type Container } from './container.js';
+import { createHttpServer, listen } from './http/server.js';
 
 function loadConfigOrExit() {
   try {
@@ -15,31 +16,19 @@ function loadConfigOrExit() {
   }
 }
 
-function listen(container: Container): Promise<Server> {
-  const { host, port } = container.config;
-  const app = createApp(container);
-  return new Promise((resolve) => {
-    const server = app.listen(port, host, (err) => {
-      // Express 5 hands EADDRINUSE here; ignoring it would exit 0 with nothing listening.
-      if (err) throw err;
-      resolve(server);
-    });
-  });
-}
-
-/** Stops taking traffic, lets in-flight requests finish (bounded), then closes the database. */
-function shutDownOn(signals: NodeJS.Signals[], server: Server, container: Container): void {
-  const { logger, lifecycle, database, config } = container;
+/** Stops taking traffic, lets in-flight requests finish (bounded), then closes the database and Redis. */
+function shutDownOn(signals: NodeJS.Signals[], servers: Server[], container: Container): void {
+  const { logger, lifecycle, config } = container;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (lifecycle.shuttingDown) return;
     lifecycle.shuttingDown = true;
     logger.info('shutting down', { signal });
-    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const server of servers) server.closeIdleConnections();
     const timedOut = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
     await Promise.race([drained, timedOut]);
-    server.closeAllConnections();
-    await database.close();
+    for (const server of servers) server.closeAllConnections();
+    await container.close();
     logger.info('stopped');
     process.exit(0);
   };
@@ -51,11 +40,15 @@ const container = buildContainer(config);
 for (const warning of config.warnings) container.logger.warn(warning);
 container.logger.info('database', { using: container.database.description });
 await container.database.migrate();
-const server = await listen(container);
-const address = server.address();
-const boundPort = typeof address === 'object' && address ? address.port : config.port;
-container.logger.info(`fm-auth ${container.version} listening on http://${config.host}:${boundPort}`, {
-  environment: config.environment,
-  port: boundPort,
-});
-shutDownOn(['SIGTERM', 'SIGINT'], server, container);
+const server = createHttpServer(config.http, createApp(container));
+const port = await listen(server, config.port, config.host);
+container.logger.info(`fm-auth ${container.version} listening on http://${config.host}:${port}`, { environment: config.environment, port });
+const servers = [server];
+if (config.management) {
+  const { host } = config.management;
+  const management = createHttpServer(config.http, createManagementApp(container));
+  const managementPort = await listen(management, config.management.port, host);
+  container.logger.info(`management (metrics) listening on http://${host}:${managementPort}`, { port: managementPort });
+  servers.push(management);
+}
+shutDownOn(['SIGTERM', 'SIGINT'], servers, container);

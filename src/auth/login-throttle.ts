@@ -1,67 +1,118 @@
 import { createHash } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
-import type { Database, Queryable } from '../db/client.js';
-import { loginThrottles } from '../db/schema.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { LoginThrottleConfig } from '../config/index.js';
 import { AppError } from '../http/errors.js';
+import type { RequestMeta } from '../modules/audit-logs/service.js';
+import type { LimiterFactory } from './limiters.js';
 
-export interface ThrottlePolicy {
-  /** Consecutive failures allowed before the email is locked. */
-  maxFailures: number;
-  /** The first lock; each further failure doubles it, up to MAX_LOCK_SECONDS. */
-  lockSeconds: number;
+/** What a throttled attempt reports, for the audit trail and the metrics. */
+export interface ThrottledAttempt {
+  limiter: 'login_account_client' | 'login_client' | 'password_change';
+  meta: RequestMeta;
+  userId?: string;
 }
 
-const MAX_LOCK_SECONDS = 15 * 60;
+/** One reserved password check: the caller settles it with the outcome. */
+export interface PasswordAttempt {
+  succeeded(): Promise<void>;
+  failed(): Promise<void>;
+}
 
-function keyOf(email: string): string {
+// The slow-down doubles from this with each failure past the threshold, up to LOGIN_SLOWDOWN_MAX_MS.
+const FIRST_DELAY_MS = 100;
+const UNKNOWN_CLIENT = 'unknown';
+
+function emailKey(email: string): string {
   return createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 }
 
+function tooManyAttempts(msBeforeNext: number): AppError {
+  const retryAfter = String(Math.max(1, Math.ceil(msBeforeNext / 1000)));
+  return new AppError(429, 'too-many-attempts', `Too many failed attempts; try again in ${retryAfter} seconds`, {
+    headers: { 'Retry-After': retryAfter },
+  });
+}
+
 /**
- * Slows password guessing per email with exponential lockouts. Unknown emails are throttled
- * exactly like real ones, so a 429 never reveals that an account exists.
+ * Slows password guessing without letting anyone lock anyone else out (the rules Auth0 and
+ * Keycloak users expect):
+ * - one client, one account: at most `maxFailures` passwords checked per window, then locked;
+ *   the check is reserved before the password is verified, so parallel attempts cannot overshoot;
+ * - one account, every client: only slowed, by a bounded delay, never locked;
+ * - one client, every account (spraying): locked after `ipMaxFailures`;
+ * - a signed-in user's password change counts on its own, untouched by others' failed logins.
+ * Unknown emails are throttled exactly like real ones, so a 429 never reveals an account. The
+ * counters live in Redis or the database, so every instance enforces the same limits.
  */
 export class LoginThrottle {
-  constructor(
-    private readonly db: Database,
-    private readonly policy: ThrottlePolicy,
-  ) {}
+  private readonly perAccountAndClient;
+  private readonly perAccount;
+  private readonly perClient;
+  private readonly perPasswordChange;
 
-  /** Throws 429 with Retry-After while the email is locked. */
-  async assertNotLocked(email: string): Promise<void> {
-    const [row] = await this.db
-      .select({ lockedUntil: loginThrottles.lockedUntil })
-      .from(loginThrottles)
-      .where(eq(loginThrottles.emailHash, keyOf(email)));
-    const waitMs = (row?.lockedUntil?.getTime() ?? 0) - Date.now();
-    if (waitMs > 0) {
-      const retryAfter = String(Math.ceil(waitMs / 1000));
-      throw new AppError(429, 'too-many-attempts', `Too many failed attempts; try again in ${retryAfter} seconds`, {
-        headers: { 'Retry-After': retryAfter },
-      });
+  constructor(
+    limiters: LimiterFactory,
+    private readonly policy: LoginThrottleConfig,
+    private readonly onThrottled: (attempt: ThrottledAttempt) => Promise<void>,
+  ) {
+    const window = { durationSeconds: policy.windowSeconds };
+    const lock = { points: policy.maxFailures, blockSeconds: policy.lockSeconds, ...window };
+    this.perAccountAndClient = limiters({ name: 'login_account_client', ...lock });
+    this.perPasswordChange = limiters({ name: 'password_change', ...lock });
+    // Counted, never refused by the library: the slow-down is computed from the count.
+    this.perAccount = limiters({ name: 'login_account', points: Number.MAX_SAFE_INTEGER, ...window });
+    this.perClient = limiters({ name: 'login_client', points: policy.ipMaxFailures, ...window });
+  }
+
+  /** Reserves one password check for this email from this client, or throws 429 with Retry-After. */
+  async beginLogin(email: string, meta: RequestMeta): Promise<PasswordAttempt> {
+    const client = meta.ip ?? UNKNOWN_CLIENT;
+    const account = emailKey(email);
+    const spraying = await this.perClient.get(client);
+    if (spraying && spraying.consumedPoints >= this.policy.ipMaxFailures) {
+      await this.onThrottled({ limiter: 'login_client', meta });
+      throw tooManyAttempts(spraying.msBeforeNext);
+    }
+    const pair = `${account}:${client}`;
+    await this.reserve(this.perAccountAndClient, pair, { limiter: 'login_account_client', meta });
+    await sleep(this.slowdownMs((await this.perAccount.get(account))?.consumedPoints ?? 0));
+    return {
+      succeeded: async () => {
+        await Promise.all([this.perAccountAndClient.delete(pair), this.perAccount.delete(account)]);
+      },
+      failed: async () => {
+        await Promise.all([this.perAccount.penalty(account), this.perClient.penalty(client)]);
+      },
+    };
+  }
+
+  /** Reserves one check of a signed-in user's current password. */
+  async beginPasswordChange(userId: string, meta: RequestMeta): Promise<PasswordAttempt> {
+    await this.reserve(this.perPasswordChange, userId, { limiter: 'password_change', meta, userId });
+    return {
+      succeeded: async () => {
+        await this.perPasswordChange.delete(userId);
+      },
+      // The reserved check stays spent: that is the count.
+      failed: async () => {},
+    };
+  }
+
+  private async reserve(limiter: RateLimiterAbstract, key: string, attempt: ThrottledAttempt): Promise<void> {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      await this.onThrottled(attempt);
+      throw tooManyAttempts(err.msBeforeNext);
     }
   }
 
-  async recordFailure(db: Queryable, email: string): Promise<void> {
-    const { maxFailures, lockSeconds } = this.policy;
-    // Failures older than a day no longer count: the streak starts again.
-    const failures = sql`case when ${loginThrottles.lastFailureAt} < now() - interval '1 day' then 1 else ${loginThrottles.failures} + 1 end`;
-    await db
-      .insert(loginThrottles)
-      .values({ emailHash: keyOf(email), failures: 1 })
-      .onConflictDoUpdate({
-        target: loginThrottles.emailHash,
-        set: {
-          failures,
-          lastFailureAt: sql`now()`,
-          lockedUntil: sql`case when ${failures} >= ${maxFailures}
-            then now() + make_interval(secs => least(${lockSeconds} * power(2, ${failures} - ${maxFailures}), ${MAX_LOCK_SECONDS}))
-            else null end`,
-        },
-      });
-  }
-
-  async reset(db: Queryable, email: string): Promise<void> {
-    await db.delete(loginThrottles).where(eq(loginThrottles.emailHash, keyOf(email)));
+  /** Past the threshold, each further failure on the account doubles the wait, up to the bound. */
+  private slowdownMs(accountFailures: number): number {
+    const excess = accountFailures - this.policy.slowdownAfterFailures;
+    if (excess < 0) return 0;
+    return Math.min(this.policy.maxDelayMs, FIRST_DELAY_MS * 2 ** Math.min(excess, 20));
   }
 }

@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     process.stderr.write(`refused: ${err.detail}\n`);
     return 1;
   } finally {
-    await container.database.close();
+    await container.close();
   }
 }
 

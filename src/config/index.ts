@@ -1,5 +1,6 @@
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export type Environment = 'development' | 'test' | 'staging' | 'production';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -33,13 +34,43 @@ export interface Config {
     redirectAllowlist: string[];
   };
   allowOrganizationSignup: boolean;
-  loginThrottle: { maxFailures: number; lockSeconds: number };
-  trustProxy: boolean;
+  loginThrottle: LoginThrottleConfig;
+  rateLimits: RateLimitConfig;
+  /** Shares rate-limit counters between instances; null keeps them in the database. */
+  redisUrl: string | null;
+  /** Express's `trust proxy`: false, true (any proxy), a hop count, or addresses/CIDRs/presets. */
+  trustProxy: boolean | number | string[];
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownTimeoutMs: number;
   /** Bearer token scrapers must send to GET /metrics; null leaves it open. */
   metricsToken: string | null;
+  /** A separate listener for /metrics (and the probes); null serves /metrics on the main port. */
+  management: { port: number; host: string } | null;
   /** Start-up warnings the caller logs once a logger exists (config comes first). */
   warnings: string[];
+}
+
+export interface LoginThrottleConfig {
+  /** Failed passwords one client may try for one account in a window before it is locked out. */
+  maxFailures: number;
+  /** How long that (account, client) pair stays locked. */
+  lockSeconds: number;
+  /** The window failures are counted in. */
+  windowSeconds: number;
+  /** Failures on one account from all clients after which every attempt on it is slowed. */
+  slowdownAfterFailures: number;
+  /** The longest that slow-down gets: it never becomes a lock. */
+  maxDelayMs: number;
+  /** Failures from one client across all accounts (password spraying) before it is locked out. */
+  ipMaxFailures: number;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Requests per minute one client may send to each public endpoint (login, register, ...). */
+  publicPerMinute: number;
+  /** Requests per minute one client may send in all, per instance. */
+  globalPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +134,53 @@ function parseBoolean(name: string, raw: string | undefined, fallback: boolean, 
   if (['false', '0', 'no', 'off'].includes(normalized)) return false;
   problems.push(`${name} must be true or false (got "${raw}")`);
   return fallback;
+}
+
+const TRUST_PROXY_PRESETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY: false, true, a hop count, or a comma-separated list of addresses, CIDRs and presets. */
+function parseTrustProxy(raw: string | undefined, problems: string[], warnings: string[]): Config['trustProxy'] {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (['false', 'no', 'off'].includes(value)) return false;
+  if (['true', 'yes', 'on'].includes(value)) {
+    warnings.push('TRUST_PROXY=true trusts every X-Forwarded-For hop, so clients can choose their own address; set the hop count or the proxies’ addresses instead.');
+    return true;
+  }
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops <= 10) return hops === 0 ? false : hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const invalid = entries.filter((entry) => !TRUST_PROXY_PRESETS.includes(entry) && !isAddressOrCidr(entry));
+  if (entries.length === 0 || invalid.length > 0) {
+    problems.push(
+      `TRUST_PROXY must be false, true, a hop count from 0 to 10, or proxy addresses, CIDRs or ${TRUST_PROXY_PRESETS.join('/')} separated by commas (got "${raw}")`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function parseRedisUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'redis:' || url.protocol === 'rediss:') return raw;
+  } catch {
+    // Reported below, like a URL of another scheme.
+  }
+  problems.push('REDIS_URL must be a redis:// or rediss:// URL (redis://:password@host:6379/0)');
+  return null;
 }
 
 function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | null {
@@ -245,6 +323,15 @@ function resolveSecret(environment: Environment, raw: string | undefined, proble
   return raw;
 }
 
+function parseManagement(rawPort: string | undefined, rawHost: string | undefined, problems: string[]): Config['management'] {
+  if (rawPort === undefined) {
+    if (rawHost !== undefined) problems.push('MANAGEMENT_HOST goes with MANAGEMENT_PORT');
+    return null;
+  }
+  // Loopback by default: metrics are for the scraper beside the service, not for the world.
+  return { port: parseInteger('MANAGEMENT_PORT', rawPort, 9000, 0, 65535, problems), host: rawHost ?? '127.0.0.1' };
+}
+
 /** Reads and validates the whole configuration once; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = [];
@@ -295,14 +382,42 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     loginThrottle: {
       maxFailures: parseInteger('LOGIN_MAX_FAILURES', read('LOGIN_MAX_FAILURES'), 5, 2, 100, problems),
-      lockSeconds: parseInteger('LOGIN_LOCKOUT_SECONDS', read('LOGIN_LOCKOUT_SECONDS'), 60, 1, 900, problems),
+      lockSeconds: parseInteger('LOGIN_LOCKOUT_SECONDS', read('LOGIN_LOCKOUT_SECONDS'), 300, 1, 86_400, problems),
+      windowSeconds: parseInteger('LOGIN_FAILURE_WINDOW_SECONDS', read('LOGIN_FAILURE_WINDOW_SECONDS'), 900, 60, 86_400, problems),
+      slowdownAfterFailures: parseInteger('LOGIN_SLOWDOWN_AFTER_FAILURES', read('LOGIN_SLOWDOWN_AFTER_FAILURES'), 10, 1, 10_000, problems),
+      maxDelayMs: parseInteger('LOGIN_SLOWDOWN_MAX_MS', read('LOGIN_SLOWDOWN_MAX_MS'), 3000, 0, 10_000, problems),
+      ipMaxFailures: parseInteger('LOGIN_IP_MAX_FAILURES', read('LOGIN_IP_MAX_FAILURES'), 30, 1, 1_000_000, problems),
     },
+    rateLimits: {
+      enabled: parseBoolean('RATE_LIMIT_ENABLED', read('RATE_LIMIT_ENABLED'), true, problems),
+      publicPerMinute: parseInteger('RATE_LIMIT_PUBLIC_PER_MINUTE', read('RATE_LIMIT_PUBLIC_PER_MINUTE'), 60, 1, 1_000_000, problems),
+      globalPerMinute: parseInteger('RATE_LIMIT_GLOBAL_PER_MINUTE', read('RATE_LIMIT_GLOBAL_PER_MINUTE'), 1200, 1, 10_000_000, problems),
+    },
+    redisUrl: parseRedisUrl(read('REDIS_URL'), problems),
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
-    trustProxy: parseBoolean('TRUST_PROXY', read('TRUST_PROXY'), false, problems),
+    trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems, warnings),
+    http: {
+      headersTimeoutMs: parseInteger('HTTP_HEADERS_TIMEOUT_MS', read('HTTP_HEADERS_TIMEOUT_MS'), 10_000, 100, 600_000, problems),
+      requestTimeoutMs: parseInteger('HTTP_REQUEST_TIMEOUT_MS', read('HTTP_REQUEST_TIMEOUT_MS'), 30_000, 100, 600_000, problems),
+      keepAliveTimeoutMs: parseInteger('HTTP_KEEP_ALIVE_TIMEOUT_MS', read('HTTP_KEEP_ALIVE_TIMEOUT_MS'), 5_000, 100, 600_000, problems),
+    },
     metricsToken: read('METRICS_TOKEN') ?? null,
+    management: parseManagement(read('MANAGEMENT_PORT'), read('MANAGEMENT_HOST'), problems),
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
     warnings,
   };
+
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
+  }
+  if ((environment === 'production' || environment === 'staging') && config.metricsToken === null && config.management === null) {
+    problems.push(
+      `/metrics must be protected when ENVIRONMENT=${environment}: set METRICS_TOKEN, or MANAGEMENT_PORT to serve it on a port of its own`,
+    );
+  }
+  if (config.management !== null && config.management.port === port && port !== 0) {
+    problems.push('MANAGEMENT_PORT must differ from PORT');
+  }
 
   if (environment === 'production') {
     if (config.database.url === null) {

@@ -255,14 +255,18 @@ export const refreshTokens = pgTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
-// Consecutive failed logins per email, known or not, so throttling never tells whether an account
-// exists. Keyed by the SHA-256 of the lower-cased email: the table holds no addresses.
-export const loginThrottles = pgTable('login_throttles', {
-  emailHash: text('email_hash').primaryKey(),
-  failures: integer('failures').notNull().default(0),
-  lastFailureAt: timestamptz('last_failure_at').notNull().defaultNow(),
-  lockedUntil: timestamptz('locked_until'),
-});
+// Counters of rate-limiter-flexible (login lockouts, spraying, public endpoints) when no Redis is
+// configured: one row per key, counting points until `expire`. Keys carry hashes of emails, never
+// addresses, and client IPs.
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    points: integer('points').notNull().default(0),
+    expire: timestamptz('expire'),
+  },
+  (t) => [index('rate_limits_expire_idx').on(t.expire)],
+);
 
 // Append-only (a trigger refuses UPDATE and DELETE). No foreign keys: the trail must
 // outlive the rows it talks about.
@@ -300,6 +304,6 @@ export const schema = {
   ssoConfigurations,
   sessions,
   refreshTokens,
-  loginThrottles,
+  rateLimits,
   auditLogs,
 };

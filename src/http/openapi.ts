@@ -11,6 +11,8 @@ type SecurityRequirement = Record<string, string[]>;
 interface OperationObject {
   operationId: string;
   security?: SecurityRequirement[];
+  /** `public`: the per-client limit of the unauthenticated endpoints guards it. */
+  'x-rate-limit'?: 'public';
 }
 
 export interface ApiDocument {
@@ -29,6 +31,7 @@ export interface SpecOperation {
   expressPath: string;
   operationId: string;
   requiresBearer: boolean;
+  rateLimited: boolean;
 }
 
 /**
@@ -73,6 +76,7 @@ export function listOperations(document: ApiDocument): SpecOperation[] {
           expressPath: path.replace(/\{([^}]+)\}/g, ':$1'),
           operationId: operation.operationId,
           requiresBearer: security.some((requirement) => 'bearerAuth' in requirement),
+          rateLimited: operation['x-rate-limit'] === 'public',
         },
       ];
     }),

@@ -7,17 +7,22 @@ import type { Handler, HandlerContext, Handlers, OperationId } from './types.js'
 const leaveRouter: RequestHandler = (_req, _res, next) => next('router');
 
 /**
- * Bearer checks for the operations whose spec `security` asks for one. Mounted before the
- * validator so a caller without credentials learns that first, not which field was wrong.
- * Each request meets only the first operation it matches (the list puts concrete paths first),
- * so public GET /sso/discover is not taken for GET /sso/{sso_config_id}.
+ * Runs the middleware an operation asks for, before the validator. Each request meets only the
+ * first operation it matches (the list puts concrete paths first), so public GET /sso/discover
+ * is not taken for GET /sso/{sso_config_id}.
+ */
+export function perOperation(operations: SpecOperation[], middlewareOf: (operation: SpecOperation) => RequestHandler[]): Router {
+  const router = Router();
+  for (const operation of operations) router[operation.method](operation.expressPath, ...middlewareOf(operation), leaveRouter);
+  return router;
+}
+
+/**
+ * Bearer checks for the operations whose spec `security` asks for one. Before the validator, so
+ * a caller without credentials learns that first, not which field was wrong.
  */
 export function authenticationRouter(operations: SpecOperation[], requireBearer: RequestHandler): Router {
-  const router = Router();
-  for (const operation of operations) {
-    router[operation.method](operation.expressPath, ...(operation.requiresBearer ? [requireBearer] : []), leaveRouter);
-  }
-  return router;
+  return perOperation(operations, (operation) => (operation.requiresBearer ? [requireBearer] : []));
 }
 
 function contextFor(req: Request, res: Response): HandlerContext<OperationId> {

@@ -20,6 +20,7 @@ export class Metrics {
   readonly tokensIssued: Counter<'type'>;
   readonly refreshReuseDetected: Counter;
   readonly samlResponses: Counter<'result' | 'reason'>;
+  readonly rateLimited: Counter<'limiter'>;
   readonly dbQueryDuration: Histogram;
   private sources: ScrapeSources | undefined;
   private queriesInFlight = 0;
@@ -71,6 +72,12 @@ export class Metrics {
       name: 'saml_responses_total',
       help: 'SAML responses received at an assertion consumer service, by result and, for refusals, reason',
       labelNames: ['result', 'reason'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'rate_limited_total',
+      help: 'Requests refused with 429 by a rate limit or login throttle, by limiter',
+      labelNames: ['limiter'],
       registers,
     });
     this.dbQueryDuration = new Histogram({

@@ -13,9 +13,10 @@ function countReceived(output: string): number {
 }
 
 /** POSTs JSON on a fresh connection; answers the status code, or the error of a failed request. */
-function postJson(url: string, body: unknown): Promise<number | string> {
+function postJson(url: string, body: unknown, client: string): Promise<number | string> {
   return new Promise((resolve) => {
-    const outgoing = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+    const headers = { 'content-type': 'application/json', 'x-forwarded-for': client };
+    const outgoing = httpRequest(url, { method: 'POST', agent: false, headers }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
     });
@@ -31,6 +32,7 @@ describe('SIGTERM', () => {
       JWT_SECRET_KEY: TEST_JWT_SECRET,
       ENVIRONMENT: 'test',
       LOG_LEVEL: 'debug',
+      TRUST_PROXY: '1',
     });
     const email = `burst.${Date.now()}@example.com`;
     const registered = await fetch(`${service.baseUrl}${API}/auth/register`, {
@@ -43,8 +45,9 @@ describe('SIGTERM', () => {
     // Each login costs an argon2 verification, so the burst is still running when the signal lands.
     let answered = 0;
     const receivedBefore = countReceived(service.output());
-    const burst = Array.from({ length: BURST }, () =>
-      postJson(`${service.baseUrl}${API}/auth/login`, { email, password: STRONG_PASSWORD }).then((status) => {
+    const burst = Array.from({ length: BURST }, (_, i) =>
+      // From many clients, as real traffic: one client's parallel attempts on one account are capped by the login throttle.
+      postJson(`${service.baseUrl}${API}/auth/login`, { email, password: STRONG_PASSWORD }, `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`).then((status) => {
         answered += 1;
         return status;
       }),

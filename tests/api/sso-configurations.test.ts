@@ -98,6 +98,7 @@ describe('POST /sso', () => {
       PUBLIC_URL: 'https://auth.example.com',
       JWT_SECRET_KEY: 'production-grade-signing-key-for-this-test-run-0123',
       SSO_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      METRICS_TOKEN: 'a-long-random-metrics-scrape-token',
     });
     try {
       const owner = await registerOrganization(production);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { SUITE_WIDE_LIMITS } from './server.js';
 
 const STARTUP_TIMEOUT_MS = 20_000;
 
@@ -12,7 +13,7 @@ export interface ServiceProcess {
 
 /** Runs the real entry point (`npm start` minus npm) and waits for its "listening" line. */
 export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...SUITE_WIDE_LIMITS, ...env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -43,4 +44,15 @@ export function spawnService(env: Record<string, string | undefined>, options: {
       reject(new Error(`service exited with ${code} before listening:\n${output}`));
     });
   });
+}
+
+/** Waits (up to 10 s) for a line of the service's output to match; answers the match. */
+export async function waitForOutput(service: ServiceProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const match = pattern.exec(service.output());
+    if (match) return match;
+    if (Date.now() > deadline) throw new Error(`no output line matched ${pattern}:\n${service.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

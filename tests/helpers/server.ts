@@ -1,13 +1,23 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { SQL } from 'drizzle-orm';
 import { expect, inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { buildContainer, type Container } from '../../src/container.js';
+import { createHttpServer, listen } from '../../src/http/server.js';
 
 export const TEST_JWT_SECRET = 'test-only-jwt-signing-key-0123456789abcdefghijkl';
+
+/**
+ * The limits stay on, with budgets no test run reaches: every test sends from 127.0.0.1 and all
+ * servers of a run count in one database. Tests of the limits set their own, and their own
+ * client addresses (TRUST_PROXY with X-Forwarded-For).
+ */
+export const SUITE_WIDE_LIMITS = {
+  RATE_LIMIT_PUBLIC_PER_MINUTE: '1000000',
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '10000000',
+  LOGIN_IP_MAX_FAILURES: '1000000',
+};
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -35,24 +45,29 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /**
+   * Every request claims this client address (X-Forwarded-For; the server needs TRUST_PROXY),
+   * so a test of per-client limits counts only its own traffic, not the rest of the run's.
+   */
+  clientAddress?: string;
+}
+
 /** The real service on an ephemeral port over the run's PostgreSQL database. */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  // Listening first, so PUBLIC_URL (SAML entity ids and ACS URLs) can name the real port.
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({
+export async function startServer(env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
+  const settings = {
     ENVIRONMENT: 'test',
     DATABASE_URL: inject('databaseUrl'),
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     LOG_LEVEL: 'debug',
-    PUBLIC_URL: baseUrl,
+    ...SUITE_WIDE_LIMITS,
     ...env,
-  });
+  };
+  // Listening first, so PUBLIC_URL (SAML entity ids and ACS URLs) can name the real port.
+  const server = createHttpServer(loadConfig({ PUBLIC_URL: 'https://127.0.0.1', ...settings }).http);
+  const baseUrl = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
+  const config = loadConfig({ PUBLIC_URL: baseUrl, ...settings });
+  const { clientAddress } = options;
   const captured: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk.toString('utf8')));
@@ -62,15 +77,19 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   return {
     baseUrl,
     container,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    async request(method, path, requestOptions = {}) {
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...(clientAddress ? { 'x-forwarded-for': clientAddress } : {}),
+        ...requestOptions.headers,
+      };
       let body: string | undefined;
-      if (options.rawBody !== undefined) body = options.rawBody;
-      else if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
+      if (requestOptions.rawBody !== undefined) body = requestOptions.rawBody;
+      else if (requestOptions.body !== undefined) {
+        body = JSON.stringify(requestOptions.body);
         headers['content-type'] ??= 'application/json';
       }
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`;
       const response = await fetch(baseUrl + path, { method, headers, body, redirect: 'manual' });
       const text = await response.text();
       let parsed: unknown = text;
@@ -87,7 +106,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await container.database.close();
+      await container.close();
       // Every server of the suite ends here, so every log line the suite produced is checked once.
       expect(captured.join(''), 'a password hash reached the log').not.toContain('$argon2');
     },

@@ -33,7 +33,8 @@ describe('npm run config:check', () => {
       CORS_ALLOW_CREDENTIALS: 'true',
     });
     expect(status).toBe(1);
-    expect(output).toMatch(/5 problem\(s\)/);
+    expect(output).toMatch(/6 problem\(s\)/);
+    expect(output).toMatch(/\/metrics must be protected when ENVIRONMENT=production/);
     expect(output).toMatch(/PUBLIC_URL is required when ENVIRONMENT=production/);
     expect(output).toMatch(/SSO_ENCRYPTION_KEY is required/);
     expect(output).toMatch(/JWT_SECRET_KEY must be at least 32/);

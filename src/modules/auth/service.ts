@@ -136,7 +136,7 @@ export class AuthService {
   }
 
   async login(email: string, password: string, meta: RequestMeta): Promise<TokenPair> {
-    await this.throttle.assertNotLocked(email);
+    const attempt = await this.throttle.beginLogin(email, meta);
     const [found] = await this.db
       .select({ user: users, organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt } })
       .from(users)
@@ -148,13 +148,14 @@ export class AuthService {
     const accountLive = found !== undefined && found.user.isActive && found.organization.isActive && !found.organization.deletedAt;
     if (!user || !passwordOk || !accountLive) {
       const reason = !user ? 'unknown_email' : !passwordOk ? 'wrong_password' : 'account_inactive';
-      await this.recordFailedLogin(email, user, reason, meta);
+      await attempt.failed();
+      await this.recordFailedLogin(user, reason, meta);
       throw AppError.unauthorized(INVALID_CREDENTIALS);
     }
+    await attempt.succeeded();
     this.metrics.loginAttempts.inc({ result: 'success' });
     return this.db.transaction(async (tx) => {
       await tx.update(users).set({ lastLoginAt: new Date(), failedLoginCount: 0 }).where(eq(users.id, user.id));
-      await this.throttle.reset(tx, email);
       const tokens = await this.sessions.start(tx, user, 'password', meta);
       await this.audit.record(tx, meta, {
         eventType: 'auth.login',
@@ -167,10 +168,9 @@ export class AuthService {
     });
   }
 
-  private async recordFailedLogin(email: string, user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
+  private async recordFailedLogin(user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
     this.metrics.loginAttempts.inc({ result: 'failure' });
     await this.db.transaction(async (tx) => {
-      await this.throttle.recordFailure(tx, email);
       if (user) {
         await tx
           .update(users)
@@ -243,12 +243,14 @@ export class AuthService {
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
     this.passwords.assertAcceptable(newPassword, principal.email, 'new_password');
-    await this.throttle.assertNotLocked(principal.email);
+    const attempt = await this.throttle.beginPasswordChange(principal.userId, meta);
     const [user] = await this.db.select().from(users).where(eq(users.id, principal.userId));
     if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword))) {
-      await this.recordFailedLogin(principal.email, user, 'wrong_current_password', meta);
+      await attempt.failed();
+      await this.recordFailedLogin(user, 'wrong_current_password', meta);
       throw AppError.unauthorized('The current password is incorrect');
     }
+    await attempt.succeeded();
     const passwordHash = await this.passwords.hash(newPassword);
     await this.db.transaction(async (tx) => {
       await tx.update(users).set({ passwordHash, passwordChangedAt: new Date(), updatedAt: new Date() }).where(eq(users.id, user.id));
