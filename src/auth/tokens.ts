@@ -30,11 +30,14 @@ export function newRefreshToken(): { token: string; hash: string } {
   return { token, hash: hashRefreshToken(token) };
 }
 
+// The library checks exp only when present: a token without it would never expire, so it is refused.
 function isAccessClaims(payload: unknown): payload is AccessClaims {
   if (typeof payload !== 'object' || payload === null) return false;
   const claims = payload as Record<string, unknown>;
   return (
     claims.type === 'access' &&
+    typeof claims.exp === 'number' &&
+    typeof claims.iat === 'number' &&
     typeof claims.sub === 'string' &&
     UUID.test(claims.sub) &&
     typeof claims.sid === 'string' &&
