@@ -1,7 +1,8 @@
-import { createHash, createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config/index.js';
 import { AppError } from '../http/errors.js';
+import { Keyring, type PublicJwk } from './keyring.js';
 
 export interface AccessClaims {
   sub: string;
@@ -48,17 +49,22 @@ function isAccessClaims(payload: unknown): payload is AccessClaims {
   );
 }
 
-/** Signs and verifies access tokens; the algorithm is pinned, iss/aud/exp always checked. */
+/**
+ * Signs and verifies access tokens; the algorithm is pinned (an HMAC token is never checked
+ * against a public key, nor an EdDSA one against an RSA key), iss/aud/exp always checked.
+ */
 export class AccessTokens {
   // Key objects made once: parsing a key on every request is CPU every authenticated request pays.
-  private readonly signingKey: KeyObject;
-  private readonly verificationKeys: KeyObject[];
+  // A promise because the kid (a SHA-256 thumbprint) comes from WebCrypto, which is asynchronous.
+  private readonly keyring: Promise<Keyring>;
 
   constructor(private readonly config: Config['jwt']) {
-    this.signingKey = createSecretKey(Buffer.from(config.secretKey, 'utf8'));
-    this.verificationKeys = [config.secretKey, config.previousSecretKey]
-      .filter((key): key is string => key !== null)
-      .map((key) => createSecretKey(Buffer.from(key, 'utf8')));
+    this.keyring = Keyring.load(config);
+  }
+
+  /** The public keys that verify our tokens, for GET /.well-known/jwks.json. */
+  async publicKeys(): Promise<PublicJwk[]> {
+    return (await this.keyring).jwks();
   }
 
   async issue(subject: { userId: string; email: string; organizationId: string; sessionId: string }): Promise<IssuedAccessToken> {
@@ -72,19 +78,20 @@ export class AccessTokens {
     };
     // One clock reading for both, so exp - iat is exactly the lifetime.
     const now = Math.floor(Date.now() / 1000);
+    const keyring = await this.keyring;
     const token = await new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: this.config.algorithm, typ: 'JWT' })
+      .setProtectedHeader({ alg: this.config.algorithm, typ: 'JWT', kid: keyring.signingKid })
       .setIssuer(this.config.issuer)
       .setAudience(this.config.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.config.accessTokenTtlSeconds)
-      .sign(this.signingKey);
+      .sign(keyring.signingKey);
     return { token, expiresIn: this.config.accessTokenTtlSeconds };
   }
 
   /** Returns the claims of a valid access token; anything else is a 401 that says nothing of the token. */
   async verify(token: string): Promise<AccessClaims> {
-    for (const key of this.verificationKeys) {
+    for (const key of (await this.keyring).verificationKeysFor(token)) {
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -93,7 +100,7 @@ export class AccessTokens {
           audience: this.config.audience,
         }));
       } catch (err) {
-        // Only a signature mismatch is worth retrying with the previous key.
+        // Only a signature mismatch is worth retrying with the previous HMAC key.
         if (err instanceof errors.JWSSignatureVerificationFailed) continue;
         throw invalidToken(err);
       }
