@@ -32,6 +32,7 @@ export interface Container {
   apiDocument: ApiDocument;
   lifecycle: Lifecycle;
   version: string;
+  accessTokens: AccessTokens;
   sessions: Sessions;
   services: {
     auth: AuthService;
@@ -63,7 +64,8 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = Passwords.withBundledList();
-  const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt, metrics);
+  const accessTokens = new AccessTokens(config.jwt);
+  const sessions = new Sessions(database.db, accessTokens, config.jwt, metrics);
   const audit = new AuditLog();
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
@@ -86,6 +88,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     apiDocument,
     lifecycle,
     version: apiDocument.info.version,
+    accessTokens,
     sessions,
     services: {
       auth: new AuthService(database.db, passwords, sessions, audit, metrics, new LoginThrottle(database.db, config.loginThrottle), config),

@@ -5,11 +5,12 @@ import type { KeyPairAlgorithm } from '../config/jwt-keys.js';
 
 /** A public verification key as GET /.well-known/jwks.json publishes it (RFC 7517, 7518, 8037). */
 export interface PublicJwk {
-  kty: string;
+  kty: 'OKP' | 'EC' | 'RSA';
   kid: string;
   use: 'sig';
   alg: KeyPairAlgorithm;
-  crv?: string;
+  /** Ed25519 and P-256 are the only curves the configuration accepts. */
+  crv?: 'Ed25519' | 'P-256';
   x?: string;
   y?: string;
   n?: string;
