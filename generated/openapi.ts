@@ -724,6 +724,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys of access tokens (JWKS)
+         * @description The JSON Web Key Set (RFC 7517) of the keys that verify our access tokens: the current
+         *     signing key and, during a rotation, the previous one. Pick the key by the token's `kid`
+         *     header (its RFC 7638 thumbprint) and accept only the key's `alg`. With an HMAC algorithm
+         *     (HS256, the default) the keys are secret and the set is empty.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -827,6 +850,31 @@ export interface components {
             roles: components["schemas"]["RoleSummary"][];
             /** @description Sorted names of every permission the caller's roles grant, such as `users:read`. */
             permissions: string[];
+        };
+        /** @description A JSON Web Key Set (RFC 7517). */
+        Jwks: {
+            keys: components["schemas"]["Jwk"][];
+        };
+        /** @description A public signing key as a JWK; `crv` and `x` for OKP (Ed25519), `crv`, `x` and `y` for EC (P-256), `n` and `e` for RSA. */
+        Jwk: {
+            /** @enum {string} */
+            kty: "OKP" | "EC" | "RSA";
+            /** @description The key's RFC 7638 JWK thumbprint (SHA-256, base64url), the `kid` header of the tokens it signs. */
+            kid: string;
+            /** @enum {string} */
+            use: "sig";
+            /** @enum {string} */
+            alg: "EdDSA" | "ES256" | "RS256";
+            /** @enum {string} */
+            crv?: "Ed25519" | "P-256";
+            /** @description base64url */
+            x?: string;
+            /** @description base64url */
+            y?: string;
+            /** @description The RSA modulus, base64url. */
+            n?: string;
+            /** @description The RSA public exponent, base64url. */
+            e?: string;
         };
         ServiceInfo: {
             service: string;
@@ -2895,6 +2943,54 @@ export interface operations {
                 };
             };
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public keys, current first. Cache them for the `Cache-Control` max-age, and fetch again on an unknown `kid`. */
+            200: {
+                headers: {
+                    /**
+                     * @description How long verifiers may keep the set.
+                     * @example public, max-age=300
+                     */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "kid": "6SaZVNrZ1F4dkkWKmUcZlsNCFqfMKcb0botZqt3E4-w",
+                     *           "use": "sig",
+                     *           "alg": "EdDSA",
+                     *           "crv": "Ed25519",
+                     *           "x": "EFEE_dkUtG-pAEJY-v0Zde3nD4-aynl8XnrqRdouhjY"
+                     *         },
+                     *         {
+                     *           "kty": "OKP",
+                     *           "kid": "Lk4GPwtj2jq39ZWEOR9WBIUHBjl9yVMosoNGYfTLiKE",
+                     *           "use": "sig",
+                     *           "alg": "EdDSA",
+                     *           "crv": "Ed25519",
+                     *           "x": "EMYkXSdxyLS-ZS-mq088sqFTshJY5RJtsiNu4DA5mek"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -69,6 +69,11 @@ const FLOW: Record<string, FlowStep> = {
   getHealth: { status: 200, tests: ["pm.expect(pm.response.json().checks.database.status).to.eql('up');"] },
   getLiveness: { status: 200 },
   getReadiness: { status: 200, tests: ["pm.expect(pm.response.json().status).to.eql('ready');"] },
+  // Empty with the default HS256 (its key is secret); the public keys with EdDSA, ES256 or RS256.
+  getJwks: {
+    status: 200,
+    tests: ["pm.expect(pm.response.json().keys).to.be.an('array');", "pm.expect(pm.response.headers.get('Cache-Control')).to.include('max-age');"],
+  },
   register: {
     status: 201,
     prerequest: [
@@ -231,7 +236,7 @@ const FLOW: Record<string, FlowStep> = {
   },
 };
 
-const FOLDER_ORDER = ['health', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
+const FOLDER_ORDER = ['health', 'keys', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
 const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId', 'ssoDomain', 'redirectUri'];
 /** Where a QA login lands; on the allow-list of `.env.development` (its CORS_ORIGINS). */
 const DEFAULT_VALUES: Record<string, string> = { baseUrl: 'http://127.0.0.1:8000', redirectUri: 'http://localhost:3000/sso/callback' };

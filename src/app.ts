@@ -18,6 +18,7 @@ import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
+import { keyHandlers } from './modules/keys/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
 import { roleHandlers } from './modules/roles/routes.js';
 import { ssoHandlers } from './modules/sso/routes.js';
@@ -62,6 +63,7 @@ export function createApp(container: Container): Express {
   const handlers: Handlers = {
     ...authHandlers(container),
     ...healthHandlers(container),
+    ...keyHandlers(container),
     ...organizationHandlers(container),
     ...teamHandlers(container),
     ...userHandlers(container),

@@ -34,6 +34,7 @@ export interface Container {
   apiDocument: ApiDocument;
   lifecycle: Lifecycle;
   version: string;
+  accessTokens: AccessTokens;
   sessions: Sessions;
   /** Counters shared by every instance (Redis when configured, else the database). */
   limiters: LimiterFactory;
@@ -71,7 +72,8 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = Passwords.withBundledList();
-  const sessions = new Sessions(database.db, new AccessTokens(config.jwt), config.jwt, metrics);
+  const accessTokens = new AccessTokens(config.jwt);
+  const sessions = new Sessions(database.db, accessTokens, config.jwt, metrics);
   const audit = new AuditLog();
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
   const limiters = sharedLimiters(database.db, redis);
@@ -101,6 +103,7 @@ export function buildContainer(config: Readonly<Config>, options: ContainerOptio
     apiDocument,
     lifecycle,
     version: apiDocument.info.version,
+    accessTokens,
     sessions,
     limiters,
     recordThrottling,

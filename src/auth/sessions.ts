@@ -102,7 +102,7 @@ export class Sessions {
   ): Promise<TokenPair> {
     const refresh = newRefreshToken();
     await db.insert(refreshTokens).values({ sessionId, tokenHash: refresh.hash, expiresAt });
-    const access = this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
+    const access = await this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
     this.metrics.tokensIssued.inc({ type: 'access' });
     this.metrics.tokensIssued.inc({ type: 'refresh' });
     return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn };
@@ -185,7 +185,7 @@ export class Sessions {
 
   /** Verifies a bearer token and that its session, user and organization are all still live. */
   async authenticate(token: string): Promise<Principal> {
-    const claims = this.accessTokens.verify(token);
+    const claims = await this.accessTokens.verify(token);
     const [row] = await this.queries.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
     if (!row) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
     const granted = await this.queries.grantedPermissions.execute({ userId: claims.sub });

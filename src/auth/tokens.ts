@@ -1,7 +1,8 @@
-import { createHash, createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config/index.js';
 import { AppError } from '../http/errors.js';
+import { Keyring, type PublicJwk } from './keyring.js';
 
 export interface AccessClaims {
   sub: string;
@@ -30,11 +31,14 @@ export function newRefreshToken(): { token: string; hash: string } {
   return { token, hash: hashRefreshToken(token) };
 }
 
+// jose checks exp only when present: a token without it would never expire, so it is refused.
 function isAccessClaims(payload: unknown): payload is AccessClaims {
   if (typeof payload !== 'object' || payload === null) return false;
   const claims = payload as Record<string, unknown>;
   return (
     claims.type === 'access' &&
+    typeof claims.exp === 'number' &&
+    typeof claims.iat === 'number' &&
     typeof claims.sub === 'string' &&
     UUID.test(claims.sub) &&
     typeof claims.sid === 'string' &&
@@ -45,21 +49,25 @@ function isAccessClaims(payload: unknown): payload is AccessClaims {
   );
 }
 
-/** Signs and verifies access tokens; the algorithm is pinned, iss/aud/exp always checked. */
+/**
+ * Signs and verifies access tokens; the algorithm is pinned (an HMAC token is never checked
+ * against a public key, nor an EdDSA one against an RSA key), iss/aud/exp always checked.
+ */
 export class AccessTokens {
-  // Key objects made once: given a string, jsonwebtoken first tries it as a public key and throws,
-  // which cost about a tenth of the CPU of every authenticated request.
-  private readonly signingKey: KeyObject;
-  private readonly verificationKeys: KeyObject[];
+  // Key objects made once: parsing a key on every request is CPU every authenticated request pays.
+  // A promise because the kid (a SHA-256 thumbprint) comes from WebCrypto, which is asynchronous.
+  private readonly keyring: Promise<Keyring>;
 
   constructor(private readonly config: Config['jwt']) {
-    this.signingKey = createSecretKey(Buffer.from(config.secretKey, 'utf8'));
-    this.verificationKeys = [config.secretKey, config.previousSecretKey]
-      .filter((key): key is string => key !== null)
-      .map((key) => createSecretKey(Buffer.from(key, 'utf8')));
+    this.keyring = Keyring.load(config);
   }
 
-  issue(subject: { userId: string; email: string; organizationId: string; sessionId: string }): IssuedAccessToken {
+  /** The public keys that verify our tokens, for GET /.well-known/jwks.json. */
+  async publicKeys(): Promise<PublicJwk[]> {
+    return (await this.keyring).jwks();
+  }
+
+  async issue(subject: { userId: string; email: string; organizationId: string; sessionId: string }): Promise<IssuedAccessToken> {
     const claims: AccessClaims = {
       sub: subject.userId,
       email: subject.email,
@@ -68,28 +76,32 @@ export class AccessTokens {
       jti: randomUUID(),
       type: 'access',
     };
-    const token = jwt.sign(claims, this.signingKey, {
-      algorithm: this.config.algorithm,
-      issuer: this.config.issuer,
-      audience: this.config.audience,
-      expiresIn: this.config.accessTokenTtlSeconds,
-    });
+    // One clock reading for both, so exp - iat is exactly the lifetime.
+    const now = Math.floor(Date.now() / 1000);
+    const keyring = await this.keyring;
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: this.config.algorithm, typ: 'JWT', kid: keyring.signingKid })
+      .setIssuer(this.config.issuer)
+      .setAudience(this.config.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.config.accessTokenTtlSeconds)
+      .sign(keyring.signingKey);
     return { token, expiresIn: this.config.accessTokenTtlSeconds };
   }
 
   /** Returns the claims of a valid access token; anything else is a 401 that says nothing of the token. */
-  verify(token: string): AccessClaims {
-    for (const key of this.verificationKeys) {
+  async verify(token: string): Promise<AccessClaims> {
+    for (const key of (await this.keyring).verificationKeysFor(token)) {
       let payload: unknown;
       try {
-        payload = jwt.verify(token, key, {
+        ({ payload } = await jwtVerify(token, key, {
           algorithms: [this.config.algorithm],
           issuer: this.config.issuer,
           audience: this.config.audience,
-        });
+        }));
       } catch (err) {
-        // Only a signature mismatch is worth retrying with the previous key.
-        if (err instanceof jwt.JsonWebTokenError && err.message === 'invalid signature') continue;
+        // Only a signature mismatch is worth retrying with the previous HMAC key.
+        if (err instanceof errors.JWSSignatureVerificationFailed) continue;
         throw invalidToken(err);
       }
       if (!isAccessClaims(payload)) throw AppError.unauthorized('The access token is invalid', 'invalid_token');
@@ -100,6 +112,6 @@ export class AccessTokens {
 }
 
 function invalidToken(err: unknown): AppError {
-  if (err instanceof jwt.TokenExpiredError) return AppError.unauthorized('The access token has expired', 'invalid_token');
+  if (err instanceof errors.JWTExpired) return AppError.unauthorized('The access token has expired', 'invalid_token');
   return AppError.unauthorized('The access token is invalid', 'invalid_token');
 }

@@ -1,9 +1,14 @@
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { isKeyPairAlgorithm, type JwtKeyPair, KEY_PAIR_ALGORITHMS, type KeyPairAlgorithm, parseKeyPair } from './jwt-keys.js';
 
 export type Environment = 'development' | 'test' | 'staging' | 'production';
-export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | KeyPairAlgorithm;
+/** What signs and verifies access tokens: HMAC secrets for HS*, a key pair for EdDSA, ES256 and RS256. */
+export type JwtKeys =
+  | { kind: 'hmac'; secretKey: string; previousSecretKey: string | null }
+  | ({ kind: 'key-pair' } & JwtKeyPair);
 export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'debug';
 
 export interface Config {
@@ -14,8 +19,7 @@ export interface Config {
   logLevel: LogLevel;
   database: { url: string | null; dataDir: string; echo: boolean };
   jwt: {
-    secretKey: string;
-    previousSecretKey: string | null;
+    keys: JwtKeys;
     algorithm: JwtAlgorithm;
     issuer: string;
     audience: string;
@@ -81,7 +85,7 @@ export class ConfigError extends Error {
 }
 
 const ENVIRONMENTS: readonly Environment[] = ['development', 'test', 'staging', 'production'];
-const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', ...KEY_PAIR_ALGORITHMS];
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'http', 'debug'];
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 const PLACEHOLDER_SECRET = /change[-_ ]?me|changeme|secret[-_]?key|your[-_]|placeholder|example|dev[-_]only|^secret$/i;
@@ -332,6 +336,39 @@ function parseManagement(rawPort: string | undefined, rawHost: string | undefine
   return { port: parseInteger('MANAGEMENT_PORT', rawPort, 9000, 0, 65535, problems), host: rawHost ?? '127.0.0.1' };
 }
 
+function parseJwtKeys(
+  environment: Environment,
+  algorithm: JwtAlgorithm,
+  read: (name: string) => string | undefined,
+  problems: string[],
+  warnings: string[],
+): JwtKeys {
+  const pems = {
+    privateKey: unescapeNewlines(read('JWT_PRIVATE_KEY')),
+    publicKey: unescapeNewlines(read('JWT_PUBLIC_KEY')),
+    previousPublicKey: unescapeNewlines(read('JWT_PREVIOUS_PUBLIC_KEY')),
+  };
+  if (isKeyPairAlgorithm(algorithm)) {
+    if (read('JWT_SECRET_KEY') !== undefined || read('JWT_SECRET_KEY_PREVIOUS') !== undefined) {
+      warnings.push(`JWT_SECRET_KEY and JWT_SECRET_KEY_PREVIOUS are not used with JWT_ALGORITHM=${algorithm}; remove them`);
+    }
+    const pair = parseKeyPair(algorithm, pems, problems);
+    // Null only with a problem listed, which stops loadConfig before anything uses the keys.
+    return pair ? { kind: 'key-pair', ...pair } : { kind: 'hmac', secretKey: '', previousSecretKey: null };
+  }
+  // Keys without an asymmetric algorithm would sign nothing: the operator surely meant to switch.
+  if (Object.values(pems).some((pem) => pem !== undefined)) {
+    problems.push(
+      `JWT_PRIVATE_KEY, JWT_PUBLIC_KEY and JWT_PREVIOUS_PUBLIC_KEY are used only with JWT_ALGORITHM=${KEY_PAIR_ALGORITHMS.join(', ')} (JWT_ALGORITHM is ${algorithm})`,
+    );
+  }
+  return {
+    kind: 'hmac',
+    secretKey: resolveSecret(environment, read('JWT_SECRET_KEY'), problems, warnings),
+    previousSecretKey: read('JWT_SECRET_KEY_PREVIOUS') ?? null,
+  };
+}
+
 /** Reads and validates the whole configuration once; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = [];
@@ -353,6 +390,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const port = parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems);
+  const jwtAlgorithm = parseEnum('JWT_ALGORITHM', read('JWT_ALGORITHM'), JWT_ALGORITHMS, 'HS256', problems);
   const config: Config = {
     environment,
     host: read('HOST') ?? '0.0.0.0',
@@ -366,9 +404,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       echo: parseBoolean('DATABASE_ECHO', read('DATABASE_ECHO'), false, problems),
     },
     jwt: {
-      secretKey: resolveSecret(environment, read('JWT_SECRET_KEY'), problems, warnings),
-      previousSecretKey: read('JWT_SECRET_KEY_PREVIOUS') ?? null,
-      algorithm: parseEnum('JWT_ALGORITHM', read('JWT_ALGORITHM'), JWT_ALGORITHMS, 'HS256', problems),
+      keys: parseJwtKeys(environment, jwtAlgorithm, read, problems, warnings),
+      algorithm: jwtAlgorithm,
       issuer: read('JWT_ISSUER') ?? 'fm-auth',
       audience: read('JWT_AUDIENCE') ?? 'fm-auth-api',
       accessTokenTtlSeconds: 60 * parseInteger('ACCESS_TOKEN_EXPIRE_MINUTES', read('ACCESS_TOKEN_EXPIRE_MINUTES'), 30, 1, 24 * 60, problems),

@@ -27,6 +27,12 @@ function resign(claims: Record<string, unknown>, key = TEST_JWT_SECRET, algorith
   return jwt.sign(claims, key, { algorithm });
 }
 
+/** The access token's claims signed with our key, less one (jsonwebtoken adds iat unless told not to). */
+function resignWithout(claim: string): string {
+  const { [claim]: _dropped, ...claims } = claimsOf(tokens.access_token);
+  return jwt.sign(claims, TEST_JWT_SECRET, { algorithm: 'HS256', noTimestamp: claim === 'iat' });
+}
+
 describe('POST /auth/login', () => {
   it('answers a bearer token pair whose access token carries the documented claims', async () => {
     expect(tokens).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'bearer', expires_in: 1800 });
@@ -127,6 +133,10 @@ describe('GET /auth/me', () => {
           return `${header}.${payload}.${signature}`;
         },
       ],
+      ['without exp', () => resignWithout('exp')],
+      ['without iat', () => resignWithout('iat')],
+      ['without jti', () => resignWithout('jti')],
+      ['without sid', () => resignWithout('sid')],
       ['a refresh token sent as a bearer token', () => tokens.refresh_token],
       ['garbage', () => 'not-a-jwt'],
     ])('%s', async (_label, forge) => {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { makeCertificate } from '../helpers/certificates.js';
+import { KEY_PAIR_ALGORITHMS, makeKeyPair, oneLine, toPem } from '../helpers/jwt-keys.js';
 
 const STRONG_SECRET = 'q8V3nH1xZp0rT6mY2cW9bK4sL7dF5gJ1aE3uI8oP';
 const DATABASE_URL = 'postgres://fm_auth:s3cret@db:5432/fm_auth';
@@ -28,7 +30,8 @@ describe('loadConfig', () => {
     expect(config.apiPrefix).toBe('/api/v1');
     expect(config.database.url).toBeNull();
     expect(config.database.dataDir).toBe('./data');
-    expect(config.jwt.secretKey.length).toBeGreaterThanOrEqual(32);
+    expect(config.jwt.algorithm).toBe('HS256');
+    expect(config.jwt.keys.kind === 'hmac' && config.jwt.keys.secretKey.length).toBeGreaterThanOrEqual(32);
     expect(config.jwt.accessTokenTtlSeconds).toBe(1800);
     expect(config.warnings.join(' ')).toMatch(/JWT_SECRET_KEY is not set/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -41,7 +44,7 @@ describe('loadConfig', () => {
       PORT: 'eighty',
       DATABASE_URL: 'mysql://x/y',
       CORS_ORIGINS: 'https://ok.example,not a url',
-      JWT_ALGORITHM: 'RS256',
+      JWT_ALGORITHM: 'none',
       SSO_ENCRYPTION_KEY: 'too-short',
       PUBLIC_URL: 'http://auth.example.com',
       METRICS_TOKEN,
@@ -75,7 +78,11 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-auth-config-'));
     const file = join(dir, 'jwt');
     writeFileSync(file, `${STRONG_SECRET}\n`);
-    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL, METRICS_TOKEN }).jwt.secretKey).toBe(STRONG_SECRET);
+    expect(loadConfig({ ENVIRONMENT: 'production', JWT_SECRET_KEY_FILE: file, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL, METRICS_TOKEN }).jwt.keys).toEqual({
+      kind: 'hmac',
+      secretKey: STRONG_SECRET,
+      previousSecretKey: null,
+    });
     expect(problemsOf({ JWT_SECRET_KEY_FILE: file, JWT_SECRET_KEY: STRONG_SECRET }).join()).toMatch(/both set/);
     expect(problemsOf({ JWT_SECRET_KEY_FILE: join(dir, 'missing') }).join()).toMatch(/cannot read/);
   });
@@ -146,5 +153,96 @@ describe('loadConfig', () => {
     expect(loadConfig({}).redisUrl).toBeNull();
     expect(loadConfig({ REDIS_URL: 'redis://cache:6379/0' }).redisUrl).toBe('redis://cache:6379/0');
     expect(problemsOf({ REDIS_URL: 'http://cache:6379' }).join()).toMatch(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  describe('asymmetric JWT algorithms', () => {
+    const PRODUCTION = { ENVIRONMENT: 'production', DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL, METRICS_TOKEN };
+
+    it.each(KEY_PAIR_ALGORITHMS)('%s signs with JWT_PRIVATE_KEY, derives the public key, and needs no JWT_SECRET_KEY in production', (algorithm) => {
+      const pair = makeKeyPair(algorithm);
+      const config = loadConfig({ ...PRODUCTION, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: pair.privateKey });
+      expect(config.jwt.algorithm).toBe(algorithm);
+      expect(config.jwt.keys.kind).toBe('key-pair');
+      if (config.jwt.keys.kind !== 'key-pair') return;
+      expect(config.jwt.keys.publicKey.export({ type: 'spki', format: 'pem' })).toBe(pair.publicKey);
+      expect(config.jwt.keys.previousPublicKey).toBeNull();
+      expect(config.warnings).toEqual([]);
+    });
+
+    it('takes one-line PEM, _FILE forms, a matching public key and a previous public key', () => {
+      const current = makeKeyPair('EdDSA');
+      const previous = makeKeyPair('EdDSA');
+      const dir = mkdtempSync(join(tmpdir(), 'fm-auth-config-'));
+      writeFileSync(join(dir, 'private.pem'), current.privateKey);
+      const config = loadConfig({
+        JWT_ALGORITHM: 'EdDSA',
+        JWT_PRIVATE_KEY_FILE: join(dir, 'private.pem'),
+        JWT_PUBLIC_KEY: oneLine(current.publicKey),
+        JWT_PREVIOUS_PUBLIC_KEY: oneLine(previous.publicKey),
+      });
+      if (config.jwt.keys.kind !== 'key-pair') throw new Error('expected a key pair');
+      expect(config.jwt.keys.previousPublicKey?.export({ type: 'spki', format: 'pem' })).toBe(previous.publicKey);
+      expect(loadConfig({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: oneLine(makeKeyPair('RS256').privateKey) }).jwt.keys.kind).toBe('key-pair');
+    });
+
+    it('requires JWT_PRIVATE_KEY and refuses what is not a PEM key', () => {
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256' })).toEqual(['JWT_PRIVATE_KEY is required when JWT_ALGORITHM=ES256']);
+      const pair = makeKeyPair('ES256');
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: 'not a key' })).toEqual([
+        'JWT_PRIVATE_KEY must be an unencrypted PEM private key (PKCS#8, "BEGIN PRIVATE KEY")',
+      ]);
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pair.publicKey }).join()).toMatch(/JWT_PRIVATE_KEY must be an unencrypted PEM private key/);
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pair.privateKey, JWT_PUBLIC_KEY: 'nope' })).toEqual([
+        'JWT_PUBLIC_KEY must be a PEM public key (SPKI, "BEGIN PUBLIC KEY")',
+      ]);
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pair.privateKey, JWT_PREVIOUS_PUBLIC_KEY: pair.privateKey })).toEqual([
+        'JWT_PREVIOUS_PUBLIC_KEY must be a public key, not a private key',
+      ]);
+    });
+
+    it('refuses a key that does not fit the algorithm', () => {
+      const rsa = makeKeyPair('RS256');
+      expect(problemsOf({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: rsa.privateKey })).toEqual([
+        'JWT_PRIVATE_KEY must be an Ed25519 key for JWT_ALGORITHM=EdDSA (got rsa 2048 bits)',
+      ]);
+      const p384 = toPem(generateKeyPairSync('ec', { namedCurve: 'P-384' }));
+      expect(problemsOf({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: p384.privateKey })).toEqual([
+        'JWT_PRIVATE_KEY must be a P-256 EC key for JWT_ALGORITHM=ES256 (got ec secp384r1)',
+      ]);
+      const rsa1024 = toPem(generateKeyPairSync('rsa', { modulusLength: 1024 }));
+      expect(problemsOf({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: rsa1024.privateKey })).toEqual([
+        'JWT_PRIVATE_KEY must be an RSA key of at least 2048 bits for JWT_ALGORITHM=RS256 (got rsa 1024 bits)',
+      ]);
+      expect(problemsOf({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: rsa.privateKey, JWT_PREVIOUS_PUBLIC_KEY: makeKeyPair('EdDSA').publicKey })).toEqual([
+        'JWT_PREVIOUS_PUBLIC_KEY must be an RSA key of at least 2048 bits for JWT_ALGORITHM=RS256 (got ed25519)',
+      ]);
+    });
+
+    it('refuses a public key of another private key, and a previous key that is the current one', () => {
+      const pair = makeKeyPair('EdDSA');
+      expect(problemsOf({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pair.privateKey, JWT_PUBLIC_KEY: makeKeyPair('EdDSA').publicKey })).toEqual([
+        'JWT_PUBLIC_KEY is not the public key of JWT_PRIVATE_KEY',
+      ]);
+      expect(problemsOf({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pair.privateKey, JWT_PREVIOUS_PUBLIC_KEY: pair.publicKey })).toEqual([
+        'JWT_PREVIOUS_PUBLIC_KEY is the current public key; set it to the key in use before the rotation',
+      ]);
+    });
+
+    it('refuses key-pair variables with an HMAC algorithm, and warns of an HMAC secret left with a key pair', () => {
+      expect(problemsOf({ JWT_PRIVATE_KEY: makeKeyPair('EdDSA').privateKey })).toEqual([
+        'JWT_PRIVATE_KEY, JWT_PUBLIC_KEY and JWT_PREVIOUS_PUBLIC_KEY are used only with JWT_ALGORITHM=EdDSA, ES256, RS256 (JWT_ALGORITHM is HS256)',
+      ]);
+      const config = loadConfig({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: makeKeyPair('EdDSA').privateKey, JWT_SECRET_KEY: STRONG_SECRET });
+      expect(config.warnings).toContain('JWT_SECRET_KEY and JWT_SECRET_KEY_PREVIOUS are not used with JWT_ALGORITHM=EdDSA; remove them');
+    });
+
+    it('lists every key problem at once, with the others', () => {
+      const problems = problemsOf({ ...PRODUCTION, PORT: 'eighty', JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: makeKeyPair('EdDSA').privateKey, JWT_PREVIOUS_PUBLIC_KEY: 'nope' });
+      expect(problems).toEqual([
+        'PORT must be a whole number from 0 to 65535 (got "eighty")',
+        'JWT_PREVIOUS_PUBLIC_KEY must be a PEM public key (SPKI, "BEGIN PUBLIC KEY")',
+        'JWT_PRIVATE_KEY must be a P-256 EC key for JWT_ALGORITHM=ES256 (got ed25519)',
+      ]);
+    });
   });
 });
