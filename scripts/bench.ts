@@ -93,7 +93,7 @@ const config = loadConfig({
   JWT_SECRET_KEY: 'benchmark-only-signing-key-0123456789abcdef',
   PUBLIC_URL: url,
 });
-const container = buildContainer(config);
+const container = await buildContainer(config);
 await container.database.migrate();
 server.on('request', createApp(container));
 let organizationId = '';

@@ -61,11 +61,11 @@ export interface ContainerOptions {
 }
 
 /** The composition root: the only long-lived state of the service. */
-export function buildContainer(config: Readonly<Config>, options: ContainerOptions = {}): Container {
+export async function buildContainer(config: Readonly<Config>, options: ContainerOptions = {}): Promise<Container> {
   const requestScope = new RequestScope();
   const logger = createLogger(config, { destination: options.logDestination, scope: requestScope });
   const metrics = new Metrics();
-  const database = openDatabase(config.database, {
+  const database = await openDatabase(config.database, {
     observer: metrics.queryObserver,
     echo: (statement) => logger.debug('sql', { statement }),
   });

@@ -36,7 +36,7 @@ function shutDownOn(signals: NodeJS.Signals[], servers: Server[], container: Con
 }
 
 const config = loadConfigOrExit();
-const container = buildContainer(config);
+const container = await buildContainer(config);
 for (const warning of config.warnings) container.logger.warn(warning);
 container.logger.info('database', { using: container.database.description });
 await container.database.migrate();

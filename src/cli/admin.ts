@@ -106,7 +106,7 @@ async function main(): Promise<number> {
   }
   let container: Container;
   try {
-    container = buildContainer(loadConfig());
+    container = await buildContainer(loadConfig());
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

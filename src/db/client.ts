@@ -1,16 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { count } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { type PgDatabase, type PgQueryResultHKT, pgSchema, serial } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/index.js';
-import { instrumentPglite, instrumentPostgres, type QueryObserver } from './instrument.js';
+import { instrumentPostgres, type QueryObserver } from './instrument.js';
 import { schema } from './schema.js';
 
 export type Schema = typeof schema;
@@ -20,7 +16,7 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** A query runner: the database itself or an open transaction. */
 export type Queryable = Database | Transaction;
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any constant works: it only has to be the same for every instance of the service.
 const MIGRATION_LOCK_KEY = 7_318_275_031;
 const POSTGRES_POOL_SIZE = 10;
@@ -50,57 +46,59 @@ async function countAppliedMigrations(db: Database): Promise<number> {
   return row?.applied ?? 0;
 }
 
+/** True when every migration shipped with this build has been applied. */
+export function migrationsCheck(): (db: Database) => Promise<boolean> {
+  const expected = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
+  return async (db) => {
+    try {
+      return (await countAppliedMigrations(db)) >= expected;
+    } catch {
+      return false;
+    }
+  };
+}
+
 export interface DatabaseOptions {
   observer?: QueryObserver;
   /** Receives each SQL statement (never its parameters) when DATABASE_ECHO is on. */
   echo?: (statement: string) => void;
 }
 
-export function openDatabase(config: Config['database'], options: DatabaseOptions = {}): DatabaseHandle {
-  const { observer } = options;
-  const logger = config.echo && options.echo ? { logQuery: options.echo } : undefined;
-  const expectedMigrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
-  const migrationsApplied = async (db: Database) => {
-    try {
-      return (await countAppliedMigrations(db)) >= expectedMigrations;
-    } catch {
-      return false;
-    }
-  };
-
-  if (config.url) {
-    const url = config.url;
-    const client = postgres(url, { max: POSTGRES_POOL_SIZE, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
-    const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema, logger });
-    return {
-      db,
-      description: describePostgres(url),
-      poolSize: POSTGRES_POOL_SIZE,
-      async migrate() {
-        // One connection holds an advisory lock so that replicas starting together migrate once.
-        const lockClient = postgres(url, { max: 1, onnotice: () => {} });
-        try {
-          await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-          await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder: MIGRATIONS_FOLDER });
-          await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
-        } finally {
-          await lockClient.end();
-        }
-      },
-      migrationsApplied: () => migrationsApplied(db),
-      close: () => client.end({ timeout: 5 }),
-    };
+/**
+ * PostgreSQL through postgres.js when DATABASE_URL is set; otherwise the embedded database, whose
+ * package is loaded only then (production installs leave it out).
+ */
+export async function openDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (!config.url) {
+    const { openEmbeddedDatabase } = await import('./embedded.js');
+    return openEmbeddedDatabase(config, options);
   }
-
-  mkdirSync(config.dataDir, { recursive: true });
-  const client = new PGlite(config.dataDir);
-  const db = drizzlePglite(observer ? instrumentPglite(client, observer) : client, { schema, logger });
+  const { observer } = options;
+  const url = config.url;
+  const client = postgres(url, { max: POSTGRES_POOL_SIZE, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
+  const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema, logger: queryLogger(config, options) });
+  const migrationsApplied = migrationsCheck();
   return {
     db,
-    description: `embedded PostgreSQL (PGlite) in ${config.dataDir}`,
-    poolSize: 1,
-    migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    description: describePostgres(url),
+    poolSize: POSTGRES_POOL_SIZE,
+    async migrate() {
+      // One connection holds an advisory lock so that replicas starting together migrate once.
+      const lockClient = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+        await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder: MIGRATIONS_FOLDER });
+        await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+      } finally {
+        await lockClient.end();
+      }
+    },
     migrationsApplied: () => migrationsApplied(db),
-    close: () => client.close(),
+    close: () => client.end({ timeout: 5 }),
   };
+}
+
+/** Drizzle's statement log (never the parameters), when DATABASE_ECHO is on. */
+export function queryLogger(config: Pick<Config['database'], 'echo'>, options: DatabaseOptions) {
+  return config.echo && options.echo ? { logQuery: options.echo } : undefined;
 }

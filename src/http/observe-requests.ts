@@ -20,7 +20,7 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
       const locals = requestLocals(res);
       metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.httpDuration.observe({ method: req.method, route }, seconds);
-      logger.http('request', {
+      logger.info('request', {
         method: req.method,
         route,
         status: res.statusCode,

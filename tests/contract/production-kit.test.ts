@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -10,6 +11,7 @@ import { spawnService } from '../helpers/process.js';
 import { TestIdentityProvider } from '../helpers/saml-idp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+const execFileAsync = promisify(execFile);
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 function run(command: string, args: string[]) {
@@ -93,15 +95,16 @@ describe('the container image', () => {
     expect(new Set(copiedFromContext())).toEqual(new Set(allowed));
   });
 
-  it('runs from the files the image holds, with NODE_ENV=production: it starts, migrates and serves the API and a SAML login', async () => {
+  it('runs from the files the image holds (the build, spec, migrations), with NODE_ENV=production: it starts, migrates and serves the API and a SAML login', async () => {
     const app = mkdtempSync(join(tmpdir(), 'fm-auth-image-'));
     try {
-      for (const source of copiedFromContext()) cpSync(join(ROOT, source), join(app, source), { recursive: true });
+      await execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: ROOT });
+      for (const source of ['dist', 'package.json', 'spec', 'drizzle']) cpSync(join(ROOT, source), join(app, source), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
       // NODE_ENV as the image sets it: libraries behave differently under NODE_ENV=test (vitest's).
       const service = await spawnService(
         { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', NODE_ENV: 'production', PUBLIC_URL },
-        { cwd: app },
+        { cwd: app, args: ['dist/main.js'] },
       );
       try {
         expect((await fetch(`${service.baseUrl}/health/ready`)).status).toBe(200);
@@ -120,7 +123,10 @@ describe('the container image', () => {
 
   it('imports no package at run time that only the development install has', () => {
     const manifest = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    // The embedded database is a development convenience: its module is imported only dynamically,
+    // when DATABASE_URL is unset, so the production install (and the image) can leave it out.
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && file !== join('db', 'embedded.ts'));
+    expect(files.filter((file) => /^import [^;]* from '\.\/embedded\.js'/m.test(read(join('src', file))))).toEqual([]);
     const imported = new Set(
       files.flatMap((file) =>
         [...read(join('src', file)).matchAll(/^import (?!type )[^;]*? from '([^.'][^']*)'/gm)].map((match) => {

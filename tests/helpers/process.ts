@@ -11,11 +11,11 @@ export interface ServiceProcess {
   signal(name: NodeJS.Signals): void;
 }
 
-/** Runs the real entry point (`npm start` minus npm) and waits for its "listening" line. */
-export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string } = {}): Promise<ServiceProcess> {
+/** Runs the real entry point (`npm start` minus npm, or `args`) and waits for its "listening" line. */
+export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string; args?: string[] } = {}): Promise<ServiceProcess> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...SUITE_WIDE_LIMITS, ...env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {

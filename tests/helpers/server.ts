@@ -71,7 +71,7 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
   const captured: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk.toString('utf8')));
-  const container = buildContainer(config, { logDestination: sink });
+  const container = await buildContainer(config, { logDestination: sink });
   server.on('request', createApp(container));
 
   return {

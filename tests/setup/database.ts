@@ -18,7 +18,7 @@ export default async function setup(project: TestProject) {
   await admin.unsafe(`create database "${name}"`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const database = openDatabase({ url: url.toString(), dataDir: '', echo: false });
+  const database = await openDatabase({ url: url.toString(), dataDir: '', echo: false });
   await database.migrate();
   await database.close();
   project.provide('databaseUrl', url.toString());

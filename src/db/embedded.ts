@@ -1,0 +1,26 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../config/index.js';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import { migrate } from 'drizzle-orm/pglite/migrator';
+import { type DatabaseHandle, type DatabaseOptions, MIGRATIONS_FOLDER, migrationsCheck, queryLogger } from './client.js';
+import { instrumentPglite } from './instrument.js';
+import { schema } from './schema.js';
+
+/** The embedded PostgreSQL (PGlite) in DATA_DIR: for development and trials, never in the image. */
+export function openEmbeddedDatabase(config: Config['database'], options: DatabaseOptions): DatabaseHandle {
+  const { dataDir } = config;
+  mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  const { observer } = options;
+  const db = drizzle(observer ? instrumentPglite(client, observer) : client, { schema, logger: queryLogger(config, options) });
+  const migrationsApplied = migrationsCheck();
+  return {
+    db,
+    description: `embedded PostgreSQL (PGlite) in ${dataDir}`,
+    poolSize: 1,
+    migrate: () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    migrationsApplied: () => migrationsApplied(db),
+    close: () => client.close(),
+  };
+}
