@@ -2390,9 +2390,9 @@ export interface operations {
                 user_id?: string;
                 /** @description Only this organization's events (the caller's own unless platform super-admin). */
                 organization_id?: string;
-                /** @description Only events at or after this time. */
+                /** @description Only events at or after this time. Years 0001 to 9999. */
                 since?: string;
-                /** @description Only events before this time. */
+                /** @description Only events before this time. Years 0001 to 9999. */
                 until?: string;
             };
             header?: never;

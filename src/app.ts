@@ -32,6 +32,7 @@ const neverCached: RequestHandler = (_req, res, next) => {
   next();
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RATE_WINDOW_SECONDS = 60;
 const clientOf = (req: Request) => req.ip ?? 'unknown';
 
@@ -108,6 +109,8 @@ export function createApp(container: Container): Express {
       validateSecurity: false,
       validateFormats: true,
       ajvFormats: { mode: 'full' },
+      // Ajv's uuid also takes the `urn:uuid:` form, which PostgreSQL's uuid type refuses.
+      formats: [{ name: 'uuid', type: 'string', validate: (value: string) => UUID.test(value) }],
     }),
   );
   app.use(operationRouter(operations, handlers));

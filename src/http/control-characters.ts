@@ -6,11 +6,14 @@ import { AppError, type FieldError } from './errors.js';
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 // A percent-encoded control in the raw path: Express decodes path parameters only per route.
 const ENCODED_CONTROL_IN_PATH = /%(?:[01][0-9A-Fa-f]|7[Ff])/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const MAX_DEPTH = 32;
 
 function findControls(value: unknown, path: string, found: FieldError[], depth = 0): void {
   if (typeof value === 'string') {
     if (CONTROL_CHARACTER.test(value)) found.push({ path, message: 'must not contain control characters' });
+    // A lone surrogate ("\ud800" in JSON) is no Unicode text; PostgreSQL refuses it in jsonb.
+    else if (LONE_SURROGATE.test(value)) found.push({ path, message: 'must be valid Unicode' });
     return;
   }
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return;
@@ -22,7 +25,7 @@ function findControls(value: unknown, path: string, found: FieldError[], depth =
 }
 
 /**
- * Refuses control characters in every string a request carries (path, query, body) with one 422,
+ * Refuses control characters and malformed Unicode in every string a request carries (path, query, body) with one 422,
  * before any of them reaches validation, a query or a log line.
  */
 export function rejectControlCharacters(req: Request, _res: Response, next: NextFunction): void {

@@ -1,4 +1,5 @@
 import type { PageRequest } from '../db/paginate.js';
+import { AppError } from './errors.js';
 
 /**
  * The fields a partial update (PUT) was given: absent ones are dropped, an explicit null stays
@@ -10,5 +11,10 @@ export function givenFields<T extends Record<string, unknown>>(fields: T): Parti
 
 /** The page a list request asks for, with the spec's defaults (skip 0, limit 100). */
 export function pageOf(query: { skip?: number; limit?: number }): PageRequest {
-  return { skip: query.skip ?? 0, limit: query.limit ?? 100 };
+  const page = { skip: query.skip ?? 0, limit: query.limit ?? 100 };
+  // The validator's integer check lets `Infinity` through (Infinity % 1 is NaN, not truthy).
+  for (const [name, value] of Object.entries(page)) {
+    if (!Number.isSafeInteger(value)) throw AppError.validation(`${name} must be a whole number`, [{ path: `/query/${name}`, message: 'must be a whole number' }]);
+  }
+  return page;
 }

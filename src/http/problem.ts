@@ -76,8 +76,15 @@ function fromBodyParser(err: BodyParserError): AppError {
   }
 }
 
+/** Express's router cannot percent-decode a path parameter (`/users/%`): a 400 http-error. */
+function isUndecodablePath(err: unknown): boolean {
+  const candidate = err as { status?: unknown; message?: unknown } | null;
+  return candidate?.status === 400 && typeof candidate.message === 'string' && candidate.message.startsWith('Failed to decode param');
+}
+
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
+  if (isUndecodablePath(err)) return AppError.validation('The path holds invalid percent-encoding', [{ path: '/path', message: 'must be valid percent-encoded UTF-8' }]);
   if (isBodyParserError(err)) return fromBodyParser(err);
   if (isValidatorError(err)) return fromValidator(err);
   return null;

@@ -1,5 +1,6 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config/index.js';
 
 // How often Node looks for requests past their timeouts (its default, 30 s, would let a stalled
@@ -18,7 +19,31 @@ export function createHttpServer(timeouts: Config['http'], listener?: RequestLis
     connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, timeouts.headersTimeoutMs),
   });
   if (listener) server.on('request', listener);
+  server.on('clientError', answerClientError);
   return server;
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers-too-large', detail: 'The request headers or URL are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request-timeout', detail: 'The request took too long to arrive' },
+};
+const NOT_HTTP = { status: 400, code: 'bad-request', detail: 'The request is not valid HTTP' };
+
+/**
+ * Requests Node's parser refuses before Express sees them (a 20 KB URL, a stalled request) still
+ * get the one problem+json shape, then the connection closes.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status, code, detail } = CLIENT_ERRORS[err.code ?? ''] ?? NOT_HTTP;
+  const title = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ type: `urn:fm-auth:problem:${code}`, title, status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

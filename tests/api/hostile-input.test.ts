@@ -116,3 +116,26 @@ describe('Cache-Control', () => {
     }
   });
 });
+
+describe('malformed ids, encodings and oversized requests', () => {
+  it('answers 422 to a urn:uuid id, a path that is not percent-decodable and a lone surrogate', async () => {
+    const token = adminTokens.access_token;
+    const urn = await server.request('GET', `${API}/users/urn%3Auuid%3A${randomUUID()}`, { token });
+    expectProblem(urn, 422);
+    expectProblem(await server.request('GET', `${API}/teams/%E0%A4%A`, { token }), 422);
+    const surrogate = await server.request('PUT', `${API}/users/${admin.userId}`, {
+      token,
+      rawBody: '{"full_name":"\\ud800x"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(surrogate, 422);
+    expect(surrogate.body.errors).toContainEqual({ path: '/body/full_name', message: 'must be valid Unicode' });
+  });
+
+  it('answers a 20 KB URL with a 431 problem', async () => {
+    const response = await fetch(`${server.baseUrl}${API}/users/${'a'.repeat(20_000)}`);
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({ status: 431, type: 'urn:fm-auth:problem:headers-too-large' });
+  });
+});

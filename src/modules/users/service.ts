@@ -164,11 +164,12 @@ export class UsersService {
   }
 
   /** A live user of an organization the caller may see; anything else is a 404. */
-  private async findVisible(db: Queryable, principal: Principal, userId: string): Promise<UserRow> {
-    const [user] = await db
+  private async findVisible(db: Queryable, principal: Principal, userId: string, options: { lock?: boolean } = {}): Promise<UserRow> {
+    const query = db
       .select()
       .from(users)
       .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    const [user] = options.lock ? await query.for('update') : await query;
     if (!user || !this.access.canSee(principal, user.organizationId)) throw AppError.notFound(NOT_FOUND);
     return user;
   }
@@ -179,7 +180,8 @@ export class UsersService {
    * caller controls at the IdP, then sign in through SSO) or to demote and disable them.
    */
   private async findManageable(db: Queryable, principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
-    const user = await this.findVisible(db, principal, userId);
+    // Locked: concurrent changes of one user (two role replacements at once) take turns.
+    const user = await this.findVisible(db, principal, userId, { lock: true });
     if (user.isSuperadmin && !principal.isSuperadmin) throw AppError.forbidden('Only a platform super-admin can change a platform super-admin');
     await this.access.requireAllOf(principal, await this.roles.permissionsOfUser(db, user.id), 'You cannot change this user', meta);
     return user;
