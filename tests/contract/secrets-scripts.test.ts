@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ let dirs = 0;
 const freshDir = () => join(scratch, `secrets-${++dirs}`);
 
 const generate = (...args: string[]) => runCommand('scripts/generate_secrets.sh', args);
+const validate = (dir: string) => runCommand('scripts/validate_secrets.sh', ['--dir', dir]);
 const mode = (path: string) => statSync(path).mode & 0o777;
 const valuesIn = (dir: string) => SECRET_FILES.map((name) => readFileSync(join(dir, name), 'utf8'));
 /** What output must never contain: the value, or for a PEM its first line of base64. */
@@ -90,6 +91,111 @@ describe('scripts/generate_secrets.sh', () => {
     const unknown = await generate('--dri', freshDir());
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown argument: --dri/);
+  });
+});
+
+describe('scripts/validate_secrets.sh', () => {
+  /** Runs the validator and answers its failure lines. */
+  async function failuresOf(dir: string): Promise<string[]> {
+    const result = await validate(dir);
+    expect(result.status, result.stdout).toBe(1);
+    return result.stderr.split('\n').filter((line) => line.startsWith('  - ')).map((line) => line.slice(4));
+  }
+
+  it('passes a generated set, with one OK line per check', async () => {
+    const dir = await generated();
+    const result = await validate(dir);
+    expect(result.status, result.stderr).toBe(0);
+    const oks = result.stdout.split('\n').filter((line) => line.startsWith('OK '));
+    for (const name of SECRET_FILES) expect(oks).toContain(`OK   ${name} present`);
+    expect(oks).toContain('OK   saml_sp_private_key and saml_sp_cert are a matching PEM pair');
+    expect(oks).toContain('OK   database_url carries db_password');
+    expect(oks.length).toBeGreaterThanOrEqual(20);
+    for (const value of valuesIn(dir)) expect(result.stdout + result.stderr).not.toContain(telltale(value));
+  });
+
+  it('fails a missing file', async () => {
+    const dir = await generated();
+    rmSync(join(dir, 'metrics_token'));
+    expect(await failuresOf(dir)).toEqual([`metrics_token is missing from ${dir}`]);
+  });
+
+  it('fails a JWT key shorter than 32 bytes', async () => {
+    const dir = await generated();
+    // The trailing newline does not count: the service trims it.
+    writeFileSync(join(dir, 'jwt_secret_key'), `${'k'.repeat(31)}\n`);
+    expect(await failuresOf(dir)).toEqual(['jwt_secret_key must be at least 32 bytes (openssl rand -base64 48)']);
+  });
+
+  it('fails an SSO key that does not decode to 32 bytes', async () => {
+    const dir = await generated();
+    writeFileSync(join(dir, 'sso_encryption_key'), Buffer.alloc(24, 7).toString('base64'));
+    expect(await failuresOf(dir)).toEqual(['sso_encryption_key must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)']);
+  });
+
+  it.each([
+    ['jwt_secret_key', 'CHANGE_ME-to-a-long-random-value-0123456789'],
+    ['metrics_token', 'my-example-metrics-token-0123456789'],
+    // .env.example's DATABASE_URL shows this password.
+    ['db_password', 'password'],
+    // .env.secrets.example's value verbatim, which no placeholder word gives away.
+    ['saml_sp_private_key', '-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----'],
+  ])('fails a placeholder or example value in %s', async (name, value) => {
+    const dir = await generated();
+    writeFileSync(join(dir, name), value);
+    expect(await failuresOf(dir)).toContain(`${name} holds a placeholder or example value; generate it (scripts/generate_secrets.sh)`);
+  });
+
+  it('fails a SAML key that is not the certificate’s', async () => {
+    const dir = await generated();
+    copyFileSync(join(await generated(), 'saml_sp_cert'), join(dir, 'saml_sp_cert'));
+    expect(await failuresOf(dir)).toEqual(['saml_sp_private_key is not the private key of saml_sp_cert']);
+  });
+
+  it('fails a database_url without db_password', async () => {
+    const dir = await generated();
+    writeFileSync(join(dir, 'db_password'), 'f'.repeat(48));
+    expect(await failuresOf(dir)).toEqual(['database_url must carry db_password: postgres://fm_auth:<db_password>@db:5432/fm_auth']);
+  });
+
+  it('lists every failure at once', async () => {
+    const dir = await generated();
+    rmSync(join(dir, 'saml_sp_cert'));
+    writeFileSync(join(dir, 'metrics_token'), 'short');
+    expect(await failuresOf(dir)).toEqual([`saml_sp_cert is missing from ${dir}`, 'metrics_token must be at least 24 bytes (openssl rand -hex 32)']);
+  });
+
+  describe('in a git repository', () => {
+    /** A repository whose secrets/ is generated, with the given .gitignore. */
+    async function repository(gitignore: string): Promise<{ repo: string; dir: string }> {
+      const repo = freshDir();
+      mkdirSync(repo);
+      expect((await runCommand('git', ['init', '-q', repo])).status).toBe(0);
+      writeFileSync(join(repo, '.gitignore'), gitignore);
+      const dir = join(repo, 'secrets');
+      expect((await generate('--dir', dir)).status).toBe(0);
+      return { repo, dir };
+    }
+
+    it('passes an ignored, untracked secrets directory', async () => {
+      const { dir } = await repository('secrets/\n');
+      const result = await validate(dir);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`OK   ${dir} is ignored by git`);
+    });
+
+    it('fails a secret file tracked by git', async () => {
+      const { repo, dir } = await repository('secrets/\n');
+      expect((await runCommand('git', ['add', '--force', 'secrets/jwt_secret_key'], { cwd: repo })).status).toBe(0);
+      expect(await failuresOf(dir)).toEqual([
+        `files under ${dir} are tracked by git: secrets/jwt_secret_key (git rm --cached them, then replace the secrets)`,
+      ]);
+    });
+
+    it('fails a secrets directory missing from .gitignore', async () => {
+      const { dir } = await repository('node_modules/\n');
+      expect(await failuresOf(dir)).toEqual([`${dir} is not ignored by git: add it to .gitignore`]);
+    });
   });
 });
 
