@@ -3,8 +3,12 @@ import { buildContainer, type Container } from '../container.js';
 import { AppError } from '../http/errors.js';
 import type { Command } from './command.js';
 import { createSuperadminCommand } from './create-superadmin.js';
+import { revokeSessionsCommand } from './revoke-sessions.js';
 
-const COMMANDS = new Map<string, Command>([['create-superadmin', createSuperadminCommand]]);
+const COMMANDS = new Map<string, Command>([
+  ['create-superadmin', createSuperadminCommand],
+  ['revoke-sessions', revokeSessionsCommand],
+]);
 
 const USAGE = `usage:\n${[...COMMANDS.values()].map((command) => `  ${command.usage}`).join('\n\n')}`;
 
