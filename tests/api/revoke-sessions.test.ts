@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI_TEST_TIMEOUT_MS, runAdminCli } from '../helpers/commands.js';
-import { createDatabase } from '../helpers/database.js';
+import { createEmptyDatabase } from '../helpers/database.js';
 import { API, expectProblem, joinOrganization, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -78,18 +78,22 @@ describe('npm run admin -- revoke-sessions', () => {
 
   it('--all ends every live session of every organization, audited', async () => {
     // A database of its own: ending every session of the shared one would log out the other test files.
-    const database = await createDatabase('revoke_all');
-    const alone = await startServer({ DATABASE_URL: database.url });
+    const database = await createEmptyDatabase('revoke_all');
     try {
-      const tokens = [await login(alone, await registerOrganization(alone)), await login(alone, await registerOrganization(alone))];
-      const result = await runAdminCli(database.url, ['revoke-sessions', '--all']);
-      expect(result.stdout, result.stderr).toBe('revoked 2 live sessions of every user\n');
-      for (const pair of tokens) await expectRevoked(pair, alone);
-      expect(await auditRowsOf(alone, 'all')).toEqual([
-        { organization_id: null, actor_user_id: null, resource_type: null, resource_id: null, context: { scope: 'all', sessions_revoked: 2 } },
-      ]);
+      const alone = await startServer({ DATABASE_URL: database.url });
+      try {
+        await alone.container.database.migrate();
+        const tokens = [await login(alone, await registerOrganization(alone)), await login(alone, await registerOrganization(alone))];
+        const result = await runAdminCli(database.url, ['revoke-sessions', '--all']);
+        expect(result.stdout, result.stderr).toBe('revoked 2 live sessions of every user\n');
+        for (const pair of tokens) await expectRevoked(pair, alone);
+        expect(await auditRowsOf(alone, 'all')).toEqual([
+          { organization_id: null, actor_user_id: null, resource_type: null, resource_id: null, context: { scope: 'all', sessions_revoked: 2 } },
+        ]);
+      } finally {
+        await alone.close();
+      }
     } finally {
-      await alone.close();
       await database.drop();
     }
   }, CLI_TEST_TIMEOUT_MS);

@@ -1,7 +1,6 @@
 import postgres from 'postgres';
-import { openDatabase } from '../../src/db/client.js';
 
-// The server that hosts the test databases (trust auth on this machine and in CI).
+// The server that hosts the test databases, as in tests/setup/database.ts.
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface ScratchDatabase {
@@ -9,16 +8,17 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database, migrated by the production code, for a test run or a test that must be alone in one. */
-export async function createDatabase(label: string): Promise<ScratchDatabase> {
+/**
+ * An empty database beside the run's, for a test whose effects must not reach the other test
+ * files (they all share the run's database). Migrate it with the service's own migrations:
+ * `server.container.database.migrate()`.
+ */
+export async function createEmptyDatabase(label: string): Promise<ScratchDatabase> {
   const name = `fm_auth_${label}_${Date.now()}_${process.pid}`;
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  const database = openDatabase({ url: url.toString(), dataDir: '', echo: false });
-  await database.migrate();
-  await database.close();
   return {
     url: url.toString(),
     async drop() {
