@@ -1,4 +1,4 @@
-import { and, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, count, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
 import type { Database, Queryable } from '../db/client.js';
 import { organizations, permissions, refreshTokens, rolePermissions, sessions, userRoles, users } from '../db/schema.js';
@@ -24,12 +24,22 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-export type RevokeReason = 'logout' | 'refresh_token_reuse' | 'password_changed' | 'user_deactivated' | 'organization_disabled';
+export type RevokeReason =
+  | 'logout'
+  | 'refresh_token_reuse'
+  | 'password_changed'
+  | 'user_deactivated'
+  | 'organization_disabled'
+  /** By an operator with `npm run admin -- revoke-sessions` (a leak, an incident). */
+  | 'admin_revoked';
 
 export type RefreshOutcome =
   | { kind: 'rotated'; tokens: TokenPair; userId: string; organizationId: string }
   | { kind: 'reused'; sessionId: string; userId: string; organizationId: string }
   | { kind: 'invalid' };
+
+/** Sessions that still let someone in: neither revoked nor expired. */
+const isLive = () => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`));
 
 /** Built once: every authenticated request runs these two, and building their SQL cost more CPU than sending it. */
 function authenticationQueries(db: Database) {
@@ -152,35 +162,34 @@ export class Sessions {
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
   }
 
-  /** Revokes every live session of a user, except `keepSessionId` when given. */
-  async revokeAllForUser(db: Queryable, userId: string, reason: RevokeReason, keepSessionId?: string): Promise<void> {
-    await db
-      .update(sessions)
-      .set({ revokedAt: new Date(), revokedReason: reason })
-      .where(
-        and(
-          eq(sessions.userId, userId),
-          isNull(sessions.revokedAt),
-          keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
-        ),
-      );
+  /** Revokes every live session of a user, except `keepSessionId` when given; answers how many. */
+  async revokeAllForUser(db: Queryable, userId: string, reason: RevokeReason, keepSessionId?: string): Promise<number> {
+    return this.revokeWhere(db, reason, and(eq(sessions.userId, userId), keepSessionId ? ne(sessions.id, keepSessionId) : undefined));
   }
 
   async countActive(): Promise<number> {
-    const [row] = await this.db
-      .select({ active: count() })
-      .from(sessions)
-      .where(and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)));
+    const [row] = await this.db.select({ active: count() }).from(sessions).where(isLive());
     return row?.active ?? 0;
   }
 
-  /** Revokes every live session of an organization's users (deactivated or deleted organization). */
-  async revokeAllForOrganization(db: Queryable, organizationId: string, reason: RevokeReason): Promise<void> {
+  /** Revokes every live session of an organization's users (deactivated or deleted organization); answers how many. */
+  async revokeAllForOrganization(db: Queryable, organizationId: string, reason: RevokeReason): Promise<number> {
     const members = db.select({ id: users.id }).from(users).where(eq(users.organizationId, organizationId));
-    await db
+    return this.revokeWhere(db, reason, inArray(sessions.userId, members));
+  }
+
+  /** Revokes every live session of every user: everyone logs in again. Answers how many. */
+  async revokeAll(db: Queryable, reason: RevokeReason): Promise<number> {
+    return this.revokeWhere(db, reason, undefined);
+  }
+
+  private async revokeWhere(db: Queryable, reason: RevokeReason, scope: SQL | undefined): Promise<number> {
+    const revoked = await db
       .update(sessions)
       .set({ revokedAt: new Date(), revokedReason: reason })
-      .where(and(inArray(sessions.userId, members), isNull(sessions.revokedAt)));
+      .where(and(scope, isLive()))
+      .returning({ id: sessions.id });
+    return revoked.length;
   }
 
   /** Verifies a bearer token and that its session, user and organization are all still live. */

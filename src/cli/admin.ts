@@ -1,105 +1,24 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { and, eq, isNull, sql } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { buildContainer, type Container } from '../container.js';
-import { organizations, userRoles, users } from '../db/schema.js';
 import { AppError } from '../http/errors.js';
-import { SYSTEM_ROLE_IDS } from '../modules/roles/system-roles.js';
+import type { Command } from './command.js';
+import { createSuperadminCommand } from './create-superadmin.js';
+import { revokeSessionsCommand } from './revoke-sessions.js';
 
-const USAGE = `usage: npm run admin -- create-superadmin --email EMAIL [--password-file FILE] [--name NAME] [--organization-slug SLUG]
+const COMMANDS = new Map<string, Command>([
+  ['create-superadmin', createSuperadminCommand],
+  ['revoke-sessions', revokeSessionsCommand],
+]);
 
-Creates a platform super-admin, or promotes an existing user. A new user's password is read from
---password-file, or else from standard input. New users join the organization SLUG (default
-"platform", created when missing).`;
-
-interface Options {
-  email: string;
-  name: string;
-  organizationSlug: string;
-  passwordFile?: string;
-}
-
-function readPassword(options: Options): string {
-  const raw = options.passwordFile ? readFileSync(options.passwordFile, 'utf8') : readFileSync(0, 'utf8');
-  return raw.replace(/\r?\n$/, '');
-}
-
-/** Creates or promotes the super-admin; answers what it did. The flag is never settable through the API. */
-async function createSuperadmin(container: Container, options: Options): Promise<string> {
-  const { db } = container.database;
-  const [existing] = await db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(sql`lower(${users.email}) = lower(${options.email})`, isNull(users.deletedAt)));
-  const meta = { requestId: 'cli', ip: null, userAgent: 'fm-auth admin CLI' };
-  if (existing) {
-    await db.transaction(async (tx) => {
-      await tx.update(users).set({ isSuperadmin: true, updatedAt: new Date() }).where(eq(users.id, existing.id));
-      await container.audit.record(tx, meta, { eventType: 'user.superadmin_granted', status: 'success', resourceType: 'user', resourceId: existing.id });
-    });
-    return `promoted ${options.email} to platform super-admin`;
-  }
-  const password = readPassword(options);
-  container.passwords.assertAcceptable(password, options.email);
-  const passwordHash = await container.passwords.hash(password);
-  await db.transaction(async (tx) => {
-    await tx
-      .insert(organizations)
-      .values({ name: 'Platform', slug: options.organizationSlug, plan: 'enterprise' })
-      .onConflictDoNothing();
-    const [organization] = await tx
-      .select({ id: organizations.id })
-      .from(organizations)
-      .where(and(eq(organizations.slug, options.organizationSlug), isNull(organizations.deletedAt)));
-    if (!organization) throw new Error(`organization ${options.organizationSlug} could not be found or created`);
-    const [user] = await tx
-      .insert(users)
-      .values({
-        organizationId: organization.id,
-        email: options.email,
-        fullName: options.name,
-        passwordHash,
-        passwordChangedAt: new Date(),
-        isSuperadmin: true,
-        isVerified: true,
-      })
-      .returning({ id: users.id });
-    if (!user) throw new Error('user insert returned no row');
-    await tx.insert(userRoles).values({ userId: user.id, roleId: SYSTEM_ROLE_IDS.admin });
-    await container.audit.record(tx, meta, {
-      eventType: 'user.superadmin_granted',
-      status: 'success',
-      organizationId: organization.id,
-      resourceType: 'user',
-      resourceId: user.id,
-      context: { created: true },
-    });
-  });
-  return `created platform super-admin ${options.email}`;
-}
-
-function parseCommand(argv: string[]): Options {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      email: { type: 'string' },
-      'password-file': { type: 'string' },
-      name: { type: 'string', default: 'Platform Admin' },
-      'organization-slug': { type: 'string', default: 'platform' },
-    },
-  });
-  if (positionals[0] !== 'create-superadmin' || positionals.length !== 1 || !values.email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email)) {
-    throw new Error('usage');
-  }
-  return { email: values.email, name: values.name, organizationSlug: values['organization-slug'], passwordFile: values['password-file'] };
-}
+const USAGE = `usage:\n${[...COMMANDS.values()].map((command) => `  ${command.usage}`).join('\n\n')}`;
 
 async function main(): Promise<number> {
-  let options: Options;
+  const [name = '', ...args] = process.argv.slice(2);
+  let run: ReturnType<Command['parse']>;
   try {
-    options = parseCommand(process.argv.slice(2));
+    const command = COMMANDS.get(name);
+    if (!command) throw new Error('usage');
+    run = command.parse(args);
   } catch {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -114,7 +33,7 @@ async function main(): Promise<number> {
   }
   try {
     await container.database.migrate();
-    process.stdout.write(`${await createSuperadmin(container, options)}\n`);
+    process.stdout.write(`${await run(container)}\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;

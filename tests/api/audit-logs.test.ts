@@ -105,7 +105,7 @@ describe('GET /audit-logs', () => {
     const mine = await events();
     expect(mine.some((event) => event.organization_id === outsider.organizationId)).toBe(false);
     expectProblem(await server.request('GET', `${API}/audit-logs?organization_id=${outsider.organizationId}`, { token: adminTokens.access_token }), 404);
-    const root = await login(server, createSuperadmin(inject('databaseUrl')));
+    const root = await login(server, await createSuperadmin(inject('databaseUrl')));
     const theirs = await events(`?organization_id=${outsider.organizationId}`, root.access_token);
     expect(theirs.length).toBeGreaterThan(0);
     expect(theirs.every((event) => event.organization_id === outsider.organizationId)).toBe(true);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CLI_TEST_TIMEOUT_MS, runAdminCli } from '../helpers/commands.js';
 import { type Account, API, createSuperadmin, expectProblem, login, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -14,7 +15,7 @@ let adminTokens: Tokens;
 
 beforeAll(async () => {
   server = await startServer();
-  root = await login(server, createSuperadmin(inject('databaseUrl')));
+  root = await login(server, await createSuperadmin(inject('databaseUrl')));
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
 });
@@ -39,13 +40,10 @@ async function auditOf(organizationId: string) {
 
 describe('npm run admin -- create-superadmin', () => {
   it('promotes an existing user, creates one from --password-file, and refuses bad usage', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const env = { ...process.env, DATABASE_URL: inject('databaseUrl'), ENVIRONMENT: 'test', JWT_SECRET_KEY: 'cli-test-key-0123456789-0123456789-abcd' };
-    const cli = (args: string[], input = '') =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { input, encoding: 'utf8', env });
+    const cli = (args: string[], input = '') => runAdminCli(inject('databaseUrl'), args, input);
 
     const member = await registerOrganization(server);
-    const promoted = cli(['create-superadmin', '--email', member.email.toUpperCase()]);
+    const promoted = await cli(['create-superadmin', '--email', member.email.toUpperCase()]);
     expect(promoted.stdout).toMatch(/promoted/);
     const tokens = await login(server, member);
     const all = await server.request('GET', orgs, { token: tokens.access_token });
@@ -54,15 +52,15 @@ describe('npm run admin -- create-superadmin', () => {
     const passwordFile = join(mkdtempSync(join(tmpdir(), 'fm-auth-cli-')), 'password');
     writeFileSync(passwordFile, `${STRONG_PASSWORD}\n`);
     const email = `file.${randomUUID()}@example.com`;
-    const created = cli(['create-superadmin', '--email', email, '--password-file', passwordFile]);
+    const created = await cli(['create-superadmin', '--email', email, '--password-file', passwordFile]);
     expect(created.stdout).toMatch(/created platform super-admin/);
     expect((await login(server, { email, password: STRONG_PASSWORD })).token_type).toBe('bearer');
 
-    expect(cli(['create-superadmin']).status).toBe(2);
-    const weak = cli(['create-superadmin', '--email', `weak.${randomUUID()}@example.com`], 'password\n');
+    expect((await cli(['create-superadmin'])).status).toBe(2);
+    const weak = await cli(['create-superadmin', '--email', `weak.${randomUUID()}@example.com`], 'password\n');
     expect(weak.status).toBe(1);
     expect(weak.stderr).toMatch(/too common/);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });
 
 describe('POST /organizations', () => {

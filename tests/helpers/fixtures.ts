@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { runAdminCli } from './commands.js';
 import type { TestServer } from './server.js';
 
 export const API = '/api/v1/enterprise';
@@ -53,13 +53,9 @@ export function expectProblem(response: { status: number; headers: Headers; body
 }
 
 /** Creates a platform super-admin with the real CLI (`npm run admin -- create-superadmin`). */
-export function createSuperadmin(databaseUrl: string): { email: string; password: string; output: string } {
+export async function createSuperadmin(databaseUrl: string): Promise<{ email: string; password: string; output: string }> {
   const email = uniqueEmail('root');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', 'create-superadmin', '--email', email], {
-    input: `${STRONG_PASSWORD}\n`,
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: databaseUrl, ENVIRONMENT: 'test', JWT_SECRET_KEY: 'unused-by-the-cli-but-required-0123456789' },
-  });
+  const result = await runAdminCli(databaseUrl, ['create-superadmin', '--email', email], `${STRONG_PASSWORD}\n`);
   expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   return { email, password: STRONG_PASSWORD, output: result.stdout };
 }

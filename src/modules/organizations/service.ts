@@ -138,7 +138,7 @@ export class OrganizationsService {
     }
   }
 
-  private endSessionsOf(db: Queryable, organizationId: string): Promise<void> {
+  private endSessionsOf(db: Queryable, organizationId: string): Promise<number> {
     return this.sessions.revokeAllForOrganization(db, organizationId, 'organization_disabled');
   }
 

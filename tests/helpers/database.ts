@@ -1,0 +1,29 @@
+import postgres from 'postgres';
+
+// The server that hosts the test databases, as in tests/setup/database.ts.
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface ScratchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * An empty database beside the run's, for a test whose effects must not reach the other test
+ * files (they all share the run's database). Migrate it with the service's own migrations:
+ * `server.container.database.migrate()`.
+ */
+export async function createEmptyDatabase(label: string): Promise<ScratchDatabase> {
+  const name = `fm_auth_${label}_${Date.now()}_${process.pid}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
