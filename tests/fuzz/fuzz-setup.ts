@@ -42,7 +42,7 @@ function objectMaker(server: TestServer, organizationId: string, token: string) 
 async function sharedAccounts(server: TestServer) {
   const admin = await registerOrganization(server);
   const adminTokens = await login(server, admin);
-  const root = await login(server, createSuperadmin(inject('databaseUrl')));
+  const root = await login(server, await createSuperadmin(inject('databaseUrl')));
   const raised = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, { token: root.access_token, body: { max_users: 1_000_000, max_teams: 100_000 } });
   if (raised.status !== 200) throw new Error(`fuzz setup: raising the quotas answered ${raised.status}: ${raised.text}`);
   const member = await joinOrganization(server, admin, adminTokens);
