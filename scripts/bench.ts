@@ -7,12 +7,12 @@
  *   npm run bench            (about a minute)
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { buildContainer } from '../src/container.js';
+import { listen } from '../src/http/server.js';
+import { createEmptyDatabase } from '../tests/helpers/database.js';
 import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -20,21 +20,6 @@ const CONNECTIONS = 20;
 const SAML_RESPONSES = Number(process.env.BENCH_SAML_RESPONSES ?? 2000);
 const API = '/api/v1/enterprise';
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `fm_auth_bench_${Date.now()}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
 
 async function run(title: string, options: autocannon.Options): Promise<void> {
   const result = await autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options });
@@ -76,12 +61,10 @@ async function runSaml(accessToken: string): Promise<void> {
   });
 }
 
-const database = await freshDatabase();
+const database = await createEmptyDatabase('bench', ADMIN_URL);
 // Listening first, so PUBLIC_URL (SAML audience and recipient) names the real port.
 const server = createServer();
-server.listen(0, '127.0.0.1');
-await new Promise((resolve) => server.once('listening', resolve));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const url = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
 const config = loadConfig({
   ...process.env,
   ENVIRONMENT: 'test',

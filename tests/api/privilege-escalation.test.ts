@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
-import { createSamlConfiguration, postResponse, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
-import { type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
+import { type Account, API, expectProblem, login, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { postResponse, samlOrganization, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
+import type { ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const DOMAIN = `corp-${randomUUID().slice(0, 8)}.example`;
@@ -19,16 +19,7 @@ const corpEmail = (label: string) => `${label}.${randomUUID().slice(0, 8)}@${DOM
 
 beforeAll(async () => {
   server = await startServer({ SSO_REDIRECT_ALLOWLIST: 'https://app.example/sso/' });
-  admin = await registerOrganization(server, { email: corpEmail('admin') });
-  adminTokens = await login(server, admin);
-  const domains = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
-    token: adminTokens.access_token,
-    body: { allowed_email_domains: [DOMAIN] },
-  });
-  expect(domains.status, domains.text).toBe(200);
-  idp = new TestIdentityProvider();
-  configId = await createSamlConfiguration(server, admin, adminTokens, idp);
-  sp = serviceProvider(server, configId);
+  ({ admin, adminTokens, idp, configId, sp } = await samlOrganization(server, DOMAIN, { adminEmail: corpEmail('admin') }));
 });
 afterAll(async () => {
   await server.close();

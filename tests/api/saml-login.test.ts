@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
-import { CALLBACK, createSamlConfiguration, postResponse, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
+import { CALLBACK, createSamlConfiguration, postResponse, samlOrganization, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
 import { type AssertionOptions, decodeResponse, encodeResponse, type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -33,16 +33,7 @@ async function samlFailures(reason: string): Promise<number> {
 
 beforeAll(async () => {
   server = await startServer({ SSO_REDIRECT_ALLOWLIST: 'https://app.example/sso/' });
-  admin = await registerOrganization(server);
-  adminTokens = await login(server, admin);
-  const domains = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
-    token: adminTokens.access_token,
-    body: { allowed_email_domains: [DOMAIN] },
-  });
-  expect(domains.status, domains.text).toBe(200);
-  idp = new TestIdentityProvider();
-  configId = await createSamlConfiguration(server, admin, adminTokens, idp, { default_role_id: SYSTEM_ROLES.viewer });
-  sp = serviceProvider(server, configId);
+  ({ admin, adminTokens, idp, configId, sp } = await samlOrganization(server, DOMAIN, { configuration: { default_role_id: SYSTEM_ROLES.viewer } }));
 });
 afterAll(async () => {
   await server.close();

@@ -2,8 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, expectProblem, login, registerOrganization, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
-import { createSamlConfiguration, postResponse, serviceProvider, startLogin } from '../helpers/saml-fixtures.js';
-import { TestIdentityProvider } from '../helpers/saml-idp.js';
+import { postResponse, samlOrganization, startLogin } from '../helpers/saml-fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -54,13 +53,9 @@ describe.each([
   });
 
   it('refuses on B a SAML response already accepted on A', async () => {
-    const admin = await registerOrganization(a);
-    const adminTokens = await login(a, admin);
     const domain = `replay-${randomUUID().slice(0, 8)}.example`;
-    expect((await a.request('PUT', `${API}/organizations/${admin.organizationId}`, { token: adminTokens.access_token, body: { allowed_email_domains: [domain] } })).status).toBe(200);
-    const idp = new TestIdentityProvider();
-    const configId = await createSamlConfiguration(a, admin, adminTokens, idp);
-    const response = idp.response(serviceProvider(a, configId), {
+    const { idp, configId, sp } = await samlOrganization(a, domain);
+    const response = idp.response(sp, {
       inResponseTo: await startLogin(a, configId),
       nameId: `okta|${randomUUID()}`,
       attributes: { mail: `grace@${domain}`, displayName: 'Grace' },

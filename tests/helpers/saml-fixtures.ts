@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { API, type Account, type Tokens } from './fixtures.js';
-import { authnRequestOf, type ServiceProviderTarget, type TestIdentityProvider } from './saml-idp.js';
+import { API, type Account, login, registerOrganization, type Tokens } from './fixtures.js';
+import { authnRequestOf, type ServiceProviderTarget, TestIdentityProvider } from './saml-idp.js';
 import type { ApiResponse, TestServer } from './server.js';
 
 export const CALLBACK = 'https://app.example/sso/callback';
@@ -30,6 +30,35 @@ export async function createSamlConfiguration(
   });
   expect(response.status, response.text).toBe(201);
   return response.body.id;
+}
+
+export interface SamlOrganization {
+  admin: Account;
+  adminTokens: Tokens;
+  idp: TestIdentityProvider;
+  configId: string;
+  sp: ServiceProviderTarget;
+}
+
+/**
+ * A new organization that allows `domain` and signs in through its own test IdP: its Admin
+ * (registered with `adminEmail` when given), the IdP, and the SAML configuration.
+ */
+export async function samlOrganization(
+  server: TestServer,
+  domain: string,
+  options: { adminEmail?: string; configuration?: Record<string, unknown> } = {},
+): Promise<SamlOrganization> {
+  const admin = await registerOrganization(server, options.adminEmail ? { email: options.adminEmail } : {});
+  const adminTokens = await login(server, admin);
+  const domains = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
+    token: adminTokens.access_token,
+    body: { allowed_email_domains: [domain] },
+  });
+  expect(domains.status, domains.text).toBe(200);
+  const idp = new TestIdentityProvider();
+  const configId = await createSamlConfiguration(server, admin, adminTokens, idp, options.configuration);
+  return { admin, adminTokens, idp, configId, sp: serviceProvider(server, configId) };
 }
 
 /** The service provider as the IdP sees it for one configuration. */
