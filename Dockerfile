@@ -9,11 +9,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY scripts/build.ts ./scripts/build.ts
 COPY src ./src
-RUN npm run build \
- # Production dependencies only; --omit=peer leaves out the embedded database, a peer of drizzle-orm
- # (the image always has DATABASE_URL). argon2 comes as a prebuilt glibc binary.
- && npm ci --omit=dev --omit=peer --no-audit --no-fund \
- && npm cache clean --force
+# One bundle of the service and its JavaScript dependencies (scripts/build.ts); the one package it
+# leaves out and the image needs is argon2, a native addon installed here for the target platform.
+RUN npm run build
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="fm-auth" \
@@ -26,7 +24,7 @@ ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=4
 WORKDIR /app
 # The code is root-owned and read-only to the service (user 65532).
-COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/node_modules/@node-rs ./node_modules/@node-rs
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
 COPY --chown=root:root spec ./spec

@@ -125,11 +125,11 @@ if has database_url; then
       if [ "$(percent_decode "${BASH_REMATCH[2]}")" = "${value_of[db_password]}" ]; then
         ok 'database_url carries db_password'
       else
-        fail 'database_url must carry db_password: postgres://fm_auth:<db_password>@db:5432/fm_auth'
+        fail 'database_url must carry db_password: postgres://fm_auth:<db_password>@postgres:5432/fm_auth'
       fi
     fi
   else
-    fail 'database_url must look like postgres://fm_auth:<db_password>@db:5432/fm_auth'
+    fail 'database_url must look like postgres://fm_auth:<db_password>@postgres:5432/fm_auth'
   fi
 fi
 

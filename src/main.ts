@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createApp, createManagementApp } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { buildContainer, type Container } from './container.js';
+import { migrateWhenReachable } from './db/client.js';
 import { createHttpServer, listen } from './http/server.js';
 
 function loadConfigOrExit() {
@@ -39,7 +40,15 @@ const config = loadConfigOrExit();
 const container = await buildContainer(config);
 for (const warning of config.warnings) container.logger.warn(warning);
 container.logger.info('database', { using: container.database.description });
-await container.database.migrate();
+try {
+  await migrateWhenReachable(container.database, config.database.startupWaitMs, (reason) =>
+    container.logger.warn('database not reachable yet, retrying', { reason }),
+  );
+} catch (error) {
+  container.logger.error('fm-auth cannot start: the database migration failed', { error });
+  await container.close();
+  process.exit(1);
+}
 const server = createHttpServer(config.http, createApp(container));
 const port = await listen(server, config.port, config.host);
 container.logger.info(`fm-auth ${container.version} listening on http://${config.host}:${port}`, { environment: config.environment, port });

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { hash, verify } from '@node-rs/argon2';
 import { AppError } from '../http/errors.js';
+import { COMMON_PASSWORDS_FILE } from '../package-files.js';
 
 // OWASP's first argon2id profile: 19 MiB, 2 passes, 1 lane (argon2id is the library default).
 const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
-const COMMON_PASSWORDS_FILE = new URL('./common-passwords.txt', import.meta.url);
 
 /**
  * Hashing, verification and the NIST 800-63B password rules: length only, no

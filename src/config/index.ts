@@ -17,7 +17,13 @@ export interface Config {
   port: number;
   apiPrefix: string;
   logLevel: LogLevel;
-  database: { url: string | null; dataDir: string; echo: boolean };
+  database: {
+    url: string | null;
+    dataDir: string;
+    echo: boolean;
+    /** How long start-up waits for an unreachable PostgreSQL (a database container still starting). */
+    startupWaitMs: number;
+  };
   jwt: {
     keys: JwtKeys;
     algorithm: JwtAlgorithm;
@@ -402,6 +408,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       url: parseDatabaseUrl(read('DATABASE_URL'), problems),
       dataDir: read('DATA_DIR') ?? './data',
       echo: parseBoolean('DATABASE_ECHO', read('DATABASE_ECHO'), false, problems),
+      startupWaitMs: parseInteger('DATABASE_STARTUP_WAIT_MS', read('DATABASE_STARTUP_WAIT_MS'), 60_000, 0, 600_000, problems),
     },
     jwt: {
       keys: parseJwtKeys(environment, jwtAlgorithm, read, problems, warnings),

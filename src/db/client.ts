@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { count } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { type PgDatabase, type PgQueryResultHKT, pgSchema, serial } from 'drizzle-orm/pg-core';
@@ -6,6 +5,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/index.js';
+import { MIGRATIONS_FOLDER } from '../package-files.js';
 import { instrumentPostgres, type QueryObserver } from './instrument.js';
 import { schema } from './schema.js';
 
@@ -16,7 +16,6 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** A query runner: the database itself or an open transaction. */
 export type Queryable = Database | Transaction;
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any constant works: it only has to be the same for every instance of the service.
 const MIGRATION_LOCK_KEY = 7_318_275_031;
 const POSTGRES_POOL_SIZE = 10;
@@ -68,7 +67,9 @@ export interface DatabaseOptions {
  * PostgreSQL through postgres.js when DATABASE_URL is set; otherwise the embedded database, whose
  * package is loaded only then (production installs leave it out).
  */
-export async function openDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+export type DatabaseConfig = Pick<Config['database'], 'url' | 'dataDir' | 'echo'>;
+
+export async function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (!config.url) {
     const { openEmbeddedDatabase } = await import('./embedded.js');
     return openEmbeddedDatabase(config, options);
@@ -96,6 +97,31 @@ export async function openDatabase(config: Config['database'], options: Database
     migrationsApplied: () => migrationsApplied(db),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+// Refusals that end once PostgreSQL is up: no listener or name yet, or the server still starting.
+const NOT_YET_REACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03']);
+const RETRY_INTERVAL_MS = 1000;
+
+function notYetReachable(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && NOT_YET_REACHABLE.has(String((error as { code?: unknown }).code));
+}
+
+/**
+ * Migrates, retrying while the database cannot be reached yet (a container starting beside the
+ * service) for up to waitMs; any other failure (wrong password, a broken migration) ends at once.
+ */
+export async function migrateWhenReachable(database: DatabaseHandle, waitMs: number, onRetry: (reason: string) => void): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await database.migrate();
+    } catch (error) {
+      if (!notYetReachable(error) || Date.now() + RETRY_INTERVAL_MS > deadline) throw error;
+      onRetry(error.code);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS));
+    }
+  }
 }
 
 /** Drizzle's statement log (never the parameters), when DATABASE_ECHO is on. */

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
-import type { Config } from '../config/index.js';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { type DatabaseHandle, type DatabaseOptions, MIGRATIONS_FOLDER, migrationsCheck, queryLogger } from './client.js';
+import { MIGRATIONS_FOLDER } from '../package-files.js';
+import { type DatabaseConfig, type DatabaseHandle, type DatabaseOptions, migrationsCheck, queryLogger } from './client.js';
 import { instrumentPglite } from './instrument.js';
 import { schema } from './schema.js';
 
 /** The embedded PostgreSQL (PGlite) in DATA_DIR: for development and trials, never in the image. */
-export function openEmbeddedDatabase(config: Config['database'], options: DatabaseOptions): DatabaseHandle {
+export function openEmbeddedDatabase(config: DatabaseConfig, options: DatabaseOptions): DatabaseHandle {
   const { dataDir } = config;
   mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);

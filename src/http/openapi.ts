@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { SPEC_FILE } from '../package-files.js';
 
-const SPEC_FILE = new URL('../../spec/openapi.yaml', import.meta.url);
 const SPEC_PREFIX = '/api/v1';
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];

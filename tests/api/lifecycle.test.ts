@@ -120,3 +120,48 @@ describe('the database going away and coming back', () => {
     }
   });
 });
+
+describe('starting before the database is up', () => {
+  const proxies: CuttableProxy[] = [];
+  afterAll(async () => {
+    for (const proxy of proxies) await proxy.cut().catch(() => undefined);
+  });
+
+  /** A database URL whose port refuses connections until the proxy behind it opens. */
+  async function refusedDatabase(): Promise<{ proxy: CuttableProxy; url: string }> {
+    const proxy = new CuttableProxy();
+    proxies.push(proxy);
+    await proxy.open();
+    await proxy.cut();
+    const url = new URL(inject('databaseUrl'));
+    url.port = String(proxy.port);
+    return { proxy, url: url.toString() };
+  }
+
+  it('waits, retrying, until PostgreSQL accepts connections, then migrates and serves', { timeout: 60_000 }, async () => {
+    const database = await refusedDatabase();
+    const starting = spawnService({ DATABASE_URL: database.url, JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', DATABASE_STARTUP_WAIT_MS: '30000' });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await database.proxy.open();
+    const service = await starting;
+    try {
+      expect(service.output()).toMatch(/database not reachable yet, retrying[^\n]*ECONNREFUSED/);
+      expect((await fetch(`${service.baseUrl}/health/ready`)).status).toBe(200);
+    } finally {
+      service.signal('SIGTERM');
+      await service.exited;
+    }
+  });
+
+  it('gives up after DATABASE_STARTUP_WAIT_MS with one clear log line and exit code 1', { timeout: 60_000 }, async () => {
+    const database = await refusedDatabase();
+    const failure = await spawnService({ DATABASE_URL: database.url, JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', DATABASE_STARTUP_WAIT_MS: '1500' }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/exited with 1 before listening/);
+    expect(failure).toMatch(/fm-auth cannot start: the database migration failed[^\n]*ECONNREFUSED/);
+    // A log line, not an uncaught exception's stack trace.
+    expect(failure).not.toMatch(/triggerUncaughtException|^\s+at /m);
+  });
+});

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -100,7 +100,9 @@ describe('the container image', () => {
     try {
       await execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: ROOT });
       for (const source of ['dist', 'package.json', 'spec', 'drizzle']) cpSync(join(ROOT, source), join(app, source), { recursive: true });
-      symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+      // The bundle carries every JavaScript dependency; the image adds argon2's native addon only.
+      mkdirSync(join(app, 'node_modules'));
+      symlinkSync(join(ROOT, 'node_modules/@node-rs'), join(app, 'node_modules/@node-rs'));
       // NODE_ENV as the image sets it: libraries behave differently under NODE_ENV=test (vitest's).
       const service = await spawnService(
         { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', NODE_ENV: 'production', PUBLIC_URL },
@@ -149,18 +151,18 @@ describe('docker compose files', () => {
   });
 
   it.each(['docker-compose.yml', 'docker-compose.prod.yml'])('%s sets only variables the service reads', (file) => {
-    const compose = parse(read(file)) as { services: { auth: { environment: Record<string, string> } } };
-    const unknown = Object.keys(compose.services.auth.environment).filter((name) => !configVariables().has(name));
+    const compose = parse(read(file)) as { services: { 'auth-service': { environment: Record<string, string> } } };
+    const unknown = Object.keys(compose.services['auth-service'].environment).filter((name) => !configVariables().has(name));
     expect(unknown).toEqual([]);
   });
 
   it('production takes each secret from a file, and declares every secret it mounts', () => {
     const compose = parse(read('docker-compose.prod.yml')) as {
-      services: { auth: { environment: Record<string, string>; secrets: string[] } };
+      services: { 'auth-service': { environment: Record<string, string>; secrets: string[] } };
       secrets: Record<string, { file: string }>;
     };
-    const { environment, secrets } = compose.services.auth;
-    for (const name of ['DATABASE_URL', 'JWT_SECRET_KEY', 'SSO_ENCRYPTION_KEY', 'METRICS_TOKEN']) {
+    const { environment, secrets } = compose.services['auth-service'];
+    for (const name of ['DATABASE_URL', 'JWT_SECRET_KEY', 'SSO_ENCRYPTION_KEY', 'METRICS_TOKEN', 'SAML_SP_PRIVATE_KEY', 'SAML_SP_CERT']) {
       expect(environment[name], name).toBe('');
       const secret = environment[`${name}_FILE`]?.replace('/run/secrets/', '') ?? '';
       expect(secrets).toContain(secret);

@@ -36,10 +36,23 @@ describe('scripts/generate_secrets.sh', () => {
     expect(readdirSync(dir).sort()).toEqual(SECRET_FILES);
     expect(mode(dir)).toBe(0o700);
     for (const name of SECRET_FILES) expect(mode(join(dir, name)), name).toBe(0o600);
+    // Bind-mounted secrets keep their owner: the image's user 65532 reads the service's, the
+    // database (as root) its password. Changing owners needs root, as CI and servers run it.
+    if (process.getuid?.() === 0) {
+      for (const name of SECRET_FILES) expect(statSync(join(dir, name)).uid, name).toBe(name === 'db_password' ? 0 : 65532);
+    }
     const printed = result.stdout + result.stderr;
     for (const value of valuesIn(dir)) expect(printed).not.toContain(telltale(value));
     const password = readFileSync(join(dir, 'db_password'), 'utf8');
-    expect(readFileSync(join(dir, 'database_url'), 'utf8')).toBe(`postgres://fm_auth:${password}@db:5432/fm_auth`);
+    expect(readFileSync(join(dir, 'database_url'), 'utf8')).toBe(`postgres://fm_auth:${password}@postgres:5432/fm_auth`);
+  });
+
+  it.runIf(process.getuid?.() === 0)('gives the files to the users named by --owner and --database-owner', async () => {
+    const dir = freshDir();
+    const result = await generate('--dir', dir, '--owner', '1000', '--database-owner', '1001');
+    expect(result.status, result.stderr).toBe(0);
+    for (const name of SECRET_FILES) expect(statSync(join(dir, name)).uid, name).toBe(name === 'db_password' ? 1001 : 1000);
+    expect((await generate('--dir', freshDir(), '--owner', 'nobody')).status).toBe(2);
   });
 
   it('generates values the service accepts in production', async () => {
@@ -57,7 +70,7 @@ describe('scripts/generate_secrets.sh', () => {
     expect(config.jwt.keys).toMatchObject({ kind: 'hmac', secretKey: readFileSync(join(dir, 'jwt_secret_key'), 'utf8') });
     expect(config.ssoEncryptionKey).toHaveLength(32);
     expect(config.saml.signing).not.toBeNull();
-    expect(config.database.url).toMatch(/^postgres:\/\/fm_auth:[0-9a-f]{48}@db:5432\/fm_auth$/);
+    expect(config.database.url).toMatch(/^postgres:\/\/fm_auth:[0-9a-f]{48}@postgres:5432\/fm_auth$/);
   });
 
   it('refuses to overwrite an existing secret without --force, naming it, and writes nothing', async () => {
@@ -155,7 +168,7 @@ describe('scripts/validate_secrets.sh', () => {
   it('fails a database_url without db_password', async () => {
     const dir = await generated();
     writeFileSync(join(dir, 'db_password'), 'f'.repeat(48));
-    expect(await failuresOf(dir)).toEqual(['database_url must carry db_password: postgres://fm_auth:<db_password>@db:5432/fm_auth']);
+    expect(await failuresOf(dir)).toEqual(['database_url must carry db_password: postgres://fm_auth:<db_password>@postgres:5432/fm_auth']);
   });
 
   it('lists every failure at once', async () => {

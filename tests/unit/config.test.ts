@@ -8,7 +8,7 @@ import { makeCertificate } from '../helpers/certificates.js';
 import { KEY_PAIR_ALGORITHMS, makeKeyPair, oneLine, toPem } from '../helpers/jwt-keys.js';
 
 const STRONG_SECRET = 'q8V3nH1xZp0rT6mY2cW9bK4sL7dF5gJ1aE3uI8oP';
-const DATABASE_URL = 'postgres://fm_auth:s3cret@db:5432/fm_auth';
+const DATABASE_URL = 'postgres://fm_auth:s3cret@postgres:5432/fm_auth';
 const SSO_ENCRYPTION_KEY = 'q3Jm3V0Qe5mV2sX8b1nK4pL7tR9wY2zA5cF8hJ1kM0o=';
 const PUBLIC_URL = 'https://auth.example.com';
 const METRICS_TOKEN = 'a-long-random-metrics-scrape-token';

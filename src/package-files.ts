@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where the package's own files are, from wherever the running code sits: `src/` under tsx, or
+ * `dist/` as built, where esbuild bundles modules into shared chunks so a path relative to one
+ * source module no longer holds. The package root is the nearest directory with a package.json;
+ * the code directory is the top directory under it (src/ or dist/).
+ */
+function locate(): { packageRoot: string; codeDirectory: string } {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dirname(directory), 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error('fm-auth: no package.json above the running code');
+    directory = parent;
+  }
+  return { packageRoot: dirname(directory), codeDirectory: directory };
+}
+
+const { packageRoot, codeDirectory } = locate();
+
+export const SPEC_FILE = join(packageRoot, 'spec', 'openapi.yaml');
+export const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
+/** Copied next to the built code by scripts/build.ts. */
+export const COMMON_PASSWORDS_FILE = join(codeDirectory, 'auth', 'common-passwords.txt');

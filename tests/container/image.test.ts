@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMAGE, RUN_ID, freePort, inspect, podman, podmanResult } from './engine.js';
+
+const MAX_IMAGE_BYTES = 200_000_000;
+const STOP_TIMEOUT_S = 10;
+const DATABASE = `${RUN_ID}-image-postgres`;
+const SERVICE = `${RUN_ID}-image-auth`;
+const NETWORK = `${RUN_ID}-image`;
+
+let baseUrl = '';
+
+async function call(method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${baseUrl}/api/v1/enterprise${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+beforeAll(async () => {
+  await podman(['network', 'create', NETWORK]);
+  await podman(['run', '-d', '--name', DATABASE, '--network', NETWORK, '-e', 'POSTGRES_USER=fm_auth', '-e', 'POSTGRES_PASSWORD=image-test', '-e', 'POSTGRES_DB=fm_auth', 'postgres:15']);
+  const port = await freePort();
+  await podman([
+    'run', '-d', '--name', SERVICE, '--network', NETWORK, '-p', `127.0.0.1:${port}:8000`,
+    '-e', `DATABASE_URL=postgres://fm_auth:image-test@${DATABASE}:5432/fm_auth`,
+    '-e', 'JWT_SECRET_KEY=container-test-only-jwt-key-0123456789abcdef',
+    '-e', 'ENVIRONMENT=development',
+    IMAGE,
+  ]);
+  baseUrl = `http://127.0.0.1:${port}`;
+  // The database comes up while the service starts: the service must wait for it, not crash.
+  await waitForReady();
+});
+
+afterAll(async () => {
+  await podmanResult(['rm', '-f', SERVICE, DATABASE]);
+  await podmanResult(['network', 'rm', '-f', NETWORK]);
+});
+
+async function waitForReady(): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const status = await fetch(`${baseUrl}/health/ready`).then((response) => response.status, () => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`the service did not become ready; its log:\n${await podman(['logs', SERVICE]).catch(String)}`);
+}
+
+describe('the image', () => {
+  it('is under 200 MB', async () => {
+    const bytes = Number(await podman(['image', 'inspect', IMAGE, '--format', '{{.Size}}']));
+    console.log(`image size: ${(bytes / 1e6).toFixed(1)} MB`);
+    expect(bytes).toBeGreaterThan(50_000_000);
+    expect(bytes).toBeLessThan(MAX_IMAGE_BYTES);
+  });
+
+  it('runs as a user other than root', async () => {
+    expect(await inspect<string>(SERVICE, '.Config.User')).toBe('65532');
+    const pid = await inspect<number>(SERVICE, '.State.Pid');
+    const uids = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.split(/\s+/);
+    expect(uids).toEqual(['65532', '65532', '65532', '65532']);
+  });
+
+  it('passes its own health check', async () => {
+    const result = await podmanResult(['healthcheck', 'run', SERVICE]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await inspect<string>(SERVICE, '.State.Health.Status')).toBe('healthy');
+  });
+
+  it('migrated the database and serves register → login → me', async () => {
+    expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+    const credentials = { email: 'image.admin@example.com', password: 'a long passphrase for the image test' };
+    const registered = await call('POST', '/auth/register', { ...credentials, full_name: 'Image Admin', organization_name: 'Image Co' });
+    expect(registered.status).toBe(201);
+    const login = await call('POST', '/auth/login', credentials);
+    expect(login.status).toBe(200);
+    const me = await call('GET', '/auth/me', undefined, login.body.access_token);
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ email: credentials.email, organization_id: registered.body.organization_id });
+  });
+
+  it('stops on SIGTERM with exit code 0, well within the stop timeout', async () => {
+    const started = Date.now();
+    await podman(['stop', '--time', String(STOP_TIMEOUT_S), SERVICE]);
+    const seconds = (Date.now() - started) / 1000;
+    expect(await inspect<number>(SERVICE, '.State.ExitCode')).toBe(0);
+    expect(seconds).toBeLessThan(STOP_TIMEOUT_S);
+    expect(await podman(['logs', SERVICE])).toMatch(/shutting down[^\n]*SIGTERM[\s\S]*stopped/);
+  });
+});
