@@ -221,6 +221,12 @@ describe('CI and the API reference', () => {
     expect(Object.values(release.jobs).map((job) => job.uses).filter(Boolean)).toEqual(['./.github/workflows/test.yml', './.github/workflows/docker-build.yml']);
   });
 
+  it('CI_CD.md names every workflow and job (branch protection requires jobs by name)', () => {
+    const guide = read('CI_CD.md');
+    const names = WORKFLOWS.flatMap((file) => [file, ...Object.keys(workflow(file).jobs)]);
+    expect(names.filter((name) => !guide.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('API_REFERENCE.md lists every operation of the spec', () => {
     const spec = parse(read('spec/openapi.yaml')) as { paths: Record<string, Record<string, unknown>> };
     const reference = read('API_REFERENCE.md');
