@@ -61,6 +61,8 @@ export interface Container {
 export interface ContainerOptions {
   /** Where log lines go instead of the console (tests capture them). */
   logDestination?: Writable;
+  /** Sees every SQL statement with its parameters (PostgreSQL only): for tests that check query plans. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 /** The composition root: the only long-lived state of the service. */
@@ -71,6 +73,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const database = await openDatabase(config.database, {
     observer: metrics.queryObserver,
     echo: (statement) => logger.debug('sql', { statement }),
+    onQuery: options.onQuery,
   });
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };

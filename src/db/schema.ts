@@ -293,10 +293,11 @@ export const auditLogs = pgTable(
   },
   (t) => [
     // One per filter of GET /audit-logs, each in the list's newest-first order.
-    index('audit_logs_org_created_idx').on(t.organizationId, t.createdAt.desc()),
-    index('audit_logs_created_idx').on(t.createdAt.desc(), t.id.desc()),
-    index('audit_logs_actor_created_idx').on(t.actorUserId, t.createdAt.desc()),
-    index('audit_logs_event_type_created_idx').on(t.eventType, t.createdAt.desc()),
+    // (`desc` sorts nulls first in PostgreSQL: an index must too, or the newest-first list cannot use it.)
+    index('audit_logs_org_created_idx').on(t.organizationId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_created_idx').on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_actor_created_idx').on(t.actorUserId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_event_type_created_idx').on(t.eventType, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     check('audit_logs_status_ck', sql`${t.status} in ('success', 'failure', 'denied')`),
   ],
 );
