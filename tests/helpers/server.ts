@@ -51,6 +51,8 @@ export interface ServerOptions {
    * so a test of per-client limits counts only its own traffic, not the rest of the run's.
    */
   clientAddress?: string;
+  /** Sees every SQL statement the service sends, with its parameters. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 /** The real service on an ephemeral port over the run's PostgreSQL database. */
@@ -71,7 +73,7 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
   const captured: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk.toString('utf8')));
-  const container = await buildContainer(config, { logDestination: sink });
+  const container = await buildContainer(config, { logDestination: sink, onQuery: options.onQuery });
   server.on('request', createApp(container));
 
   return {
