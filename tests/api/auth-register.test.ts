@@ -19,6 +19,7 @@ describe('POST /auth/register', () => {
     const response = await register({ email, password: STRONG_PASSWORD, full_name: 'Grace Founder', organization_name: 'Hopper Labs' });
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
+      message: 'User registered successfully',
       id: expect.any(String),
       email,
       full_name: 'Grace Founder',
@@ -118,6 +119,7 @@ describe('POST /auth/register', () => {
     await registerOrganization(server, { email: `${local}@x.com` });
     const response = await register({ email: `${local.replace('alice', 'Alice')}@X.COM`, password: STRONG_PASSWORD, full_name: 'Alice', organization_name: 'Other' });
     expectProblem(response, 409);
+    expect(response.body.detail).toBe('already exists: a user with this email address');
   });
 
   it('lets exactly one of 20 concurrent registrations of one email succeed', async () => {
@@ -163,6 +165,7 @@ describe('POST /auth/register', () => {
     await registerOrganization(server, { organization_slug: slug });
     const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'S', organization_name: 'S', organization_slug: slug });
     expectProblem(response, 409);
+    expect(response.body.detail).toBe('already exists: an organization with this slug');
   });
 });
 
