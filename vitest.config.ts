@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Node resolves the package's own name through package.json "exports" (to the build in dist/);
+  // Vite has no self-reference, so the tests get the source under the same name.
+  resolve: { alias: { 'fm-auth/client': fileURLToPath(new URL('./src/client/index.ts', import.meta.url)) } },
   test: {
     globalSetup: ['./tests/setup/database.ts'],
     include: ['tests/**/*.test.ts'],

@@ -24,7 +24,9 @@ export interface paths {
          *       one of the organization's `allowed_email_domains` and the organization has room under
          *       its `max_users`.
          *
-         *     Give exactly one of the two. The answer is the new user; it holds no tokens: log in next.
+         *     Give exactly one of the two. The answer is the new user with a `message` (the old
+         *     service's clients read it); it holds no tokens: log in next. An email address already in
+         *     use is a 409 whose `detail` starts with `already exists`.
          */
         post: operations["register"];
         delete?: never;
@@ -45,9 +47,10 @@ export interface paths {
         /**
          * Log in with email and password
          * @description Verifies the email (any letter case) and password and starts a session. Answers an
-         *     access token and a refresh token. A wrong password, an unknown email, a disabled user and
-         *     an inactive organization all get the same 401, so the answer never tells whether an
-         *     account exists.
+         *     access token and a refresh token. A wrong password and an unknown email get the same 401
+         *     (`Incorrect email or password`), so the answer never tells whether an account exists. Only
+         *     after the password is verified does a disabled user or inactive organization learn why:
+         *     a 401 whose `detail` starts with `Account is disabled`.
          */
         post: operations["login"];
         delete?: never;
@@ -70,7 +73,9 @@ export interface paths {
          * @description Answers a new access token and a new refresh token for the same session; the presented
          *     refresh token is used up. Presenting a refresh token that was already used means it was
          *     copied: the whole session is revoked (RFC 9700 reuse detection) and its newer tokens stop
-         *     working too.
+         *     working too. Every refusal (unknown, used, expired or revoked token, disabled account)
+         *     is the same 401 whose `detail` starts with `Invalid refresh token`, so none tells more than
+         *     another.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -832,6 +837,29 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
+        /** @description The new user, as `User`, with a confirmation `message`. */
+        RegisteredUser: {
+            /** @example User registered successfully */
+            message: string;
+            id: components["schemas"]["Uuid"];
+            email: components["schemas"]["Email"];
+            full_name: string;
+            organization_id: components["schemas"]["Uuid"];
+            /** Format: uuid */
+            team_id: string | null;
+            is_active: boolean;
+            is_verified: boolean;
+            /** @description The identity provider the user signs in with, or null for password users. */
+            sso_provider: string | null;
+            /** Format: date-time */
+            last_login_at: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A confirmation for people, such as `Successfully logged out`. */
+        Message: {
+            message: string;
+        };
         RoleSummary: {
             id: components["schemas"]["Uuid"];
             name: string;
@@ -1189,7 +1217,7 @@ export interface components {
                 "application/json": components["schemas"]["TokenPair"];
             };
         };
-        /** @description Missing, invalid, expired or revoked credentials. Carries a `WWW-Authenticate` Bearer challenge. */
+        /** @description Missing, invalid, expired or revoked credentials. Carries a `WWW-Authenticate` Bearer challenge. A valid access token of a user or organization disabled since it was issued gets a `detail` starting with `Account is disabled`. */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1208,7 +1236,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller may not do this (a missing permission, a refused domain, a full quota or a disabled feature); `detail` says which. */
+        /**
+         * @description The caller may not do this (a missing permission, a refused domain, a full quota or a
+         *     disabled feature); `detail` says which. A missing permission's `detail` starts with
+         *     `Permission denied` and names the permission, such as `Permission denied: requires users:update`.
+         */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1255,7 +1287,7 @@ export interface components {
                  *       "type": "urn:fm-auth:problem:conflict",
                  *       "title": "Conflict",
                  *       "status": 409,
-                 *       "detail": "This email address or organization slug is already registered",
+                 *       "detail": "already exists: a user with this email address",
                  *       "instance": "/api/v1/enterprise/auth/register"
                  *     }
                  */
@@ -1427,6 +1459,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "message": "User registered successfully",
                      *       "id": "6f1c2a9e-3b7d-4c1a-9e8f-2d4b5a6c7e80",
                      *       "email": "grace@hopper-labs.example",
                      *       "full_name": "Grace Hopper",
@@ -1440,7 +1473,7 @@ export interface operations {
                      *       "updated_at": "2026-11-28T09:30:00Z"
                      *     }
                      */
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["RegisteredUser"];
                 };
             };
             403: components["responses"]["Forbidden"];
@@ -1512,11 +1545,18 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The session is revoked. */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Successfully logged out"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
             };
             401: components["responses"]["Unauthorized"];
             default: components["responses"]["UnexpectedError"];

@@ -1,6 +1,7 @@
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
+import { buildClient } from './build-client.js';
 
 /**
  * Packages the bundle leaves out: argon2 is a native addon the production install brings (the image
@@ -50,4 +51,5 @@ await build({
   logLevel: 'warning',
 });
 cpSync('src/auth/common-passwords.txt', 'dist/auth/common-passwords.txt');
+await buildClient('dist/client');
 console.log('built dist/');

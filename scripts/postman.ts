@@ -120,7 +120,7 @@ const FLOW: Record<string, FlowStep> = {
   },
   // Logging out ends the session, so the run logs in again for the folders that follow.
   logout: {
-    status: 204,
+    status: 200,
     tests: [
       'pm.sendRequest({',
       "  url: pm.variables.get('baseUrl') + '/api/v1/enterprise/auth/login',",

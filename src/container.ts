@@ -9,6 +9,7 @@ import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { Retention } from './db/retention.js';
 import { type ApiDocument, loadApiDocument } from './http/openapi.js';
 import { AuditLog, AuditReader, type RequestMeta } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
@@ -40,7 +41,9 @@ export interface Container {
   limiters: LimiterFactory;
   /** Audits and counts one refusal by a rate limit or login throttle. */
   recordThrottling(limiter: string, meta: RequestMeta, actorUserId?: string): Promise<void>;
-  /** Closes the database and Redis connections. */
+  /** Background pruning of dead sessions, spent SAML rows and (when configured) old audit rows. */
+  retention: Retention;
+  /** Stops the background work, then closes the database and Redis connections. */
   close(): Promise<void>;
   services: {
     auth: AuthService;
@@ -58,6 +61,8 @@ export interface Container {
 export interface ContainerOptions {
   /** Where log lines go instead of the console (tests capture them). */
   logDestination?: Writable;
+  /** Sees every SQL statement with its parameters (PostgreSQL only): for tests that check query plans. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 /** The composition root: the only long-lived state of the service. */
@@ -68,6 +73,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const database = await openDatabase(config.database, {
     observer: metrics.queryObserver,
     echo: (statement) => logger.debug('sql', { statement }),
+    onQuery: options.onQuery,
   });
   const apiDocument = loadApiDocument(config.apiPrefix);
   const lifecycle: Lifecycle = { shuttingDown: false };
@@ -87,6 +93,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const organizations = new OrganizationsService(database.db, access, sessions, audit);
   const teams = new TeamsService(database.db, access, organizations, audit);
   const roles = new RolesService(database.db, access, audit);
+  const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
     activeSessions: () => sessions.countActive(),
@@ -107,7 +114,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
     sessions,
     limiters,
     recordThrottling,
+    retention,
     async close() {
+      await retention.stop();
       await Promise.all([database.close(), redis?.quit()]);
     },
     services: {

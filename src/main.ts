@@ -49,6 +49,7 @@ try {
   await container.close();
   process.exit(1);
 }
+container.retention.start();
 const server = createHttpServer(config.http, createApp(container));
 const port = await listen(server, config.port, config.host);
 container.logger.info(`fm-auth ${container.version} listening on http://${config.host}:${port}`, { environment: config.environment, port });

@@ -16,7 +16,10 @@ export class AccessControl {
     private readonly audit: AuditLog,
   ) {}
 
-  /** Throws 403 naming the missing permission; the platform super-admin holds them all. */
+  /**
+   * Throws 403 naming the missing permission, its detail starting with "Permission denied" as the old
+   * service's clients match on; the platform super-admin holds them all.
+   */
   async require(principal: Principal, permission: Permission, meta: RequestMeta): Promise<void> {
     if (principal.isSuperadmin) return;
     if (!PLATFORM_PERMISSIONS.has(permission) && principal.permissions.has(permission)) return;
@@ -27,7 +30,7 @@ export class AccessControl {
       actorUserId: principal.userId,
       context: { permission },
     });
-    throw AppError.forbidden(`Missing permission: ${permission}`);
+    throw AppError.forbidden(`Permission denied: requires ${permission}`);
   }
 
   /**
@@ -45,7 +48,7 @@ export class AccessControl {
       actorUserId: principal.userId,
       context: { reason: 'target_more_privileged', lacking },
     });
-    throw AppError.forbidden(`${why}: it holds permissions you do not (${lacking.join(', ')})`);
+    throw AppError.forbidden(`Permission denied: ${why}: it holds permissions you do not (${lacking.join(', ')})`);
   }
 
   /** Whether the caller may see objects of this organization (others' look like they do not exist). */

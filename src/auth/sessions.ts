@@ -38,6 +38,10 @@ export type RefreshOutcome =
   | { kind: 'reused'; sessionId: string; userId: string; organizationId: string }
   | { kind: 'invalid' };
 
+/** Starts with the phrase the old service's clients match on; said only to whoever proved they hold the account. */
+export const ACCOUNT_DISABLED = 'Account is disabled: ask an administrator of your organization';
+const SESSION_ENDED = 'The session has ended; log in again';
+
 /** Sessions that still let someone in: neither revoked nor expired. */
 const isLive = () => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`));
 
@@ -192,11 +196,24 @@ export class Sessions {
     return revoked.length;
   }
 
+  /**
+   * Whether the user or their organization is deactivated (not deleted). Asked only for a token we
+   * signed, whose holder already knows the account exists.
+   */
+  private async isDisabled(userId: string): Promise<boolean> {
+    const [account] = await this.db
+      .select({ userActive: users.isActive, organizationActive: organizations.isActive })
+      .from(users)
+      .innerJoin(organizations, eq(organizations.id, users.organizationId))
+      .where(and(eq(users.id, userId), isNull(users.deletedAt), isNull(organizations.deletedAt)));
+    return account !== undefined && !(account.userActive && account.organizationActive);
+  }
+
   /** Verifies a bearer token and that its session, user and organization are all still live. */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.accessTokens.verify(token);
     const [row] = await this.queries.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
-    if (!row) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
+    if (!row) throw AppError.unauthorized((await this.isDisabled(claims.sub)) ? ACCOUNT_DISABLED : SESSION_ENDED, 'invalid_token');
     const granted = await this.queries.grantedPermissions.execute({ userId: claims.sub });
     return { userId: claims.sub, sessionId: claims.sid, ...row, permissions: new Set(granted.map((permission) => permission.name)) };
   }

@@ -24,6 +24,14 @@ export interface Config {
     /** How long start-up waits for an unreachable PostgreSQL (a database container still starting). */
     startupWaitMs: number;
   };
+  retention: {
+    /** How often the background pruning runs; 0 turns it off. */
+    intervalMs: number;
+    /** Days an expired or revoked session (and its refresh tokens) is kept before deletion. */
+    deadSessionKeepDays: number;
+    /** Days audit rows are kept; null keeps them forever. */
+    auditKeepDays: number | null;
+  };
   jwt: {
     keys: JwtKeys;
     algorithm: JwtAlgorithm;
@@ -409,6 +417,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       dataDir: read('DATA_DIR') ?? './data',
       echo: parseBoolean('DATABASE_ECHO', read('DATABASE_ECHO'), false, problems),
       startupWaitMs: parseInteger('DATABASE_STARTUP_WAIT_MS', read('DATABASE_STARTUP_WAIT_MS'), 60_000, 0, 600_000, problems),
+    },
+    retention: {
+      intervalMs: parseInteger('RETENTION_INTERVAL_SECONDS', read('RETENTION_INTERVAL_SECONDS'), 3600, 0, 604_800, problems) * 1000,
+      deadSessionKeepDays: parseInteger('SESSION_RETENTION_DAYS', read('SESSION_RETENTION_DAYS'), 7, 0, 3650, problems),
+      auditKeepDays: read('AUDIT_RETENTION_DAYS') === undefined ? null : parseInteger('AUDIT_RETENTION_DAYS', read('AUDIT_RETENTION_DAYS'), 0, 1, 36_500, problems),
     },
     jwt: {
       keys: parseJwtKeys(environment, jwtAlgorithm, read, problems, warnings),

@@ -61,6 +61,8 @@ export interface DatabaseOptions {
   observer?: QueryObserver;
   /** Receives each SQL statement (never its parameters) when DATABASE_ECHO is on. */
   echo?: (statement: string) => void;
+  /** Receives every statement sent to PostgreSQL with its parameters (tests' query plans); never logged. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 /**
@@ -76,7 +78,12 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
   }
   const { observer } = options;
   const url = config.url;
-  const client = postgres(url, { max: POSTGRES_POOL_SIZE, onnotice: () => {}, connection: { application_name: 'fm-auth' } });
+  const client = postgres(url, {
+    max: POSTGRES_POOL_SIZE,
+    onnotice: () => {},
+    connection: { application_name: 'fm-auth' },
+    ...(options.onQuery ? { debug: (_connection: number, statement: string, parameters: unknown[]) => options.onQuery?.(statement, parameters) } : {}),
+  });
   const db = drizzlePostgres(observer ? instrumentPostgres(client, observer) : client, { schema, logger: queryLogger(config, options) });
   const migrationsApplied = migrationsCheck();
   return {

@@ -28,6 +28,19 @@ export function isUniqueViolation(err: unknown): boolean {
   return errorCodes(err).includes(UNIQUE_VIOLATION);
 }
 
+/** The unique index a 23505 violated: postgres.js names it `constraint_name`, PGlite `constraint`. */
+export function violatedUniqueIndex(err: unknown): string | undefined {
+  for (let current = err, depth = 0; current && depth < 4; depth += 1) {
+    const { code, constraint_name: constraintName, constraint } = current as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
+    if (code === UNIQUE_VIOLATION) {
+      const name = constraintName ?? constraint;
+      return typeof name === 'string' ? name : undefined;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** True when the database could not be reached (as opposed to a query that failed). */
 export function isDatabaseUnavailable(err: unknown): boolean {
   return errorCodes(err).some((code) => CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code));

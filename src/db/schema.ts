@@ -236,7 +236,12 @@ export const sessions = pgTable(
     revokedAt: timestamptz('revoked_at'),
     revokedReason: text('revoked_reason'),
   },
-  (t) => [index('sessions_user_idx').on(t.userId)],
+  (t) => [
+    index('sessions_user_idx').on(t.userId),
+    // What the retention job looks for: sessions past their expiry or revoked long ago.
+    index('sessions_expires_idx').on(t.expiresAt),
+    index('sessions_revoked_idx').on(t.revokedAt).where(sql`${t.revokedAt} is not null`),
+  ],
 );
 
 export const refreshTokens = pgTable(
@@ -287,8 +292,12 @@ export const auditLogs = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index('audit_logs_org_created_idx').on(t.organizationId, t.createdAt.desc()),
-    index('audit_logs_event_type_idx').on(t.eventType),
+    // One per filter of GET /audit-logs, each in the list's newest-first order.
+    // (`desc` sorts nulls first in PostgreSQL: an index must too, or the newest-first list cannot use it.)
+    index('audit_logs_org_created_idx').on(t.organizationId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_created_idx').on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_actor_created_idx').on(t.actorUserId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('audit_logs_event_type_created_idx').on(t.eventType, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     check('audit_logs_status_ck', sql`${t.status} in ('success', 'failure', 'denied')`),
   ],
 );

@@ -21,6 +21,7 @@ export class Metrics {
   readonly refreshReuseDetected: Counter;
   readonly samlResponses: Counter<'result' | 'reason'>;
   readonly rateLimited: Counter<'limiter'>;
+  readonly retentionDeleted: Counter<'table'>;
   readonly dbQueryDuration: Histogram;
   private sources: ScrapeSources | undefined;
   private queriesInFlight = 0;
@@ -78,6 +79,12 @@ export class Metrics {
       name: 'rate_limited_total',
       help: 'Requests refused with 429 by a rate limit or login throttle, by limiter',
       labelNames: ['limiter'],
+      registers,
+    });
+    this.retentionDeleted = new Counter({
+      name: 'retention_deleted_rows_total',
+      help: 'Rows deleted by the background retention job, by table',
+      labelNames: ['table'],
       registers,
     });
     this.dbQueryDuration = new Histogram({

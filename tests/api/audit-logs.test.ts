@@ -120,7 +120,7 @@ describe('GET /audit-logs', () => {
     const member = await login(server, { email, password: STRONG_PASSWORD });
     const refused = await server.request('GET', `${API}/audit-logs`, { token: member.access_token });
     expectProblem(refused, 403);
-    expect(refused.body.detail).toBe('Missing permission: audit:read');
+    expect(refused.body.detail).toBe('Permission denied: requires audit:read');
     expectProblem(await server.request('GET', `${API}/audit-logs?since=yesterday`, { token: adminTokens.access_token }), 422);
     expectProblem(await server.request('GET', `${API}/audit-logs?limit=101`, { token: adminTokens.access_token }), 422);
   });

@@ -13,12 +13,20 @@ afterAll(async () => {
 
 const register = (body: Record<string, unknown>) => server.request('POST', `${API}/auth/register`, { body });
 
+/** Logs the new user in with the typed client and answers `GET /auth/me`. */
+async function callerAfterLogin(email: string) {
+  const client = server.client();
+  expect((await client.login({ email, password: STRONG_PASSWORD })).response.status).toBe(200);
+  return (await client.api.GET('/api/v1/enterprise/auth/me')).data;
+}
+
 describe('POST /auth/register', () => {
   it('creates an organization whose registrant is its Admin, and answers the user without tokens', async () => {
     const email = uniqueEmail('founder');
     const response = await register({ email, password: STRONG_PASSWORD, full_name: 'Grace Founder', organization_name: 'Hopper Labs' });
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
+      message: 'User registered successfully',
       id: expect.any(String),
       email,
       full_name: 'Grace Founder',
@@ -33,11 +41,10 @@ describe('POST /auth/register', () => {
     });
     expect(response.body).not.toHaveProperty('access_token');
 
-    const tokens = await server.request('POST', `${API}/auth/login`, { body: { email, password: STRONG_PASSWORD } });
-    const me = await server.request('GET', `${API}/auth/me`, { token: tokens.body.access_token });
-    expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Admin']);
-    expect(me.body.permissions).toContain('users:create');
-    expect(me.body.permissions).not.toContain('organizations:delete');
+    const me = await callerAfterLogin(email);
+    expect(me?.roles.map((role) => role.name)).toEqual(['Admin']);
+    expect(me?.permissions).toContain('users:create');
+    expect(me?.permissions).not.toContain('organizations:delete');
   });
 
   it('joins an existing organization as Member when the email domain is allowed', async () => {
@@ -48,10 +55,9 @@ describe('POST /auth/register', () => {
     expect(response.status).toBe(201);
     expect(response.body.organization_id).toBe(admin.organizationId);
 
-    const tokens = await server.request('POST', `${API}/auth/login`, { body: { email, password: STRONG_PASSWORD } });
-    const me = await server.request('GET', `${API}/auth/me`, { token: tokens.body.access_token });
-    expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Member']);
-    expect(me.body.permissions).toEqual(['organizations:read', 'teams:read', 'users:read']);
+    const me = await callerAfterLogin(email);
+    expect(me?.roles.map((role) => role.name)).toEqual(['Member']);
+    expect(me?.permissions).toEqual(['organizations:read', 'teams:read', 'users:read']);
   });
 
   it('returns 403 when the email domain is not allowed by the organization', async () => {
@@ -118,6 +124,7 @@ describe('POST /auth/register', () => {
     await registerOrganization(server, { email: `${local}@x.com` });
     const response = await register({ email: `${local.replace('alice', 'Alice')}@X.COM`, password: STRONG_PASSWORD, full_name: 'Alice', organization_name: 'Other' });
     expectProblem(response, 409);
+    expect(response.body.detail).toBe('already exists: a user with this email address');
   });
 
   it('lets exactly one of 20 concurrent registrations of one email succeed', async () => {
@@ -163,6 +170,7 @@ describe('POST /auth/register', () => {
     await registerOrganization(server, { organization_slug: slug });
     const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'S', organization_name: 'S', organization_slug: slug });
     expectProblem(response, 409);
+    expect(response.body.detail).toBe('already exists: an organization with this slug');
   });
 });
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, login, registerOrganization, STRONG_PASSWORD } from '../helpers/fixtures.js';
+import { API, expectProblem, login, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -11,8 +11,16 @@ afterAll(async () => {
   await server.close();
 });
 
-const refresh = (refreshToken: string) => server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: refreshToken } });
-const me = (token: string) => server.request('GET', `${API}/auth/me`, { token });
+const refresh = (refreshToken: string) => server.client().api.POST('/api/v1/enterprise/auth/refresh', { body: { refresh_token: refreshToken } });
+const me = (tokens: Tokens) => server.client(tokens).api.GET('/api/v1/enterprise/auth/me');
+const logout = (tokens: Tokens) => server.client(tokens).api.POST('/api/v1/enterprise/auth/logout');
+const loginAgain = (body: { email: string; password: string }) => server.client().api.POST('/api/v1/enterprise/auth/login', { body });
+
+/** Asserts the 401 every refused refresh gets, whatever the reason: the phrase the old service's clients match on. */
+function expectRefreshRefused(answer: Awaited<ReturnType<typeof refresh>>): void {
+  expectProblem(answer, 401);
+  expect(answer.error?.detail).toMatch(/^Invalid refresh token/);
+}
 
 async function auditEvents(userId: string): Promise<{ event_type: string; status: string }[]> {
   return server.query(sql`select event_type, status from audit_logs where actor_user_id = ${userId} order by created_at`);
@@ -23,26 +31,26 @@ describe('POST /auth/refresh', () => {
     const account = await registerOrganization(server);
     const first = await login(server, account);
     const second = await refresh(first.refresh_token);
-    expect(second.status).toBe(200);
-    expect(second.body.token_type).toBe('bearer');
-    expect(second.body.refresh_token).not.toBe(first.refresh_token);
-    expect(second.body.access_token).not.toBe(first.access_token);
-    const third = await refresh(second.body.refresh_token);
-    expect(third.status).toBe(200);
-    expect(third.body.refresh_token).not.toBe(second.body.refresh_token);
-    expect((await me(third.body.access_token)).status).toBe(200);
+    expect(second.response.status).toBe(200);
+    expect(second.data?.token_type).toBe('bearer');
+    expect(second.data?.refresh_token).not.toBe(first.refresh_token);
+    expect(second.data?.access_token).not.toBe(first.access_token);
+    const third = await refresh(second.data?.refresh_token ?? '');
+    expect(third.response.status).toBe(200);
+    expect(third.data?.refresh_token).not.toBe(second.data?.refresh_token);
+    expect((await me(third.data as Tokens)).response.status).toBe(200);
   });
 
   it('treats a used refresh token as stolen: 401, and the session’s newer tokens stop working', async () => {
     const account = await registerOrganization(server);
     const first = await login(server, account);
-    const rotated = (await refresh(first.refresh_token)).body;
-    expect((await me(rotated.access_token)).status).toBe(200);
+    const rotated = (await refresh(first.refresh_token)).data as Tokens;
+    expect((await me(rotated)).response.status).toBe(200);
 
-    expectProblem(await refresh(first.refresh_token), 401);
+    expectRefreshRefused(await refresh(first.refresh_token));
 
-    expectProblem(await me(rotated.access_token), 401);
-    expectProblem(await refresh(rotated.refresh_token), 401);
+    expectProblem(await me(rotated), 401);
+    expectRefreshRefused(await refresh(rotated.refresh_token));
     expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.refresh_token_reuse', status: 'failure' });
   });
 
@@ -52,11 +60,11 @@ describe('POST /auth/refresh', () => {
     const otherDevice = await login(server, account);
     await refresh(stolen.refresh_token);
     await refresh(stolen.refresh_token);
-    expect((await me(otherDevice.access_token)).status).toBe(200);
+    expect((await me(otherDevice)).response.status).toBe(200);
   });
 
   it('returns 401 for an unknown refresh token', async () => {
-    expectProblem(await refresh('b3J0aGlzLWlzLW5vdC1hLXJlYWwtdG9rZW4tYXQtYWxsLW5vcGU'), 401);
+    expectRefreshRefused(await refresh('b3J0aGlzLWlzLW5vdC1hLXJlYWwtdG9rZW4tYXQtYWxsLW5vcGU'));
   });
 
   it('returns 401 for an expired refresh token', async () => {
@@ -65,14 +73,14 @@ describe('POST /auth/refresh', () => {
     await server.query(
       sql`update refresh_tokens set expires_at = now() - interval '1 minute' where session_id in (select id from sessions where user_id = ${account.userId})`,
     );
-    expectProblem(await refresh(tokens.refresh_token), 401);
+    expectRefreshRefused(await refresh(tokens.refresh_token));
   });
 
   it('returns 401 for a deactivated user', async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
     await server.query(sql`update users set is_active = false where id = ${account.userId}`);
-    expectProblem(await refresh(tokens.refresh_token), 401);
+    expectRefreshRefused(await refresh(tokens.refresh_token));
   });
 
   it('returns 422 without a refresh_token', async () => {
@@ -81,28 +89,29 @@ describe('POST /auth/refresh', () => {
 });
 
 describe('POST /auth/logout', () => {
-  it('answers 204 and ends the session: its access and refresh tokens stop working', async () => {
+  it('answers 200 with the old service\'s message and ends the session: its access and refresh tokens stop working', async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
     const other = await login(server, account);
-    const response = await server.request('POST', `${API}/auth/logout`, { token: tokens.access_token });
-    expect(response.status).toBe(204);
-    expect(response.text).toBe('');
+    const response = await logout(tokens);
+    expect(response.response.status).toBe(200);
+    expect(response.data).toEqual({ message: 'Successfully logged out' });
 
-    expectProblem(await me(tokens.access_token), 401);
-    expectProblem(await server.request('POST', `${API}/auth/logout`, { token: tokens.access_token }), 401);
-    expectProblem(await refresh(tokens.refresh_token), 401);
-    expect((await me(other.access_token)).status).toBe(200);
+    expectProblem(await me(tokens), 401);
+    expectProblem(await logout(tokens), 401);
+    expectRefreshRefused(await refresh(tokens.refresh_token));
+    expect((await me(other)).response.status).toBe(200);
     expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.logout', status: 'success' });
   });
 
   it('returns 401 without a token', async () => {
-    expectProblem(await server.request('POST', `${API}/auth/logout`), 401);
+    expectProblem(await server.client().api.POST('/api/v1/enterprise/auth/logout'), 401);
   });
 });
 
 describe('POST /auth/password', () => {
-  const changePassword = (token: string, body: Record<string, unknown>) => server.request('POST', `${API}/auth/password`, { token, body });
+  const changePassword = (tokens: Tokens, body: { current_password: string; new_password: string }) =>
+    server.client(tokens).api.POST('/api/v1/enterprise/auth/password', { body });
 
   it('changes the password: the old one stops working, the new one works, other sessions end, this one stays', async () => {
     const account = await registerOrganization(server);
@@ -110,26 +119,26 @@ describe('POST /auth/password', () => {
     const elsewhere = await login(server, account);
     const newPassword = 'a brand new passphrase 2026';
 
-    const response = await changePassword(current.access_token, { current_password: account.password, new_password: newPassword });
-    expect(response.status).toBe(204);
+    const response = await changePassword(current, { current_password: account.password, new_password: newPassword });
+    expect(response.response.status).toBe(204);
 
-    expect((await me(current.access_token)).status).toBe(200);
-    expect((await refresh(current.refresh_token)).status).toBe(200);
-    expectProblem(await me(elsewhere.access_token), 401);
-    expectProblem(await refresh(elsewhere.refresh_token), 401);
-    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: account.password } }), 401);
-    expect((await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: newPassword } })).status).toBe(200);
+    expect((await me(current)).response.status).toBe(200);
+    expect((await refresh(current.refresh_token)).response.status).toBe(200);
+    expectProblem(await me(elsewhere), 401);
+    expectRefreshRefused(await refresh(elsewhere.refresh_token));
+    expectProblem(await loginAgain({ email: account.email, password: account.password }), 401);
+    expect((await loginAgain({ email: account.email, password: newPassword })).response.status).toBe(200);
   });
 
   it('returns 401 for a wrong current password and counts it as a failed login', async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
-    const response = await changePassword(tokens.access_token, { current_password: 'wrong current password', new_password: 'another fine passphrase' });
+    const response = await changePassword(tokens, { current_password: 'wrong current password', new_password: 'another fine passphrase' });
     expectProblem(response, 401);
     expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.login', status: 'failure' });
     const [row] = await server.query<{ failed_login_count: number }>(sql`select failed_login_count from users where id = ${account.userId}`);
     expect(row?.failed_login_count).toBe(1);
-    expect((await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: account.password } })).status).toBe(200);
+    expect((await loginAgain({ email: account.email, password: account.password })).response.status).toBe(200);
   });
 
   it.each([
@@ -138,16 +147,19 @@ describe('POST /auth/password', () => {
   ])('returns 422 for a new password that is %s', async (_label, newPassword) => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
-    expectProblem(await changePassword(tokens.access_token, { current_password: account.password, new_password: newPassword }), 422);
+    expectProblem(await changePassword(tokens, { current_password: account.password, new_password: newPassword }), 422);
   });
 
   it('returns 422 for a new password equal to the email', async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
-    expectProblem(await changePassword(tokens.access_token, { current_password: account.password, new_password: account.email }), 422);
+    expectProblem(await changePassword(tokens, { current_password: account.password, new_password: account.email }), 422);
   });
 
   it('returns 401 without a token', async () => {
-    expectProblem(await server.request('POST', `${API}/auth/password`, { body: { current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD } }), 401);
+    expectProblem(
+      await server.client().api.POST('/api/v1/enterprise/auth/password', { body: { current_password: STRONG_PASSWORD, new_password: STRONG_PASSWORD } }),
+      401,
+    );
   });
 });

@@ -63,7 +63,7 @@ describe('POST /auth/login', () => {
     expect(wrongBody).toEqual(unknownBody);
   });
 
-  it('refuses a disabled user and an inactive organization with the same 401', async () => {
+  it('tells a disabled user and an inactive organization why only once the password is verified', async () => {
     const disabled = await registerOrganization(server);
     await server.query(sql`update users set is_active = false where id = ${disabled.userId}`);
     const inactiveOrg = await registerOrganization(server);
@@ -71,7 +71,10 @@ describe('POST /auth/login', () => {
     for (const refused of [disabled, inactiveOrg]) {
       const response = await server.request('POST', `${API}/auth/login`, { body: { email: refused.email, password: refused.password } });
       expectProblem(response, 401);
-      expect(response.body.detail).toBe('Incorrect email or password');
+      expect(response.body.detail).toMatch(/^Account is disabled/);
+      const guessed = await server.request('POST', `${API}/auth/login`, { body: { email: refused.email, password: 'not the password at all' } });
+      expectProblem(guessed, 401);
+      expect(guessed.body.detail).toBe('Incorrect email or password');
     }
   });
 

@@ -89,7 +89,7 @@ describe('POST /organizations', () => {
   it('returns 403 naming the permission for an organization Admin, and audits the refusal', async () => {
     const response = await server.request('POST', orgs, { token: adminTokens.access_token, body: { name: 'Nope', slug: slug() } });
     expectProblem(response, 403);
-    expect(response.body.detail).toBe('Missing permission: organizations:create');
+    expect(response.body.detail).toBe('Permission denied: requires organizations:create');
     expect(await auditOf(admin.organizationId)).toContainEqual(
       expect.objectContaining({ event_type: 'permission.denied', status: 'denied', context: { permission: 'organizations:create' } }),
     );
@@ -247,7 +247,7 @@ describe('DELETE /organizations/{organization_id}', () => {
   it('returns 403 for an organization Admin, even on their own organization', async () => {
     const response = await server.request('DELETE', `${orgs}/${admin.organizationId}`, { token: adminTokens.access_token });
     expectProblem(response, 403);
-    expect(response.body.detail).toBe('Missing permission: organizations:delete');
+    expect(response.body.detail).toBe('Permission denied: requires organizations:delete');
   });
 
   it('returns 404 for an unknown organization and 409 for the super-admin’s own', async () => {
@@ -265,6 +265,6 @@ describe('role changes', () => {
     await server.query(sql`update user_roles set role_id = '00000000-0000-4000-8000-000000000003' where user_id = ${member.userId}`);
     const response = await server.request('GET', `${orgs}/${member.organizationId}`, { token: tokens.access_token });
     expectProblem(response, 403);
-    expect(response.body.detail).toBe('Missing permission: organizations:read');
+    expect(response.body.detail).toBe('Permission denied: requires organizations:read');
   });
 });

@@ -109,7 +109,7 @@ describe('permission matrix', () => {
           expect(response.status, response.text).toBeLessThan(300);
         } else {
           expectProblem(response, 403);
-          expect(response.body.detail).toBe(`Missing permission: ${matrixCase.permission}`);
+          expect(response.body.detail).toBe(`Permission denied: requires ${matrixCase.permission}`);
         }
       });
     }

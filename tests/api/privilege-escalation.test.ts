@@ -59,7 +59,7 @@ describe('a user with users:update but fewer permissions than the target', () =>
     const attackerAtIdp = corpEmail('attacker');
     const refused = await server.request('PUT', `${API}/users/${admin.userId}`, { token: editor.tokens.access_token, body: { email: attackerAtIdp } });
     expectProblem(refused, 403);
-    expect(refused.body.detail).toMatch(/^You cannot change this user: it holds permissions you do not \(.*users:delete.*\)$/);
+    expect(refused.body.detail).toMatch(/^Permission denied: you cannot change this user: it holds permissions you do not \(.*users:delete.*\)$/);
 
     const [row] = await server.query<{ email: string }>(sql`select email from users where id = ${admin.userId}`);
     expect(row?.email).toBe(admin.email);

@@ -69,7 +69,7 @@ describe('POST /teams', () => {
     const member = await joinOrganization(server, admin, adminTokens);
     const response = await createTeam((await login(server, member)).access_token);
     expectProblem(response, 403);
-    expect(response.body.detail).toBe('Missing permission: teams:create');
+    expect(response.body.detail).toBe('Permission denied: requires teams:create');
   });
 
   it('lets exactly one of 10 concurrent creates through at max_teams - 1', async () => {

@@ -69,7 +69,9 @@ describe('POST /users', () => {
   it('returns 409 for an email registered in any letter case', async () => {
     const email = uniqueEmail('dup');
     await createUser({ email });
-    expectProblem(await createUser({ email: email.toUpperCase() }), 409);
+    const duplicate = await createUser({ email: email.toUpperCase() });
+    expectProblem(duplicate, 409);
+    expect(duplicate.body.detail).toMatch(/^already exists/);
   });
 
   it('returns 404 for another tenant’s organization, team or role, and creates nothing', async () => {
@@ -96,7 +98,7 @@ describe('POST /users', () => {
     const memberTokens = await tokensFor(member.body.email);
     const refused = await createUser({}, memberTokens.access_token);
     expectProblem(refused, 403);
-    expect(refused.body.detail).toBe('Missing permission: users:create');
+    expect(refused.body.detail).toBe('Permission denied: requires users:create');
 
     const creator = await server.request('POST', `${API}/roles`, {
       token: adminTokens.access_token,
@@ -182,12 +184,16 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
     expectProblem(await server.request('PUT', `${API}/users/${user.id}`, { token: adminTokens.access_token, body }), 422);
   });
 
-  it('deactivating a user ends their sessions at once', async () => {
+  it('deactivating a user ends their sessions at once; their still-signed token learns why, their refresh token does not', async () => {
     const user = (await createUser()).body;
     const tokens = await tokensFor(user.email);
     await server.request('PUT', `${API}/users/${user.id}`, { token: adminTokens.access_token, body: { is_active: false } });
-    expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 401);
-    expectProblem(await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } }), 401);
+    const me = await server.request('GET', `${API}/auth/me`, { token: tokens.access_token });
+    expectProblem(me, 401);
+    expect(me.body.detail).toMatch(/^Account is disabled/);
+    const refreshed = await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } });
+    expectProblem(refreshed, 401);
+    expect(refreshed.body.detail).toMatch(/^Invalid refresh token/);
   });
 
   it('deleting a user ends their sessions and frees the email', async () => {

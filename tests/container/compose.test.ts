@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCommand } from '../helpers/commands.js';
-import { IMAGE, RUN_ID, allHealthy, compose, type ComposeProject, freePort, inspect, podman, podmanResult, serviceContainers } from './engine.js';
+import { IMAGE, callApi, RUN_ID, allHealthy, compose, type ComposeProject, freePort, inspect, podman, podmanResult, serviceContainers } from './engine.js';
 
 // The API port both compose files publish by default.
 const API = 'http://127.0.0.1:8000';
@@ -14,15 +14,6 @@ afterAll(async () => {
   for (const project of projects) await compose(project, ['down', '-v', '--remove-orphans']).catch(() => undefined);
   rmSync(scratch, { recursive: true, force: true });
 });
-
-async function call(method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${API}/api/v1/enterprise${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 async function up(project: ComposeProject): Promise<Record<string, string>> {
   await compose(project, ['up', '-d', '--no-build']);
@@ -52,16 +43,16 @@ describe('docker-compose.yml (development)', () => {
     expect(env).toContain('LOG_LEVEL=debug');
     expect(env).toContain('REDIS_URL=redis://redis:6379');
     expect((await fetch(`${API}/health/ready`)).status).toBe(200);
-    expect((await call('POST', '/auth/register', { ...credentials, full_name: 'Compose Dev', organization_name: 'Compose Co' })).status).toBe(201);
+    expect((await callApi(API, 'POST', '/auth/register', { ...credentials, full_name: 'Compose Dev', organization_name: 'Compose Co' })).status).toBe(201);
   });
 
   it('keeps its data across down and up (a named volume)', async () => {
     await compose(project, ['down']);
     expect(await volumesOf(project)).toEqual([`${project.name}_postgres-data`]);
     await up(project);
-    const login = await call('POST', '/auth/login', credentials);
+    const login = await callApi(API, 'POST', '/auth/login', credentials);
     expect(login.status).toBe(200);
-    expect((await call('GET', '/auth/me', undefined, login.body.access_token)).body.email).toBe(credentials.email);
+    expect((await callApi(API, 'GET', '/auth/me', undefined, login.body.access_token)).body.email).toBe(credentials.email);
   });
 
   it('down -v removes its containers, network and volume', async () => {
@@ -104,9 +95,9 @@ describe('docker-compose.prod.yml (production, secrets from scripts/generate_sec
     const email = 'ops@compose.test';
     const password = 'a long passphrase for production';
     await podman(['exec', '-i', containers['auth-service'] as string, '/nodejs/bin/node', 'dist/cli/admin.js', 'create-superadmin', '--email', email], password);
-    const login = await call('POST', '/auth/login', { email, password });
+    const login = await callApi(API, 'POST', '/auth/login', { email, password });
     expect(login.status).toBe(200);
-    expect((await call('GET', '/auth/me', undefined, login.body.access_token)).body.email).toBe(email);
+    expect((await callApi(API, 'GET', '/auth/me', undefined, login.body.access_token)).body.email).toBe(email);
     // The login's rate-limit counters live in the shared Redis.
     const keys = await podman(['exec', containers.redis as string, 'redis-cli', '--scan', '--pattern', 'fm-auth:*']);
     expect(keys).toMatch(/^fm-auth:/m);

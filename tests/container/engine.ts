@@ -93,3 +93,13 @@ export async function removeEverything(): Promise<void> {
     if (names.length > 0) await podmanResult([kind, 'rm', '-f', ...names]);
   }
 }
+
+/** A JSON request to the API of a service the test started. */
+export async function callApi(baseUrl: string, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${baseUrl}/api/v1/enterprise${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}

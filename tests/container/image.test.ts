@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE, RUN_ID, freePort, inspect, podman, podmanResult } from './engine.js';
+import { IMAGE, callApi, RUN_ID, freePort, inspect, podman, podmanResult } from './engine.js';
 
 const MAX_IMAGE_BYTES = 200_000_000;
 const STOP_TIMEOUT_S = 10;
@@ -9,15 +9,6 @@ const SERVICE = `${RUN_ID}-image-auth`;
 const NETWORK = `${RUN_ID}-image`;
 
 let baseUrl = '';
-
-async function call(method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${baseUrl}/api/v1/enterprise${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
 
 beforeAll(async () => {
   await podman(['network', 'create', NETWORK]);
@@ -74,11 +65,11 @@ describe('the image', () => {
   it('migrated the database and serves register → login → me', async () => {
     expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
     const credentials = { email: 'image.admin@example.com', password: 'a long passphrase for the image test' };
-    const registered = await call('POST', '/auth/register', { ...credentials, full_name: 'Image Admin', organization_name: 'Image Co' });
+    const registered = await callApi(baseUrl, 'POST', '/auth/register', { ...credentials, full_name: 'Image Admin', organization_name: 'Image Co' });
     expect(registered.status).toBe(201);
-    const login = await call('POST', '/auth/login', credentials);
+    const login = await callApi(baseUrl, 'POST', '/auth/login', credentials);
     expect(login.status).toBe(200);
-    const me = await call('GET', '/auth/me', undefined, login.body.access_token);
+    const me = await callApi(baseUrl, 'GET', '/auth/me', undefined, login.body.access_token);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ email: credentials.email, organization_id: registered.body.organization_id });
   });

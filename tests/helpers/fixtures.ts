@@ -43,8 +43,12 @@ export async function login(server: TestServer, account: Pick<Account, 'email' |
   return response.body;
 }
 
+/** A raw answer (`server.request`) or a typed client's result, whose problem body is its `error`. */
+type Answer = { status: number; headers: Headers; body: any } | { response: Response; error?: unknown };
+
 /** Asserts the RFC 9457 shape every error of the service has. */
-export function expectProblem(response: { status: number; headers: Headers; body: any }, status: number): void {
+export function expectProblem(answer: Answer, status: number): void {
+  const response = 'response' in answer ? { status: answer.response.status, headers: answer.response.headers, body: answer.error as any } : answer;
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(response.body).toMatchObject({ status, type: expect.stringMatching(/^urn:fm-auth:problem:/), title: expect.any(String) });

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { SQL } from 'drizzle-orm';
+import { createFmAuthClient, type FmAuthClient, type TokenPair } from 'fm-auth/client';
 import { expect, inject } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -37,7 +38,10 @@ export interface RequestOptions {
 export interface TestServer {
   baseUrl: string;
   container: Container;
+  /** Untyped: for requests the spec forbids (invalid input, hostile headers). Everything else goes through `client`. */
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  /** The typed client (`fm-auth/client`) of this server, holding `tokens` when given; requests are checked against the spec. */
+  client(tokens?: TokenPair): FmAuthClient;
   /** Runs SQL on the test database, for setup the API does not offer yet and for checking effects. */
   query<T = Record<string, unknown>>(statement: SQL): Promise<T[]>;
   /** Everything the service logged so far, as one string. */
@@ -51,6 +55,8 @@ export interface ServerOptions {
    * so a test of per-client limits counts only its own traffic, not the rest of the run's.
    */
   clientAddress?: string;
+  /** Sees every SQL statement the service sends, with its parameters. */
+  onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
 /** The real service on an ephemeral port over the run's PostgreSQL database. */
@@ -71,7 +77,7 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
   const captured: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => captured.push(chunk.toString('utf8')));
-  const container = await buildContainer(config, { logDestination: sink });
+  const container = await buildContainer(config, { logDestination: sink, onQuery: options.onQuery });
   server.on('request', createApp(container));
 
   return {
@@ -100,6 +106,14 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
       }
       return { status: response.status, headers: response.headers, body: parsed as any, text };
     },
+    client: (tokens) =>
+      createFmAuthClient({
+        baseUrl,
+        tokens,
+        headers: clientAddress ? { 'x-forwarded-for': clientAddress } : undefined,
+        // As the untyped helper: a redirect is the answer under test, not something to follow.
+        fetch: (request) => fetch(new Request(request, { redirect: 'manual' })),
+      }),
     // The tests always run on postgres.js, whose execute() answers the rows as an array.
     query: async <T>(statement: SQL) => (await container.database.db.execute(statement)) as unknown as T[],
     logs: () => captured.join(''),

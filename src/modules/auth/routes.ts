@@ -28,7 +28,7 @@ export function authHandlers({ services: { auth } }: Container): HandlersFor<Aut
         },
         meta,
       );
-      return { status: 201, body: toUser(user) };
+      return { status: 201, body: { message: 'User registered successfully', ...toUser(user) } };
     },
 
     async login({ body, meta }) {
@@ -41,7 +41,7 @@ export function authHandlers({ services: { auth } }: Container): HandlersFor<Aut
 
     async logout({ principal, meta }) {
       await auth.logout(principal(), meta);
-      return { status: 204 };
+      return { status: 200, body: { message: 'Successfully logged out' } };
     },
 
     async getCurrentUser({ principal }) {

@@ -1,10 +1,10 @@
 import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import type { Passwords } from '../../auth/passwords.js';
-import type { Principal, Sessions, TokenPair } from '../../auth/sessions.js';
+import { ACCOUNT_DISABLED, type Principal, type Sessions, type TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { isUniqueViolation } from '../../db/errors.js';
+import { isUniqueViolation, violatedUniqueIndex } from '../../db/errors.js';
 import { organizations, permissions, rolePermissions, roles, userRoles, users } from '../../db/schema.js';
 import { AppError } from '../../http/errors.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -30,7 +30,11 @@ export interface CurrentUser {
 }
 
 const INVALID_CREDENTIALS = 'Incorrect email or password';
-const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked';
+// The phrases the old service's clients match on start these details. Every refused refresh says the
+// same, so the answer never tells a used token from an unknown one or a disabled account.
+const INVALID_REFRESH = 'Invalid refresh token: it is unknown, expired, used or revoked; log in again';
+const EMAIL_TAKEN = 'already exists: a user with this email address';
+const SLUG_TAKEN = 'already exists: an organization with this slug';
 
 function slugify(name: string): string {
   const slug = name
@@ -87,7 +91,9 @@ export class AuthService {
         return user;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict('This email address or organization slug is already registered');
+      if (isUniqueViolation(err)) {
+        throw AppError.conflict(violatedUniqueIndex(err) === 'organizations_slug_live_uq' ? SLUG_TAKEN : EMAIL_TAKEN);
+      }
       throw err;
     }
   }
@@ -150,7 +156,8 @@ export class AuthService {
       const reason = !user ? 'unknown_email' : !passwordOk ? 'wrong_password' : 'account_inactive';
       await attempt.failed();
       await this.recordFailedLogin(user, reason, meta);
-      throw AppError.unauthorized(INVALID_CREDENTIALS);
+      // Only someone who knows the password learns that the account exists but is disabled.
+      throw AppError.unauthorized(reason === 'account_inactive' ? ACCOUNT_DISABLED : INVALID_CREDENTIALS);
     }
     await attempt.succeeded();
     this.metrics.loginAttempts.inc({ result: 'success' });

@@ -159,7 +159,7 @@ export class RolesService {
     const role = await this.findVisible(db, principal, roleId);
     if (role.isSystem) throw AppError.forbidden('System roles are read-only');
     const [current] = await this.withPermissions(db, [role]);
-    await this.access.requireAllOf(principal, current?.permissions ?? [], 'You cannot change this role', meta);
+    await this.access.requireAllOf(principal, current?.permissions ?? [], 'you cannot change this role', meta);
     return role;
   }
 

@@ -39,7 +39,8 @@ export interface UserFilters {
 }
 
 const NOT_FOUND = 'User not found';
-const EMAIL_TAKEN = 'This email address is already registered';
+// Starts with "already exists": the old service's clients match on that phrase.
+const EMAIL_TAKEN = 'already exists: a user with this email address';
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -183,7 +184,7 @@ export class UsersService {
     // Locked: concurrent changes of one user (two role replacements at once) take turns.
     const user = await this.findVisible(db, principal, userId, { lock: true });
     if (user.isSuperadmin && !principal.isSuperadmin) throw AppError.forbidden('Only a platform super-admin can change a platform super-admin');
-    await this.access.requireAllOf(principal, await this.roles.permissionsOfUser(db, user.id), 'You cannot change this user', meta);
+    await this.access.requireAllOf(principal, await this.roles.permissionsOfUser(db, user.id), 'you cannot change this user', meta);
     return user;
   }
 

@@ -1,0 +1,30 @@
+import { sql } from 'drizzle-orm';
+import type { TestServer } from './server.js';
+
+// State only time can make (no API ages a row): named fixtures, the one place tests write SQL for it.
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+/** Moves a session's expiry (and its refresh tokens') into the past. */
+export async function expireSessionDaysAgo(server: TestServer, sessionId: string, days: number): Promise<void> {
+  await server.query(sql`update sessions set expires_at = ${daysAgo(days)}::timestamptz where id = ${sessionId}`);
+  await server.query(sql`update refresh_tokens set expires_at = ${daysAgo(days)}::timestamptz where session_id = ${sessionId}`);
+}
+
+/** Dates a session's revocation back (the session must be revoked already, e.g. by logout). */
+export async function revokedSessionDaysAgo(server: TestServer, sessionId: string, days: number): Promise<void> {
+  await server.query(sql`update sessions set revoked_at = ${daysAgo(days)}::timestamptz where id = ${sessionId} and revoked_at is not null`);
+}
+
+/** Dates the SAML AuthnRequests of a configuration as expired. */
+export async function expireSamlRequests(server: TestServer, ssoConfigurationId: string): Promise<void> {
+  await server.query(sql`update saml_requests set expires_at = ${daysAgo(1)}::timestamptz where sso_configuration_id = ${ssoConfigurationId}`);
+}
+
+/** An audit row written `days` ago (audit rows cannot be updated, so an old one is inserted). */
+export async function auditRowDaysAgo(server: TestServer, organizationId: string, days: number): Promise<string> {
+  const [row] = await server.query<{ id: string }>(
+    sql`insert into audit_logs (organization_id, event_type, status, created_at) values (${organizationId}, 'test.aged', 'success', ${daysAgo(days)}::timestamptz) returning id`,
+  );
+  return (row as { id: string }).id;
+}
