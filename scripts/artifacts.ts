@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderApiReference } from './api-reference.js';
 import { buildPostmanCollection } from './postman.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
@@ -35,5 +36,10 @@ export const ARTIFACTS: Artifact[] = [
   {
     path: 'postman/fm-auth.postman_collection.json',
     build: async () => `${JSON.stringify(await buildPostmanCollection(SPEC_PATH), null, 2)}\n`,
+  },
+  {
+    // Only the section between the markers is generated; the rest of the page is written by hand.
+    path: 'API_REFERENCE.md',
+    build: async () => renderApiReference(SPEC_PATH, readFileSync(join(ROOT, 'API_REFERENCE.md'), 'utf8')),
   },
 ];
