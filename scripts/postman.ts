@@ -74,6 +74,12 @@ const FLOW: Record<string, FlowStep> = {
     status: 200,
     tests: ["pm.expect(pm.response.json().keys).to.be.an('array');", "pm.expect(pm.response.headers.get('Cache-Control')).to.include('max-age');"],
   },
+  getOpenApiJson: {
+    status: 200,
+    tests: ["pm.expect(pm.response.json().servers[0].url).to.match(/^https?:\\/\\//);", "pm.expect(pm.response.headers.get('ETag')).to.match(/^\"sha256-/);"],
+  },
+  getOpenApiYaml: { status: 200, tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('application/yaml');"] },
+  getApiDocs: { status: 200, tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html');"] },
   register: {
     status: 201,
     prerequest: [
@@ -236,7 +242,7 @@ const FLOW: Record<string, FlowStep> = {
   },
 };
 
-const FOLDER_ORDER = ['health', 'keys', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
+const FOLDER_ORDER = ['health', 'keys', 'documentation', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
 const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId', 'ssoDomain', 'redirectUri'];
 /** Where a QA login lands; on the allow-list of `.env.development` (its CORS_ORIGINS). */
 const DEFAULT_VALUES: Record<string, string> = { baseUrl: 'http://127.0.0.1:8000', redirectUri: 'http://localhost:3000/sso/callback' };

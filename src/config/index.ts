@@ -44,6 +44,8 @@ export interface Config {
     redirectAllowlist: string[];
   };
   allowOrganizationSignup: boolean;
+  /** Whether GET /docs, /openapi.json and /openapi.yaml serve the contract (else 404). */
+  docsEnabled: boolean;
   loginThrottle: LoginThrottleConfig;
   rateLimits: RateLimitConfig;
   /** Shares rate-limit counters between instances; null keeps them in the database. */
@@ -439,6 +441,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     redisUrl: parseRedisUrl(read('REDIS_URL'), problems),
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
+    docsEnabled: parseBoolean('DOCS_ENABLED', read('DOCS_ENABLED'), true, problems),
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems, warnings),
     http: {
       headersTimeoutMs: parseInteger('HTTP_HEADERS_TIMEOUT_MS', read('HTTP_HEADERS_TIMEOUT_MS'), 10_000, 100, 600_000, problems),
