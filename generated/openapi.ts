@@ -752,6 +752,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API reference page (Redoc)
+         * @description The API reference rendered by Redoc from `GET /openapi.json`'s document, as one HTML page
+         *     that holds everything it needs (no CDN, no web fonts): it works offline and behind a
+         *     firewall. 404 when the operator turned the documentation off (`DOCS_ENABLED=false`).
+         */
+        get: operations["getApiDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenAPI document (JSON)
+         * @description This contract (OpenAPI 3.1) as JSON, with `servers` set to the service's `PUBLIC_URL` and
+         *     the paths under its `API_PREFIX`: load it into Postman, a client generator or an API
+         *     gateway. 404 when the operator turned the documentation off (`DOCS_ENABLED=false`).
+         */
+        get: operations["getOpenApiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenAPI document (YAML)
+         * @description The same document as `GET /openapi.json`, as YAML (`application/yaml`, RFC 9512). 404 when the operator turned the documentation off (`DOCS_ENABLED=false`).
+         */
+        get: operations["getOpenApiYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -903,6 +967,22 @@ export interface components {
             n?: string;
             /** @description The RSA public exponent, base64url. */
             e?: string;
+        };
+        /** @description An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0). */
+        OpenApiDocument: {
+            openapi: string;
+            info: {
+                title: string;
+                version: string;
+            };
+            servers?: {
+                url: string;
+            }[];
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         ServiceInfo: {
             service: string;
@@ -1364,6 +1444,33 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The representation is unchanged since the one whose `ETag` the request sent in `If-None-Match`; no body. */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                "Cache-Control": components["headers"]["PublicCacheControl"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The operator turned the documentation off (`DOCS_ENABLED=false`). */
+        DocumentationOff: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:fm-auth:problem:not-found",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "The API documentation is not served here",
+                 *       "instance": "/docs"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Any other error, such as 404 for an unknown path, 405, 413, 415, 503 while the database is unreachable, or 500. The body never carries internals. */
         UnexpectedError: {
             headers: {
@@ -1384,6 +1491,11 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The `ETag` of a copy the client holds; the answer is 304 without a body while it is current.
+         * @example "sha256-3q2-7wAAAAA7dLSnnXpq9kIJqZfBgP3a"
+         */
+        IfNoneMatch: string;
         /** @description How many items to skip. */
         Skip: number;
         /** @description How many items to answer at most. */
@@ -1396,6 +1508,16 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description A strong validator of this representation; send it back in `If-None-Match` to get 304 while it is unchanged.
+         * @example "sha256-3q2-7wAAAAA7dLSnnXpq9kIJqZfBgP3a"
+         */
+        ETag: string;
+        /**
+         * @description The same for every caller, so browsers and proxies may keep it for five minutes.
+         * @example public, max-age=300
+         */
+        PublicCacheControl: string;
         /**
          * @description The Bearer challenge (RFC 6750); names `error="invalid_token"` when a token was sent but is not valid.
          * @example Bearer error="invalid_token"
@@ -3031,6 +3153,123 @@ export interface operations {
                     "application/json": components["schemas"]["Jwks"];
                 };
             };
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getApiDocs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of a copy the client holds; the answer is 304 without a body while it is current.
+                 * @example "sha256-3q2-7wAAAAA7dLSnnXpq9kIJqZfBgP3a"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reference page. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!DOCTYPE html><html lang="en"><head><title>fm-auth API</title></head><body><div id="redoc"></div></body></html> */
+                    "text/html": string;
+                };
+            };
+            304: components["responses"]["NotModified"];
+            404: components["responses"]["DocumentationOff"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getOpenApiJson: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of a copy the client holds; the answer is 304 without a body while it is current.
+                 * @example "sha256-3q2-7wAAAAA7dLSnnXpq9kIJqZfBgP3a"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "fm-auth API",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "servers": [
+                     *         {
+                     *           "url": "https://auth.example.com"
+                     *         }
+                     *       ],
+                     *       "paths": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OpenApiDocument"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            404: components["responses"]["DocumentationOff"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getOpenApiYaml: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of a copy the client holds; the answer is 304 without a body while it is current.
+                 * @example "sha256-3q2-7wAAAAA7dLSnnXpq9kIJqZfBgP3a"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example openapi: 3.1.0
+                     *     info:
+                     *       title: fm-auth API
+                     *       version: 0.1.0
+                     *     servers:
+                     *       - url: https://auth.example.com
+                     */
+                    "application/yaml": string;
+                };
+            };
+            304: components["responses"]["NotModified"];
+            404: components["responses"]["DocumentationOff"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -52,4 +52,6 @@ await build({
 });
 cpSync('src/auth/common-passwords.txt', 'dist/auth/common-passwords.txt');
 await buildClient('dist/client');
+// GET /docs inlines Redoc's standalone bundle (src/package-files.ts says where it comes from).
+cpSync('node_modules/@redocly/cli/lib/chunks/redoc.standalone.js', 'dist/docs/redoc.standalone.js');
 console.log('built dist/');

@@ -16,7 +16,7 @@ interface PostmanEvent {
 
 interface PostmanRequest {
   method: string;
-  url: { path: string[]; variable?: { key: string; value: string }[]; query?: { key: string; value: string; disabled?: boolean }[] };
+  url: { host?: string[]; path: string[]; variable?: { key: string; value: string }[]; query?: { key: string; value: string; disabled?: boolean }[] };
   header?: { key: string; value: string }[];
   auth?: unknown;
   body?: { mode: 'raw'; raw: string; options: { raw: { language: 'json' } } };
@@ -31,7 +31,8 @@ interface PostmanItem {
 }
 
 interface FlowStep {
-  status: number;
+  /** The status the run expects when it is not the operation's documented success (a refusal). */
+  status?: number;
   body?: Record<string, unknown>;
   /** Query parameters the run sends (the others stay listed but switched off). */
   query?: Record<string, string>;
@@ -65,17 +66,20 @@ IQ==
 
 /** What each operation does in the smoke run, in run order within its folder. */
 const FLOW: Record<string, FlowStep> = {
-  getServiceInfo: { status: 200, tests: ["pm.expect(pm.response.json().service).to.eql('fm-auth');"] },
-  getHealth: { status: 200, tests: ["pm.expect(pm.response.json().checks.database.status).to.eql('up');"] },
-  getLiveness: { status: 200 },
-  getReadiness: { status: 200, tests: ["pm.expect(pm.response.json().status).to.eql('ready');"] },
+  getServiceInfo: { tests: ["pm.expect(pm.response.json().service).to.eql('fm-auth');"] },
+  getHealth: { tests: ["pm.expect(pm.response.json().checks.database.status).to.eql('up');"] },
+  getLiveness: {},
+  getReadiness: { tests: ["pm.expect(pm.response.json().status).to.eql('ready');"] },
   // Empty with the default HS256 (its key is secret); the public keys with EdDSA, ES256 or RS256.
   getJwks: {
-    status: 200,
     tests: ["pm.expect(pm.response.json().keys).to.be.an('array');", "pm.expect(pm.response.headers.get('Cache-Control')).to.include('max-age');"],
   },
+  getOpenApiJson: {
+    tests: ["pm.expect(pm.response.json().servers[0].url).to.match(/^https?:\\/\\//);", "pm.expect(pm.response.headers.get('ETag')).to.match(/^\"sha256-/);"],
+  },
+  getOpenApiYaml: { tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('application/yaml');"] },
+  getApiDocs: { tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html');"] },
   register: {
-    status: 201,
     prerequest: [
       "pm.collectionVariables.set('email', `qa.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);",
       "pm.collectionVariables.set('password', 'correct horse battery staple');",
@@ -83,112 +87,87 @@ const FLOW: Record<string, FlowStep> = {
     body: { email: '{{email}}', password: '{{password}}', full_name: 'QA Smoke', organization_name: 'QA Smoke Organization' },
     tests: [
       "pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));",
-      "pm.collectionVariables.set('organizationId', pm.response.json().organization_id);",
+      "pm.collectionVariables.set('organization_id', pm.response.json().organization_id);",
     ],
   },
   login: {
-    status: 200,
     body: { email: '{{email}}', password: '{{password}}' },
     tests: [
       'const tokens = pm.response.json();',
       "pm.expect(tokens.token_type).to.eql('bearer');",
-      "pm.collectionVariables.set('accessToken', tokens.access_token);",
-      "pm.collectionVariables.set('refreshToken', tokens.refresh_token);",
+      "pm.collectionVariables.set('access_token', tokens.access_token);",
+      "pm.collectionVariables.set('refresh_token', tokens.refresh_token);",
     ],
   },
   getCurrentUser: {
-    status: 200,
     tests: [
       "pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));",
       "pm.expect(pm.response.json().permissions).to.include('users:read');",
     ],
   },
   refreshTokens: {
-    status: 200,
-    body: { refresh_token: '{{refreshToken}}' },
+    body: { refresh_token: '{{refresh_token}}' },
     tests: [
       'const tokens = pm.response.json();',
-      "pm.expect(tokens.refresh_token).to.not.eql(pm.collectionVariables.get('refreshToken'));",
-      "pm.collectionVariables.set('accessToken', tokens.access_token);",
-      "pm.collectionVariables.set('refreshToken', tokens.refresh_token);",
+      "pm.expect(tokens.refresh_token).to.not.eql(pm.collectionVariables.get('refresh_token'));",
+      "pm.collectionVariables.set('access_token', tokens.access_token);",
+      "pm.collectionVariables.set('refresh_token', tokens.refresh_token);",
     ],
   },
   changePassword: {
-    status: 204,
     body: { current_password: '{{password}}', new_password: NEW_PASSWORD },
     tests: [`pm.collectionVariables.set('password', '${NEW_PASSWORD}');`],
   },
-  // Logging out ends the session, so the run logs in again for the folders that follow.
-  logout: {
-    status: 200,
-    tests: [
-      'pm.sendRequest({',
-      "  url: pm.variables.get('baseUrl') + '/api/v1/enterprise/auth/login',",
-      "  method: 'POST',",
-      "  header: { 'Content-Type': 'application/json' },",
-      "  body: { mode: 'raw', raw: JSON.stringify({ email: pm.collectionVariables.get('email'), password: pm.collectionVariables.get('password') }) },",
-      '}, (error, response) => {',
-      "  pm.expect(error).to.eql(null);",
-      "  pm.collectionVariables.set('accessToken', response.json().access_token);",
-      "  pm.collectionVariables.set('refreshToken', response.json().refresh_token);",
-      '});',
-    ],
-  },
+  // Logging out ends the session: with the tokens cleared, the collection's pre-request script logs in again.
+  logout: { tests: ["pm.collectionVariables.set('access_token', '');", "pm.collectionVariables.set('refresh_token', '');"] },
   listOrganizations: {
-    status: 200,
     tests: [
-      "pm.expect(pm.response.json().map((o) => o.id)).to.eql([pm.collectionVariables.get('organizationId')]);",
+      "pm.expect(pm.response.json().map((o) => o.id)).to.eql([pm.collectionVariables.get('organization_id')]);",
       "pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');",
     ],
   },
-  getOrganization: { status: 200, tests: ["pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('organizationId'));"] },
+  getOrganization: { tests: ["pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('organization_id'));"] },
   // A domain of this run's own, so that SSO discovery finds this organization alone.
   updateOrganization: {
-    status: 200,
-    prerequest: ["pm.collectionVariables.set('ssoDomain', `qa-${Date.now()}-${Math.floor(Math.random() * 1e6)}.example`);"],
-    body: { name: 'QA Smoke Organization (renamed)', allowed_email_domains: ['{{ssoDomain}}'] },
-    tests: ["pm.expect(pm.response.json().allowed_email_domains).to.eql([pm.collectionVariables.get('ssoDomain')]);"],
+    prerequest: ["pm.collectionVariables.set('sso_domain', `qa-${Date.now()}-${Math.floor(Math.random() * 1e6)}.example`);"],
+    body: { name: 'QA Smoke Organization (renamed)', allowed_email_domains: ['{{sso_domain}}'] },
+    tests: ["pm.expect(pm.response.json().allowed_email_domains).to.eql([pm.collectionVariables.get('sso_domain')]);"],
   },
   // Creating and deleting organizations is for the platform super-admin: an Admin gets 403.
   createOrganization: { status: 403 },
   deleteOrganization: { status: 403 },
   createTeam: {
-    status: 201,
-    body: { organization_id: '{{organizationId}}', name: 'QA Team', slug: 'qa-team', description: 'Created by the smoke run' },
-    tests: ["pm.collectionVariables.set('teamId', pm.response.json().id);"],
+    body: { organization_id: '{{organization_id}}', name: 'QA Team', slug: 'qa-team', description: 'Created by the smoke run' },
+    tests: ["pm.collectionVariables.set('team_id', pm.response.json().id);"],
   },
-  listTeams: { status: 200, tests: ["pm.expect(pm.response.json().map((t) => t.id)).to.eql([pm.collectionVariables.get('teamId')]);"] },
-  getTeam: { status: 200, tests: ["pm.expect(pm.response.json().slug).to.eql('qa-team');"] },
-  updateTeam: { status: 200, body: { name: 'QA Team (renamed)', description: null }, tests: ["pm.expect(pm.response.json().description).to.eql(null);"] },
-  deleteTeam: { status: 204 },
+  listTeams: { tests: ["pm.expect(pm.response.json().map((t) => t.id)).to.eql([pm.collectionVariables.get('team_id')]);"] },
+  getTeam: { tests: ["pm.expect(pm.response.json().slug).to.eql('qa-team');"] },
+  updateTeam: { body: { name: 'QA Team (renamed)', description: null }, tests: ["pm.expect(pm.response.json().description).to.eql(null);"] },
+  deleteTeam: {},
   createUser: {
-    status: 201,
-    prerequest: ["pm.collectionVariables.set('memberEmail', `qa.member.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);"],
-    body: { organization_id: '{{organizationId}}', email: '{{memberEmail}}', full_name: 'QA Member', password: 'another long smoke passphrase' },
-    tests: ["pm.collectionVariables.set('userId', pm.response.json().id);"],
+    prerequest: ["pm.collectionVariables.set('member_email', `qa.member.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);"],
+    body: { organization_id: '{{organization_id}}', email: '{{member_email}}', full_name: 'QA Member', password: 'another long smoke passphrase' },
+    tests: ["pm.collectionVariables.set('user_id', pm.response.json().id);"],
   },
-  listUsers: { status: 200, tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('2');"] },
-  getUser: { status: 200, tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('memberEmail'));"] },
-  updateUser: { status: 200, body: { full_name: 'QA Member (renamed)' }, tests: ["pm.expect(pm.response.json().full_name).to.eql('QA Member (renamed)');"] },
+  listUsers: { tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('2');"] },
+  getUser: { tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('member_email'));"] },
+  updateUser: { body: { full_name: 'QA Member (renamed)' }, tests: ["pm.expect(pm.response.json().full_name).to.eql('QA Member (renamed)');"] },
   setUserRoles: {
-    status: 200,
     body: { role_ids: ['00000000-0000-4000-8000-000000000003'] },
     tests: ["pm.expect(pm.response.json().map((r) => r.name)).to.eql(['Viewer']);"],
   },
-  deleteUser: { status: 204 },
-  listRoles: { status: 200, tests: ["pm.expect(pm.response.json().slice(0, 3).map((r) => r.name).sort()).to.eql(['Admin', 'Member', 'Viewer']);"] },
+  deleteUser: {},
+  listRoles: { tests: ["pm.expect(pm.response.json().slice(0, 3).map((r) => r.name).sort()).to.eql(['Admin', 'Member', 'Viewer']);"] },
   createRole: {
-    status: 201,
     body: { name: 'QA Support', description: 'Created by the smoke run', permissions: ['teams:read', 'users:read'] },
-    tests: ["pm.collectionVariables.set('roleId', pm.response.json().id);"],
+    tests: ["pm.collectionVariables.set('role_id', pm.response.json().id);"],
   },
-  getRole: { status: 200, tests: ["pm.expect(pm.response.json().permissions).to.eql(['teams:read', 'users:read']);"] },
-  updateRole: { status: 200, body: { permissions: ['users:read'] }, tests: ["pm.expect(pm.response.json().permissions).to.eql(['users:read']);"] },
-  deleteRole: { status: 204 },
+  getRole: { tests: ["pm.expect(pm.response.json().permissions).to.eql(['teams:read', 'users:read']);"] },
+  updateRole: { body: { permissions: ['users:read'] }, tests: ["pm.expect(pm.response.json().permissions).to.eql(['users:read']);"] },
+  deleteRole: {},
   createSsoConfiguration: {
-    status: 201,
     body: {
-      organization_id: '{{organizationId}}',
+      organization_id: '{{organization_id}}',
       provider_type: 'saml',
       provider_name: 'QA SAML',
       saml_entity_id: 'https://idp.qa.example/metadata',
@@ -199,22 +178,20 @@ const FLOW: Record<string, FlowStep> = {
     },
     tests: [
       "pm.expect(pm.response.json().saml_certificate_fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);",
-      "pm.collectionVariables.set('ssoConfigId', pm.response.json().id);",
+      "pm.collectionVariables.set('sso_config_id', pm.response.json().id);",
     ],
   },
-  listSsoConfigurations: { status: 200, tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');"] },
-  getSsoConfiguration: { status: 200, tests: ["pm.expect(pm.response.json().provider_name).to.eql('QA SAML');"] },
+  listSsoConfigurations: { tests: ["pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('1');"] },
+  getSsoConfiguration: { tests: ["pm.expect(pm.response.json().provider_name).to.eql('QA SAML');"] },
   getSamlMetadata: {
-    status: 200,
     tests: [
       "pm.expect(pm.response.headers.get('Content-Type')).to.include('application/samlmetadata+xml');",
-      "pm.expect(pm.response.text()).to.include(`/sso/${pm.collectionVariables.get('ssoConfigId')}/saml/acs`);",
+      "pm.expect(pm.response.text()).to.include(`/sso/${pm.collectionVariables.get('sso_config_id')}/saml/acs`);",
     ],
   },
   // The browser would follow this to the IdP; the run only checks where it points.
   startSamlLogin: {
-    status: 302,
-    query: { redirect_uri: '{{redirectUri}}' },
+    query: { redirect_uri: '{{redirect_uri}}' },
     followRedirects: false,
     tests: ["pm.expect(pm.response.headers.get('Location')).to.match(/^https:\\/\\/idp\\.qa\\.example\\/sso\\?SAMLRequest=/);"],
   },
@@ -224,48 +201,94 @@ const FLOW: Record<string, FlowStep> = {
     tests: ["pm.expect(pm.response.json().detail).to.include('SAML response rejected');"],
   },
   discoverSso: {
-    status: 200,
-    query: { email: 'someone@{{ssoDomain}}' },
-    tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('ssoConfigId'));"],
+    query: { email: 'someone@{{sso_domain}}' },
+    tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('sso_config_id'));"],
   },
-  updateSsoConfiguration: { status: 200, body: { is_enabled: false }, tests: ["pm.expect(pm.response.json().is_enabled).to.eql(false);"] },
-  deleteSsoConfiguration: { status: 204 },
+  updateSsoConfiguration: { body: { is_enabled: false }, tests: ["pm.expect(pm.response.json().is_enabled).to.eql(false);"] },
+  deleteSsoConfiguration: {},
   listAuditLogs: {
-    status: 200,
     tests: ["pm.expect(pm.response.json().map((e) => e.event_type)).to.include.members(['auth.register', 'auth.login', 'role.delete']);"],
   },
 };
 
-const FOLDER_ORDER = ['health', 'keys', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
-const VARIABLES = ['baseUrl', 'accessToken', 'refreshToken', 'email', 'password', 'organizationId', 'teamId', 'memberEmail', 'userId', 'roleId', 'ssoConfigId', 'ssoDomain', 'redirectUri'];
+const FOLDER_ORDER = ['health', 'keys', 'documentation', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
+const VARIABLES = ['base_url', 'access_token', 'refresh_token', 'email', 'password', 'organization_id', 'team_id', 'member_email', 'user_id', 'role_id', 'sso_config_id', 'sso_domain', 'redirect_uri'];
 /** Where a QA login lands; on the allow-list of `.env.development` (its CORS_ORIGINS). */
-const DEFAULT_VALUES: Record<string, string> = { baseUrl: 'http://127.0.0.1:8000', redirectUri: 'http://localhost:3000/sso/callback' };
+const DEFAULT_VALUES: Record<string, string> = { base_url: 'http://127.0.0.1:8000', redirect_uri: 'http://localhost:3000/sso/callback' };
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+type JsonSchema = Record<string, unknown>;
 
 interface SpecOperation {
   operationId: string;
   isPublic: boolean;
   /** The request body's media-type example, sent when the flow does not name a body. */
   example?: unknown;
+  /** The documented success: the lowest 2xx or 3xx status. */
+  successStatus: number;
+  /** The JSON (or problem+json) schema of each documented status, $refs resolved. */
+  schemas: Map<number, JsonSchema>;
+}
+
+interface SpecResponse {
+  $ref?: string;
+  content?: Record<string, { schema?: unknown }>;
 }
 
 interface SpecOperationObject {
   operationId: string;
   security?: unknown[];
   requestBody?: { content?: { 'application/json'?: { example?: unknown } } };
+  responses: Record<string, SpecResponse>;
 }
 
-function specOperations(spec: { paths: Record<string, Record<string, SpecOperationObject>> }) {
+interface Spec {
+  paths: Record<string, Record<string, SpecOperationObject>>;
+}
+
+/** Follows a local JSON pointer (#/components/...) through the spec. */
+function resolvePointer(spec: unknown, ref: string): unknown {
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+}
+
+/** The schema with every $ref replaced by its target: the Postman sandbox sees one schema, not the spec. */
+function inline(spec: unknown, node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((child) => inline(spec, child));
+  if (node === null || typeof node !== 'object') return node;
+  const record = node as Record<string, unknown>;
+  if (typeof record.$ref === 'string') return inline(spec, resolvePointer(spec, record.$ref));
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, inline(spec, value)]));
+}
+
+function responseSchemas(spec: Spec, responses: Record<string, SpecResponse>): Map<number, JsonSchema> {
+  const schemas = new Map<number, JsonSchema>();
+  for (const [status, declared] of Object.entries(responses)) {
+    if (!/^\d{3}$/.test(status)) continue;
+    const response = (declared.$ref ? resolvePointer(spec, declared.$ref) : declared) as SpecResponse;
+    const schema = response.content?.['application/json']?.schema ?? response.content?.['application/problem+json']?.schema;
+    if (schema) schemas.set(Number(status), inline(spec, schema) as JsonSchema);
+  }
+  return schemas;
+}
+
+function specOperations(spec: Spec) {
   const byRoute = new Map<string, SpecOperation>();
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
       const route = `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`;
+      const successes = Object.keys(operation.responses).filter((status) => /^[23]\d\d$/.test(status)).map(Number);
+      if (successes.length === 0) throw new Error(`${operation.operationId} documents no success response`);
       byRoute.set(route, {
         operationId: operation.operationId,
         isPublic: operation.security?.length === 0,
         example: operation.requestBody?.content?.['application/json']?.example,
+        successStatus: Math.min(...successes),
+        schemas: responseSchemas(spec, operation.responses),
       });
     }
   }
@@ -297,9 +320,14 @@ function applyFlow(item: PostmanItem, operation: SpecOperation): void {
   if (!step || !request) throw new Error(`No smoke-run step for operation ${operation.operationId}`);
   if (operation.isPublic) request.auth = { type: 'noauth' };
   else delete request.auth;
-  // Path parameters come from the ids earlier steps saved: organization_id → {{organizationId}}.
+  // The converter names the server {{baseUrl}}; the collection's variables are snake_case.
+  request.url.host = ['{{base_url}}'];
+  for (const example of (item.response ?? []) as { originalRequest?: PostmanRequest }[]) {
+    if (example.originalRequest) example.originalRequest.url.host = ['{{base_url}}'];
+  }
+  // Path parameters come from the ids earlier steps saved: organization_id → {{organization_id}}.
   for (const variable of request.url.variable ?? []) {
-    variable.value = `{{${variable.key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase())}}}`;
+    variable.value = `{{${variable.key}}}`;
   }
   // Optional query parameters (paging, filters) stay listed for QA to switch on, but off in the run.
   for (const parameter of request.url.query ?? []) {
@@ -312,8 +340,12 @@ function applyFlow(item: PostmanItem, operation: SpecOperation): void {
   if (body !== undefined) {
     request.body = { mode: 'raw', raw: JSON.stringify(body, null, 2), options: { raw: { language: 'json' } } };
   }
+  const status = step.status ?? operation.successStatus;
+  const schema = operation.schemas.get(status);
   const tests = [
-    `pm.test('answers ${step.status}', () => pm.response.to.have.status(${step.status}));`,
+    `pm.test('answers ${status}', () => pm.response.to.have.status(${status}));`,
+    // Formats are the service's own check; the sandbox's Ajv knows none of them.
+    ...(schema ? [`pm.test('answers the documented schema', () => pm.response.to.have.jsonSchema(${JSON.stringify(schema)}, { strict: false, validateFormats: false }));`] : []),
     ...(step.tests ? [`pm.test('answers the documented body', () => {`, ...step.tests.map((line) => `  ${line}`), '});'] : []),
   ];
   item.event = [...(step.prerequest ? [script('prerequest', step.prerequest)] : []), script('test', tests)];
@@ -337,9 +369,40 @@ function stabilizeIds(node: unknown, location: string): void {
   }
 }
 
+/**
+ * Runs before every request. Bearer operations get a live access token: a login (with the run's
+ * email and password) when there is none, a refresh (rotating both tokens) once it has expired,
+ * judged by the JWT's own `exp`. Public operations, login and refresh among them, are left alone.
+ */
+const ENSURE_ACCESS_TOKEN = [
+  "const isPublic = pm.request.auth && pm.request.auth.type === 'noauth';",
+  "const accessToken = pm.collectionVariables.get('access_token');",
+  "const refreshToken = pm.collectionVariables.get('refresh_token');",
+  "const email = pm.collectionVariables.get('email');",
+  'const expired = (token) => {',
+  "  const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');",
+  '  return JSON.parse(atob(payload)).exp * 1000 <= Date.now() + 5000;',
+  '};',
+  'const obtainTokens = (path, body) => pm.sendRequest({',
+  "  url: pm.variables.get('base_url') + '/api/v1/enterprise/auth/' + path,",
+  "  method: 'POST',",
+  "  header: { 'Content-Type': 'application/json' },",
+  "  body: { mode: 'raw', raw: JSON.stringify(body) },",
+  '}, (error, response) => {',
+  '  if (error || response.code !== 200) throw new Error(`${path} for the access token failed: ${error || response.code}`);',
+  "  pm.collectionVariables.set('access_token', response.json().access_token);",
+  "  pm.collectionVariables.set('refresh_token', response.json().refresh_token);",
+  '});',
+  'if (!isPublic && !accessToken && email) {',
+  "  obtainTokens('login', { email, password: pm.collectionVariables.get('password') });",
+  '} else if (!isPublic && accessToken && refreshToken && expired(accessToken)) {',
+  "  obtainTokens('refresh', { refresh_token: refreshToken });",
+  '}',
+];
+
 export async function buildPostmanCollection(specPath: string): Promise<Record<string, unknown>> {
   const text = readFileSync(specPath, 'utf8');
-  const operations = specOperations(parse(text));
+  const operations = specOperations(parse(text) as Spec);
   const collection = await convert(text);
   const flowOrder = Object.keys(FLOW);
 
@@ -356,7 +419,8 @@ export async function buildPostmanCollection(specPath: string): Promise<Record<s
     for (const item of folder.item ?? []) delete item.operationId;
   }
   collection.item.sort((a, b) => FOLDER_ORDER.indexOf(a.name) - FOLDER_ORDER.indexOf(b.name));
-  collection.auth = { type: 'bearer', bearer: [{ key: 'token', value: '{{accessToken}}', type: 'string' }] };
+  collection.event = [script('prerequest', ENSURE_ACCESS_TOKEN)];
+  collection.auth = { type: 'bearer', bearer: [{ key: 'token', value: '{{access_token}}', type: 'string' }] };
   collection.variable = VARIABLES.map((key) => ({ key, value: DEFAULT_VALUES[key] ?? '', type: 'string' }));
   stabilizeIds(collection, '');
   return collection;

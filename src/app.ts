@@ -17,6 +17,7 @@ import { authenticationRouter, operationRouter, perOperation } from './http/rout
 import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { authHandlers } from './modules/auth/routes.js';
+import { documentationHandlers } from './modules/documentation/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { keyHandlers } from './modules/keys/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
@@ -26,11 +27,17 @@ import { samlHandlers } from './modules/sso/saml-routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
 import { userHandlers } from './modules/users/routes.js';
 
-/** Tokens, secrets and personal data pass through here: no browser or proxy may keep a copy (RFC 6749 §5.1). */
-const neverCached: RequestHandler = (_req, res, next) => {
-  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-  next();
-};
+/**
+ * Tokens, secrets and personal data pass through here: no browser or proxy may keep a copy (RFC
+ * 6749 §5.1). Only `exemptPaths` (the spec's `x-cacheable` documents, the same for everyone) set
+ * their own caching.
+ */
+function neverCached(exemptPaths: ReadonlySet<string> = new Set()): RequestHandler {
+  return (req, res, next) => {
+    if (!exemptPaths.has(req.path)) res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    next();
+  };
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RATE_WINDOW_SECONDS = 60;
@@ -72,6 +79,7 @@ export function createApp(container: Container): Express {
     ...auditLogHandlers(container),
     ...ssoHandlers(container),
     ...samlHandlers(container),
+    ...documentationHandlers(container),
   };
 
   const app = express();
@@ -85,7 +93,9 @@ export function createApp(container: Container): Express {
       exposedHeaders: ['X-Request-ID', 'X-Total-Count', 'Retry-After', 'WWW-Authenticate', 'RateLimit', 'RateLimit-Policy'],
     }),
   );
-  app.use(neverCached);
+  // Turned off, the documents answer 404, which is not cached either.
+  const cacheablePaths = config.docsEnabled ? operations.filter((operation) => operation.cacheable).map((operation) => operation.path) : [];
+  app.use(neverCached(new Set(cacheablePaths)));
   app.use(requestContext(container.requestScope));
   app.use(observeRequests(logger, container.metrics));
   if (config.rateLimits.enabled) {
@@ -123,7 +133,7 @@ export function createManagementApp(container: Container): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());
-  app.use(neverCached);
+  app.use(neverCached());
   app.get('/metrics', metricsEndpoint(container.metrics, container.config.metricsToken));
   app.use((_req, _res, next) => next(AppError.notFound('The management port serves /metrics only')));
   app.use(problemHandler(container.logger));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -24,3 +24,13 @@ export const SPEC_FILE = join(packageRoot, 'spec', 'openapi.yaml');
 export const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
 /** Copied next to the built code by scripts/build.ts. */
 export const COMMON_PASSWORDS_FILE = join(codeDirectory, 'auth', 'common-passwords.txt');
+/**
+ * Redoc's standalone bundle, which GET /docs inlines. @redocly/cli (pinned, a development
+ * dependency) ships it for its own `build-docs --inlineBundle`; reusing that file spares the
+ * `redoc` package and its React peers. Under tsx it is read from there, as built from the copy
+ * scripts/build.ts puts next to the code.
+ */
+export const REDOC_BUNDLE_FILE =
+  basename(codeDirectory) === 'src'
+    ? join(packageRoot, 'node_modules', '@redocly', 'cli', 'lib', 'chunks', 'redoc.standalone.js')
+    : join(codeDirectory, 'docs', 'redoc.standalone.js');

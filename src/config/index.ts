@@ -52,6 +52,8 @@ export interface Config {
     redirectAllowlist: string[];
   };
   allowOrganizationSignup: boolean;
+  /** Whether GET /docs, /openapi.json and /openapi.yaml serve the contract (else 404). */
+  docsEnabled: boolean;
   loginThrottle: LoginThrottleConfig;
   rateLimits: RateLimitConfig;
   /** Shares rate-limit counters between instances; null keeps them in the database. */
@@ -277,8 +279,18 @@ function parsePublicUrl(environment: Environment, raw: string | undefined, port:
   return url.href.replace(/\/+$/, '');
 }
 
-function parseRedirectAllowlist(raw: string | undefined, corsOrigins: string[], problems: string[]): string[] {
-  if (raw === undefined) return corsOrigins.filter((origin) => origin !== '*');
+/**
+ * Where a development front end runs (the port the Postman collection's SAML step and
+ * .env.development use): a plain `npm start` lets a SAML login land there. Only in development,
+ * and only when neither SSO_REDIRECT_ALLOWLIST nor CORS_ORIGINS names anything.
+ */
+const DEVELOPMENT_REDIRECT_ALLOWLIST = ['http://localhost:3000', 'http://127.0.0.1:3000'];
+
+function parseRedirectAllowlist(environment: Environment, raw: string | undefined, corsOrigins: string[], problems: string[]): string[] {
+  if (raw === undefined) {
+    const fromCors = corsOrigins.filter((origin) => origin !== '*');
+    return fromCors.length === 0 && environment === 'development' ? DEVELOPMENT_REDIRECT_ALLOWLIST : fromCors;
+  }
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
   for (const entry of entries) {
     if (!parseHttpUrl(entry)) problems.push(`SSO_REDIRECT_ALLOWLIST: "${entry}" is not an origin or URL prefix like https://app.example.com/sso/`);
@@ -435,7 +447,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
     saml: {
       signing: parseSamlSigning(unescapeNewlines(read('SAML_SP_PRIVATE_KEY')), unescapeNewlines(read('SAML_SP_CERT')), problems),
-      redirectAllowlist: parseRedirectAllowlist(read('SSO_REDIRECT_ALLOWLIST'), cors.origins, problems),
+      redirectAllowlist: parseRedirectAllowlist(environment, read('SSO_REDIRECT_ALLOWLIST'), cors.origins, problems),
     },
     loginThrottle: {
       maxFailures: parseInteger('LOGIN_MAX_FAILURES', read('LOGIN_MAX_FAILURES'), 5, 2, 100, problems),
@@ -452,6 +464,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     redisUrl: parseRedisUrl(read('REDIS_URL'), problems),
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),
+    docsEnabled: parseBoolean('DOCS_ENABLED', read('DOCS_ENABLED'), true, problems),
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems, warnings),
     http: {
       headersTimeoutMs: parseInteger('HTTP_HEADERS_TIMEOUT_MS', read('HTTP_HEADERS_TIMEOUT_MS'), 10_000, 100, 600_000, problems),

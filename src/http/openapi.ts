@@ -13,6 +13,8 @@ interface OperationObject {
   security?: SecurityRequirement[];
   /** `public`: the per-client limit of the unauthenticated endpoints guards it. */
   'x-rate-limit'?: 'public';
+  /** The same public document for every caller: exempt from the `no-store` of everything else. */
+  'x-cacheable'?: boolean;
 }
 
 export interface ApiDocument {
@@ -32,6 +34,7 @@ export interface SpecOperation {
   operationId: string;
   requiresBearer: boolean;
   rateLimited: boolean;
+  cacheable: boolean;
 }
 
 /**
@@ -77,6 +80,7 @@ export function listOperations(document: ApiDocument): SpecOperation[] {
           operationId: operation.operationId,
           requiresBearer: security.some((requirement) => 'bearerAuth' in requirement),
           rateLimited: operation['x-rate-limit'] === 'public',
+          cacheable: operation['x-cacheable'] === true,
         },
       ];
     }),

@@ -108,6 +108,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ SSO_REDIRECT_ALLOWLIST: 'app.example' }).join()).toMatch(/SSO_REDIRECT_ALLOWLIST: "app.example"/);
   });
 
+  it('lets a development SAML login land on the local front end when nothing names one, and nowhere else', () => {
+    expect(loadConfig({}).saml.redirectAllowlist).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000']);
+    expect(loadConfig({ ENVIRONMENT: 'test' }).saml.redirectAllowlist).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example' }).saml.redirectAllowlist).toEqual(['https://app.example']);
+  });
+
   it('takes the SAML signing key pair together, from one-line PEM too, and refuses a mismatched pair', () => {
     const first = makeCertificate('sp-one');
     const second = makeCertificate('sp-two');
