@@ -1,5 +1,6 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { components } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, API, expectProblem, login, registerOrganization, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
 import { makeCertificate } from '../helpers/certificates.js';
@@ -31,7 +32,17 @@ const saml = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/**
+ * Untyped: the generated body type makes the fields with a spec default (is_enabled, auto_create_users,
+ * allow_idp_initiated) required, so a typed call could not leave them out, and these tests rely on the defaults.
+ */
 const create = (body: unknown, token = adminTokens.access_token, target = server) => target.request('POST', `${API}/sso`, { token, body });
+
+const ssoConfig = (id: string) => ({ params: { path: { sso_config_id: id } } });
+const read = (id: string, tokens = adminTokens) => server.client(tokens).api.GET('/api/v1/enterprise/sso/{sso_config_id}', ssoConfig(id));
+const update = (id: string, body: components['schemas']['SsoConfigurationUpdate'], tokens = adminTokens) =>
+  server.client(tokens).api.PUT('/api/v1/enterprise/sso/{sso_config_id}', { ...ssoConfig(id), body });
+const remove = (id: string, tokens = adminTokens) => server.client(tokens).api.DELETE('/api/v1/enterprise/sso/{sso_config_id}', ssoConfig(id));
 
 describe('POST /sso', () => {
   it('creates a SAML configuration and shows the certificate’s fingerprint and expiry', async () => {
@@ -67,8 +78,11 @@ describe('POST /sso', () => {
     const [row] = await server.query<{ sealed: string }>(sql`select oauth_client_secret_encrypted as sealed from sso_configurations where id = ${response.body.id}`);
     expect(row?.sealed).toMatch(/^v1:/);
     expect(row?.sealed).not.toContain(secret);
-    const list = await server.request('GET', `${API}/sso/organization/${admin.organizationId}`, { token: adminTokens.access_token });
-    expect(list.text).not.toContain(secret);
+    const list = await server.client(adminTokens).api.GET('/api/v1/enterprise/sso/organization/{organization_id}', {
+      params: { path: { organization_id: admin.organizationId } },
+      parseAs: 'text',
+    });
+    expect(list.data).not.toContain(secret);
     const audit = await server.query(sql`select context::text as context from audit_logs where resource_id = ${response.body.id}`);
     expect(JSON.stringify(audit)).not.toContain(secret);
   });
@@ -87,8 +101,8 @@ describe('POST /sso', () => {
 
   it('returns 404 for a default_role_id of another organization, and accepts a system role', async () => {
     const other = await registerOrganization(server);
-    const theirRole = await server.request('POST', `${API}/roles`, { token: (await login(server, other)).access_token, body: { name: 'Theirs', permissions: ['users:read'] } });
-    expectProblem(await create(saml({ default_role_id: theirRole.body.id })), 404);
+    const theirRole = await server.client(await login(server, other)).api.POST('/api/v1/enterprise/roles', { body: { name: 'Theirs', permissions: ['users:read'] } });
+    expectProblem(await create(saml({ default_role_id: theirRole.data?.id })), 404);
     expect((await create(saml({ default_role_id: SYSTEM_ROLES.viewer }))).body.default_role_id).toBe(SYSTEM_ROLES.viewer);
   });
 
@@ -115,16 +129,13 @@ describe('POST /sso', () => {
 describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
   it('re-validates the whole configuration on update', async () => {
     const config = (await create(saml())).body;
-    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { saml_x509_cert: null } }), 422);
-    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { saml_x509_cert: 'junk' } }), 422);
+    expectProblem(await update(config.id, { saml_x509_cert: null }), 422);
+    expectProblem(await update(config.id, { saml_x509_cert: 'junk' }), 422);
     const rotated = makeCertificate('okta-rotated');
-    const updated = await server.request('PUT', `${API}/sso/${config.id}`, {
-      token: adminTokens.access_token,
-      body: { saml_x509_cert: rotated.certificate, allow_idp_initiated: true },
-    });
-    expect(updated.status).toBe(200);
-    expect(updated.body.saml_certificate_fingerprint).toBe(new X509Certificate(rotated.certificate).fingerprint256);
-    expect(updated.body.allow_idp_initiated).toBe(true);
+    const updated = await update(config.id, { saml_x509_cert: rotated.certificate, allow_idp_initiated: true });
+    expect(updated.response.status).toBe(200);
+    expect(updated.data?.saml_certificate_fingerprint).toBe(new X509Certificate(rotated.certificate).fingerprint256);
+    expect(updated.data?.allow_idp_initiated).toBe(true);
   });
 
   it('replaces and removes a client secret', async () => {
@@ -139,24 +150,24 @@ describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
       })
     ).body;
     expect(config.has_client_secret).toBe(false);
-    const set = await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { oauth_client_secret: 'new-secret' } });
-    expect(set.body.has_client_secret).toBe(true);
-    const cleared = await server.request('PUT', `${API}/sso/${config.id}`, { token: adminTokens.access_token, body: { oauth_client_secret: null } });
-    expect(cleared.body.has_client_secret).toBe(false);
+    const set = await update(config.id, { oauth_client_secret: 'new-secret' });
+    expect(set.data?.has_client_secret).toBe(true);
+    const cleared = await update(config.id, { oauth_client_secret: null });
+    expect(cleared.data?.has_client_secret).toBe(false);
   });
 
   it('lets another organization’s Admin neither read, change nor delete it (404)', async () => {
     const config = (await create(saml())).body;
     const outsider = await login(server, await registerOrganization(server));
-    expectProblem(await server.request('GET', `${API}/sso/${config.id}`, { token: outsider.access_token }), 404);
-    expectProblem(await server.request('PUT', `${API}/sso/${config.id}`, { token: outsider.access_token, body: { is_enabled: false } }), 404);
-    expectProblem(await server.request('DELETE', `${API}/sso/${config.id}`, { token: outsider.access_token }), 404);
-    expect((await server.request('GET', `${API}/sso/${config.id}`, { token: adminTokens.access_token })).body).toEqual(config);
+    expectProblem(await read(config.id, outsider), 404);
+    expectProblem(await update(config.id, { is_enabled: false }, outsider), 404);
+    expectProblem(await remove(config.id, outsider), 404);
+    expect((await read(config.id)).data).toEqual(config);
   });
 
   it('deletes: 204, then 404', async () => {
     const config = (await create(saml())).body;
-    expect((await server.request('DELETE', `${API}/sso/${config.id}`, { token: adminTokens.access_token })).status).toBe(204);
-    expectProblem(await server.request('GET', `${API}/sso/${config.id}`, { token: adminTokens.access_token }), 404);
+    expect((await remove(config.id)).response.status).toBe(204);
+    expectProblem(await read(config.id), 404);
   });
 });

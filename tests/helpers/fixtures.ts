@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { components } from 'fm-auth/client';
 import { expect } from 'vitest';
 import { runAdminCli } from './commands.js';
 import type { TestServer } from './server.js';
@@ -24,23 +25,30 @@ export interface Tokens {
   expires_in: number;
 }
 
+/** Asserts a typed client's result has the status, showing the problem otherwise, and answers its success body. */
+function expectSuccess<T>(result: { data?: T; error?: unknown; response: Response }, status: number): T {
+  expect(result.response.status, JSON.stringify(result.error)).toBe(status);
+  return result.data as T;
+}
+
 /** Registers a new organization whose first user (its Admin) is returned. */
-export async function registerOrganization(server: TestServer, overrides: Record<string, unknown> = {}): Promise<Account> {
-  const email = (overrides.email as string | undefined) ?? uniqueEmail('admin');
-  const password = (overrides.password as string | undefined) ?? STRONG_PASSWORD;
-  const response = await server.request('POST', `${API}/auth/register`, {
-    body: { email, password, full_name: 'Ada Admin', organization_name: `Org ${randomUUID().slice(0, 8)}`, ...overrides },
-  });
-  expect(response.status, response.text).toBe(201);
-  return { email, password, userId: response.body.id, organizationId: response.body.organization_id };
+export async function registerOrganization(server: TestServer, overrides: Partial<components['schemas']['RegisterRequest']> = {}): Promise<Account> {
+  const email = overrides.email ?? uniqueEmail('admin');
+  const password = overrides.password ?? STRONG_PASSWORD;
+  const user = expectSuccess(
+    await server.client().api.POST('/api/v1/enterprise/auth/register', {
+      body: { email, password, full_name: 'Ada Admin', organization_name: `Org ${randomUUID().slice(0, 8)}`, ...overrides },
+    }),
+    201,
+  );
+  return { email, password, userId: user.id, organizationId: user.organization_id };
 }
 
 export async function login(server: TestServer, account: Pick<Account, 'email' | 'password'>): Promise<Tokens> {
-  const response = await server.request('POST', `${API}/auth/login`, {
-    body: { email: account.email, password: account.password },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body;
+  return expectSuccess(
+    await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email: account.email, password: account.password } }),
+    200,
+  );
 }
 
 /** A raw answer (`server.request`) or a typed client's result, whose problem body is its `error`. */
@@ -73,15 +81,19 @@ export const SYSTEM_ROLES = {
 /** Adds a Member to the Admin's organization the way users join: by registering with its id. */
 export async function joinOrganization(server: TestServer, admin: Account, adminTokens: Tokens): Promise<Account> {
   const domain = 'members.example';
-  const allowed = await server.request('PUT', `${API}/organizations/${admin.organizationId}`, {
-    token: adminTokens.access_token,
-    body: { allowed_email_domains: [domain] },
-  });
-  expect(allowed.status, allowed.text).toBe(200);
+  expectSuccess(
+    await server.client(adminTokens).api.PUT('/api/v1/enterprise/organizations/{organization_id}', {
+      params: { path: { organization_id: admin.organizationId } },
+      body: { allowed_email_domains: [domain] },
+    }),
+    200,
+  );
   const email = uniqueEmail('member', domain);
-  const response = await server.request('POST', `${API}/auth/register`, {
-    body: { email, password: STRONG_PASSWORD, full_name: 'Mo Member', organization_id: admin.organizationId },
-  });
-  expect(response.status, response.text).toBe(201);
-  return { email, password: STRONG_PASSWORD, userId: response.body.id, organizationId: admin.organizationId };
+  const user = expectSuccess(
+    await server.client().api.POST('/api/v1/enterprise/auth/register', {
+      body: { email, password: STRONG_PASSWORD, full_name: 'Mo Member', organization_id: admin.organizationId },
+    }),
+    201,
+  );
+  return { email, password: STRONG_PASSWORD, userId: user.id, organizationId: admin.organizationId };
 }
