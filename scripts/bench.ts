@@ -10,7 +10,7 @@
  * BENCH_SECONDS and BENCH_CONNECTIONS override the durations; BENCH_ADMIN_DATABASE_URL the server.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,8 +94,17 @@ const anotherClient = () => {
   return `10.${(clients >> 16) & 255}.${(clients >> 8) & 255}.${clients & 255}`;
 };
 
+/** The files the image holds, built apart from dist/ (a build there may be running too). */
+async function buildApp(): Promise<string> {
+  const app = mkdtempSync(join(tmpdir(), 'fm-auth-bench-app-'));
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--outdir', join(app, 'dist')]);
+  for (const source of ['package.json', 'spec', 'drizzle']) cpSync(source, join(app, source), { recursive: true });
+  symlinkSync(join(process.cwd(), 'node_modules'), join(app, 'node_modules'));
+  return app;
+}
+
 async function main(): Promise<void> {
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build.ts']);
+  const app = await buildApp();
   const database = await createEmptyDatabase('bench', ADMIN_URL);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -116,7 +125,7 @@ async function main(): Promise<void> {
   let service: ChildProcess | undefined;
   let baseline: ChildProcess | undefined;
   try {
-    const cold = await startTimed(process.execPath, ['dist/main.js'], serviceEnv, isReady(url));
+    const cold = await startTimed(process.execPath, [join(app, 'dist/main.js')], serviceEnv, isReady(url));
     service = cold.child;
     const pid = service.pid as number;
     extra.coldStartPostgresSeconds = cold.seconds;
@@ -212,7 +221,8 @@ async function main(): Promise<void> {
     await database.drop();
   }
   if (!SMOKE) Object.assign(extra, await measureEmbeddedStart());
-  extra.productionInstallMb = (directoryBytes('dist') + directoryBytes('node_modules/@node-rs')) / 1e6;
+  extra.productionInstallMb = (directoryBytes(join(app, 'dist')) + directoryBytes('node_modules/@node-rs')) / 1e6;
+  rmSync(app, { recursive: true, force: true });
   report(rows, extra);
 }
 

@@ -8,6 +8,8 @@ import { buildClient } from './build-client.js';
  * copies it), and the embedded database is imported only without DATABASE_URL, never in the image.
  */
 const RUNTIME_EXTERNALS = ['@node-rs/argon2', '@electric-sql/pglite'];
+/** `--outdir DIR` builds elsewhere (tests and the benchmark, so they never race over dist/). */
+const OUTDIR = process.argv.includes('--outdir') ? (process.argv[process.argv.indexOf('--outdir') + 1] as string) : 'dist';
 
 /**
  * rate-limiter-flexible loads drizzle-orm through an import whose specifier is computed at run time
@@ -32,10 +34,10 @@ const drizzleForRateLimiter: Plugin = {
 // into dist/ (shared code in dist/chunks/), so the image needs no node_modules but argon2's.
 // Types are checked by `npm run typecheck`; this only strips them. Whitespace and names are kept so
 // that a stack trace in the log still reads. A fresh build, but `npm run docs`'s dist/docs stays.
-for (const entry of existsSync('dist') ? readdirSync('dist') : []) if (entry !== 'docs') rmSync(`dist/${entry}`, { recursive: true, force: true });
+for (const entry of existsSync(OUTDIR) ? readdirSync(OUTDIR) : []) if (entry !== 'docs') rmSync(`${OUTDIR}/${entry}`, { recursive: true, force: true });
 await build({
   entryPoints: { main: 'src/main.ts', healthcheck: 'src/healthcheck.ts', 'cli/admin': 'src/cli/admin.ts' },
-  outdir: 'dist',
+  outdir: OUTDIR,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -50,8 +52,8 @@ await build({
   plugins: [drizzleForRateLimiter],
   logLevel: 'warning',
 });
-cpSync('src/auth/common-passwords.txt', 'dist/auth/common-passwords.txt');
-await buildClient('dist/client');
+cpSync('src/auth/common-passwords.txt', `${OUTDIR}/auth/common-passwords.txt`);
+await buildClient(`${OUTDIR}/client`);
 // GET /docs inlines Redoc's standalone bundle (src/package-files.ts says where it comes from).
-cpSync('node_modules/@redocly/cli/lib/chunks/redoc.standalone.js', 'dist/docs/redoc.standalone.js');
-console.log('built dist/');
+cpSync('node_modules/@redocly/cli/lib/chunks/redoc.standalone.js', `${OUTDIR}/docs/redoc.standalone.js`);
+console.log(`built ${OUTDIR}/`);

@@ -98,8 +98,8 @@ describe('the container image', () => {
   it('runs from the files the image holds (the build, spec, migrations), with NODE_ENV=production: it starts, migrates and serves the API and a SAML login', async () => {
     const app = mkdtempSync(join(tmpdir(), 'fm-auth-image-'));
     try {
-      await execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: ROOT });
-      for (const source of ['dist', 'package.json', 'spec', 'drizzle']) cpSync(join(ROOT, source), join(app, source), { recursive: true });
+      await execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--outdir', join(app, 'dist')], { cwd: ROOT });
+      for (const source of ['package.json', 'spec', 'drizzle']) cpSync(join(ROOT, source), join(app, source), { recursive: true });
       // The bundle carries every JavaScript dependency; the image adds argon2's native addon only.
       mkdirSync(join(app, 'node_modules'));
       symlinkSync(join(ROOT, 'node_modules/@node-rs'), join(app, 'node_modules/@node-rs'));
