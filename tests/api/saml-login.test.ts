@@ -72,7 +72,7 @@ describe('SAML login: success', () => {
     );
     expect(row).toEqual({ password_hash: null, sso_subject_id: 'okta|grace' });
     const audit = await server.query<{ event_type: string; status: string }>(
-      sql`select event_type, status from audit_logs where actor_user_id = ${me.body.id} order by created_at`,
+      sql`select event_type, status from audit_logs where actor_user_id = ${me.body.id} order by created_at, event_type desc`,
     );
     expect(audit).toEqual([
       { event_type: 'user.create', status: 'success' },
