@@ -7,7 +7,7 @@ FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/build.ts ./scripts/build.ts
+COPY scripts/build.ts scripts/build-client.ts ./scripts/
 COPY src ./src
 # One bundle of the service and its JavaScript dependencies (scripts/build.ts); the one package it
 # leaves out and the image needs is argon2, a native addon installed here for the target platform.

@@ -74,6 +74,14 @@ describe('the image', () => {
     expect(me.body).toMatchObject({ email: credentials.email, organization_id: registered.body.organization_id });
   });
 
+  it('serves its API documentation from the built files', async () => {
+    const docs = await fetch(`${baseUrl}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await docs.text()).toContain('<redoc');
+    expect(((await (await fetch(`${baseUrl}/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\.1/);
+  });
+
   it('stops on SIGTERM with exit code 0, well within the stop timeout', async () => {
     const started = Date.now();
     await podman(['stop', '--time', String(STOP_TIMEOUT_S), SERVICE]);
