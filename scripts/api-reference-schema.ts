@@ -1,4 +1,5 @@
 /** Schemas of the spec as API_REFERENCE.md shows them: a compact type, constraints, an example. */
+import { dereference } from './spec-references.js';
 
 export interface Schema {
   $ref?: string;
@@ -31,16 +32,7 @@ export class SchemaResolver {
   constructor(private readonly document: unknown) {}
 
   resolve<T extends { $ref?: string }>(node: T): T {
-    let current: T = node;
-    while (current.$ref) {
-      const target = current.$ref
-        .replace(/^#\//, '')
-        .split('/')
-        .reduce<unknown>((parent, key) => (parent as Record<string, unknown>)[key], this.document);
-      if (target === undefined) throw new Error(`unresolved $ref ${current.$ref}`);
-      current = target as T;
-    }
-    return current;
+    return dereference(node, this.document);
   }
 }
 

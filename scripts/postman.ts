@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Converter from 'openapi-to-postmanv2';
 import { parse } from 'yaml';
+import { resolvePointer } from './spec-references.js';
 
 /**
  * The Postman collection QA runs with newman: converted from the spec, then made runnable as a
@@ -244,14 +245,6 @@ interface SpecOperationObject {
 
 interface Spec {
   paths: Record<string, Record<string, SpecOperationObject>>;
-}
-
-/** Follows a local JSON pointer (#/components/...) through the spec. */
-function resolvePointer(spec: unknown, ref: string): unknown {
-  return ref
-    .slice(2)
-    .split('/')
-    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
 }
 
 /** The schema with every $ref replaced by its target: the Postman sandbox sees one schema, not the spec. */

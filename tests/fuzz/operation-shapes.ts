@@ -1,5 +1,6 @@
 import { type ApiDocument, type HttpMethod, listOperations, type SpecOperation } from '../../src/http/openapi.js';
-import { dereference, type JsonSchema } from '../helpers/schema-arbitrary.js';
+import { dereference } from '../../scripts/spec-references.js';
+import type { JsonSchema } from '../helpers/schema-arbitrary.js';
 
 interface ParameterObject {
   $ref?: string;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { dereference } from '../../scripts/spec-references.js';
 import { formatValues } from './schema-formats.js';
 
 /**
@@ -40,28 +41,6 @@ export interface SchemaScope {
   hint?: (field: string) => fc.Arbitrary<unknown> | undefined;
   /** Use a field's hint alone: for requests meant to pass every check but the one under test. */
   hintsOnly?: boolean;
-}
-
-function pointer(document: unknown, ref: string): unknown {
-  if (!ref.startsWith('#/')) throw new Error(`Only local $refs are supported, not ${ref}`);
-  return ref
-    .slice(2)
-    .split('/')
-    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
-}
-
-/** Follows `$ref`s (a schema's, a parameter's) into the document; siblings of a `$ref` override the target. */
-export function dereference<T extends { $ref?: string }>(node: T, document: unknown): T {
-  let current = node;
-  for (let hops = 0; current.$ref !== undefined; hops += 1) {
-    if (hops > 20) throw new Error(`$ref chain too long at ${current.$ref}`);
-    const { $ref, ...siblings } = current;
-    const target = pointer(document, $ref) as T | undefined;
-    if (!target) throw new Error(`Unresolvable $ref ${$ref}`);
-    current = { ...target, ...siblings };
-  }
-  return current;
 }
 
 /** The schema with its `$ref`s followed, checked to use only keywords this generator understands. */
