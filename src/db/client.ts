@@ -6,6 +6,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/index.js';
 import { MIGRATIONS_FOLDER } from '../package-files.js';
+import { unavailabilityCode } from './errors.js';
 import { instrumentPostgres, type QueryObserver } from './instrument.js';
 import { schema } from './schema.js';
 
@@ -65,12 +66,12 @@ export interface DatabaseOptions {
   onQuery?: (statement: string, parameters: readonly unknown[]) => void;
 }
 
+export type DatabaseConfig = Pick<Config['database'], 'url' | 'dataDir' | 'echo'>;
+
 /**
  * PostgreSQL through postgres.js when DATABASE_URL is set; otherwise the embedded database, whose
  * package is loaded only then (production installs leave it out).
  */
-export type DatabaseConfig = Pick<Config['database'], 'url' | 'dataDir' | 'echo'>;
-
 export async function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (!config.url) {
     const { openEmbeddedDatabase } = await import('./embedded.js');
@@ -106,13 +107,7 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
   };
 }
 
-// Refusals that end once PostgreSQL is up: no listener or name yet, or the server still starting.
-const NOT_YET_REACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03']);
 const RETRY_INTERVAL_MS = 1000;
-
-function notYetReachable(error: unknown): error is Error & { code: string } {
-  return error instanceof Error && NOT_YET_REACHABLE.has(String((error as { code?: unknown }).code));
-}
 
 /**
  * Migrates, retrying while the database cannot be reached yet (a container starting beside the
@@ -124,8 +119,9 @@ export async function migrateWhenReachable(database: DatabaseHandle, waitMs: num
     try {
       return await database.migrate();
     } catch (error) {
-      if (!notYetReachable(error) || Date.now() + RETRY_INTERVAL_MS > deadline) throw error;
-      onRetry(error.code);
+      const reason = unavailabilityCode(error);
+      if (reason === undefined || Date.now() + RETRY_INTERVAL_MS > deadline) throw error;
+      onRetry(reason);
       await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS));
     }
   }

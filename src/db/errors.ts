@@ -5,6 +5,8 @@ const CONNECTION_ERROR_CODES = new Set([
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
@@ -13,15 +15,16 @@ const CONNECTION_ERROR_CODES = new Set([
 // SQLSTATE classes 08 (connection exception) and 57P0x (server shutting down or restarting).
 const UNAVAILABLE_SQLSTATE = /^(08|57P0)/;
 
-/** Drizzle wraps driver errors: codes sit on `cause.code` (postgres.js and PGlite alike). */
-function errorCodes(err: unknown): string[] {
-  const codes: string[] = [];
-  for (let current = err, depth = 0; current && depth < 4; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
+/** The error and what it wraps: drizzle puts the driver's error (postgres.js and PGlite alike) in `cause`. */
+function* errorChain(err: unknown): Generator<Record<string, unknown>> {
+  for (let current = err, depth = 0; current && typeof current === 'object' && depth < 4; depth += 1) {
+    yield current as Record<string, unknown>;
     current = (current as { cause?: unknown }).cause;
   }
-  return codes;
+}
+
+function errorCodes(err: unknown): string[] {
+  return [...errorChain(err)].map((layer) => layer.code).filter((code): code is string => typeof code === 'string');
 }
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -30,18 +33,16 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /** The unique index a 23505 violated: postgres.js names it `constraint_name`, PGlite `constraint`. */
 export function violatedUniqueIndex(err: unknown): string | undefined {
-  for (let current = err, depth = 0; current && depth < 4; depth += 1) {
-    const { code, constraint_name: constraintName, constraint } = current as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
-    if (code === UNIQUE_VIOLATION) {
-      const name = constraintName ?? constraint;
-      return typeof name === 'string' ? name : undefined;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const violation = [...errorChain(err)].find((layer) => layer.code === UNIQUE_VIOLATION);
+  const name = violation?.constraint_name ?? violation?.constraint;
+  return typeof name === 'string' ? name : undefined;
 }
 
-/** True when the database could not be reached (as opposed to a query that failed). */
+/** The code that says the database could not be reached (as opposed to a query that failed), if any. */
+export function unavailabilityCode(err: unknown): string | undefined {
+  return errorCodes(err).find((code) => CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code));
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
-  return errorCodes(err).some((code) => CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code));
+  return unavailabilityCode(err) !== undefined;
 }
