@@ -11,12 +11,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type autocannon from 'autocannon';
 import { createEmptyDatabase } from '../tests/helpers/database.js';
+import { freePort } from '../tests/helpers/ports.js';
 import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
 import { cpuSeconds, directoryBytes, drive, type LoadResult, memoryMb, postgresCpuSeconds } from './bench/measure.js';
 
@@ -50,15 +50,6 @@ interface Row extends LoadResult {
   serviceCpuSeconds: number;
   databaseCpuSeconds: number;
   rssMb: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a process and answers it with the seconds until `ready()` first holds. */

@@ -1,9 +1,10 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCommand } from '../helpers/commands.js';
-import { IMAGE, callApi, RUN_ID, allHealthy, compose, type ComposeProject, freePort, inspect, podman, podmanResult, serviceContainers } from './engine.js';
+import { IMAGE, callApi, RUN_ID, allHealthy, compose, type ComposeProject, inspect, podman, podmanResult, serviceContainers } from './engine.js';
+import { freePort } from '../helpers/ports.js';
 
 // The API port both compose files publish by default.
 const API = 'http://127.0.0.1:8000';
@@ -75,7 +76,7 @@ describe('docker-compose.prod.yml (production, secrets from scripts/generate_sec
 
   it('comes up healthy with every secret read from its file', async () => {
     rmSync(directory, { recursive: true, force: true });
-    await runCommand('mkdir', ['-p', directory]);
+    mkdirSync(directory, { recursive: true });
     copyFileSync(join(ROOT, 'docker-compose.prod.yml'), project.file);
     writeFileSync(join(directory, '.env.production'), readFileSync(join(ROOT, '.env.production'), 'utf8').replaceAll('CHANGE_ME.example.com', 'auth.compose.test'));
     writeFileSync(project.envFile, '');

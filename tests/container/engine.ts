@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { runCommand, type CommandResult } from '../helpers/commands.js';
 
 /**
@@ -72,15 +71,6 @@ export function allHealthy(ids: string[]): Promise<true> {
   return eventually(`${ids.length} containers to be healthy`, async () => {
     const states = await Promise.all(ids.map((id) => inspect<string>(id, '.State.Health.Status')));
     return states.every((state) => state === 'healthy') ? true : undefined;
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
   });
 }
 

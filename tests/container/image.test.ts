@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE, callApi, RUN_ID, freePort, inspect, podman, podmanResult } from './engine.js';
+import { IMAGE, callApi, eventually, RUN_ID, inspect, podman, podmanResult } from './engine.js';
+import { freePort } from '../helpers/ports.js';
 
 const MAX_IMAGE_BYTES = 200_000_000;
 const STOP_TIMEOUT_S = 10;
@@ -32,13 +33,10 @@ afterAll(async () => {
 });
 
 async function waitForReady(): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    const status = await fetch(`${baseUrl}/health/ready`).then((response) => response.status, () => 0);
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new Error(`the service did not become ready; its log:\n${await podman(['logs', SERVICE]).catch(String)}`);
+  const ready = async () => ((await fetch(`${baseUrl}/health/ready`)).status === 200 ? true : undefined);
+  await eventually('the service to be ready', ready).catch(async (error: Error) => {
+    throw new Error(`${error.message}; its log:\n${await podman(['logs', SERVICE]).catch(String)}`);
+  });
 }
 
 describe('the image', () => {
