@@ -1,6 +1,7 @@
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
+import { COMMON_PASSWORDS_FILE, REDOC_BUNDLE_FILE } from '../src/package-files.js';
 import { buildClient } from './build-client.js';
 
 /**
@@ -52,8 +53,9 @@ await build({
   plugins: [drizzleForRateLimiter],
   logLevel: 'warning',
 });
-cpSync('src/auth/common-passwords.txt', `${OUTDIR}/auth/common-passwords.txt`);
+// The source tree's copies (package-files.ts names them, run from src/ as this script is) go next to the code.
+cpSync(COMMON_PASSWORDS_FILE, `${OUTDIR}/auth/common-passwords.txt`);
 await buildClient(`${OUTDIR}/client`);
-// GET /docs inlines Redoc's standalone bundle (src/package-files.ts says where it comes from).
-cpSync('node_modules/@redocly/cli/lib/chunks/redoc.standalone.js', `${OUTDIR}/docs/redoc.standalone.js`);
+// GET /docs inlines Redoc's standalone bundle.
+cpSync(REDOC_BUNDLE_FILE, `${OUTDIR}/docs/redoc.standalone.js`);
 console.log(`built ${OUTDIR}/`);
