@@ -155,7 +155,7 @@ export interface paths {
         };
         /**
          * List organizations
-         * @description The platform super-admin sees every organization; anyone else a list holding only their own. Needs `organizations:read`.
+         * @description The platform super-admin sees every organization; anyone else a list holding only their own.
          */
         get: operations["listOrganizations"];
         put?: never;
@@ -181,12 +181,12 @@ export interface paths {
         };
         /**
          * Get an organization
-         * @description Needs `organizations:read`. Another tenant's organization is a 404, exactly as an unknown id.
+         * @description Another tenant's organization is a 404, exactly as an unknown id.
          */
         get: operations["getOrganization"];
         /**
          * Update an organization
-         * @description Changes the fields given (partial update). Needs `organizations:update`. An organization's
+         * @description Changes the fields given (partial update). An organization's
          *     Admin may change `name`, `contact_email`, `contact_name` and `allowed_email_domains`;
          *     `slug`, `plan`, `max_users`, `max_teams` and `is_active` are for the platform super-admin
          *     only (403 otherwise). `max_users` and `max_teams` cannot go below what the organization
@@ -216,7 +216,7 @@ export interface paths {
         put?: never;
         /**
          * Create a team
-         * @description Creates a team in an organization. Needs `teams:create`. The organization's `max_teams` is enforced (403 when full); the slug is unique within the organization (409).
+         * @description Creates a team in an organization. The organization's `max_teams` is enforced (403 when full); the slug is unique within the organization (409).
          */
         post: operations["createTeam"];
         delete?: never;
@@ -236,7 +236,7 @@ export interface paths {
         };
         /**
          * List an organization's teams
-         * @description Needs `teams:read`. Oldest first; the total is in `X-Total-Count`.
+         * @description Oldest first; the total is in `X-Total-Count`.
          */
         get: operations["listTeams"];
         put?: never;
@@ -258,18 +258,18 @@ export interface paths {
         };
         /**
          * Get a team
-         * @description Needs `teams:read`. Another tenant's team is a 404, exactly as an unknown id.
+         * @description Another tenant's team is a 404, exactly as an unknown id.
          */
         get: operations["getTeam"];
         /**
          * Update a team
-         * @description Changes the fields given (partial update). Needs `teams:update`. A team cannot move to another organization.
+         * @description Changes the fields given (partial update). A team cannot move to another organization.
          */
         put: operations["updateTeam"];
         post?: never;
         /**
          * Delete a team
-         * @description Soft-deletes the team. Needs `teams:delete`. Its members stay, without a team.
+         * @description Soft-deletes the team. Its members stay, without a team.
          */
         delete: operations["deleteTeam"];
         options?: never;
@@ -288,7 +288,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user
-         * @description Creates a user in an organization. Needs `users:create`. Without `password` the user can
+         * @description Creates a user in an organization. Without `password` the user can
          *     only sign in through SSO. `role_ids` (system roles or the organization's own) default to
          *     Member; nobody can grant a permission they do not hold. The organization's `max_users`
          *     is enforced (403 when full).
@@ -311,7 +311,7 @@ export interface paths {
         };
         /**
          * List an organization's users
-         * @description Needs `users:read`. Oldest first; filters combine; the total is in `X-Total-Count`.
+         * @description Oldest first; filters combine; the total is in `X-Total-Count`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -333,19 +333,19 @@ export interface paths {
         };
         /**
          * Get a user
-         * @description Needs `users:read`. Another tenant's user is a 404, exactly as an unknown id.
+         * @description Another tenant's user is a 404, exactly as an unknown id.
          */
         get: operations["getUser"];
         /**
          * Update a user
-         * @description Changes the fields given (partial update). Needs `users:update`. Deactivating a user ends
+         * @description Changes the fields given (partial update). Deactivating a user ends
          *     all their sessions at once. Nobody can deactivate the organization's last active Admin (409).
          */
         put: operations["updateUser"];
         post?: never;
         /**
          * Delete a user
-         * @description Soft-deletes the user and ends all their sessions. Needs `users:delete`. The organization's last active Admin cannot be deleted (409).
+         * @description Soft-deletes the user and ends all their sessions. The organization's last active Admin cannot be deleted (409).
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -366,7 +366,7 @@ export interface paths {
         /**
          * Replace a user's roles
          * @description Replaces the user's roles with `role_ids` (system roles or the user's organization's own).
-         *     Needs `users:update`. Nobody can grant a permission they do not hold, nor demote the
+         *     Nobody can grant a permission they do not hold, nor demote the
          *     organization's last active Admin (409). Takes effect on the user's next request.
          */
         put: operations["setUserRoles"];
@@ -386,14 +386,13 @@ export interface paths {
         };
         /**
          * List roles
-         * @description The system roles (Admin, Member, Viewer) and the caller's organization's custom roles, system roles first. Needs `roles:read`.
+         * @description The system roles (Admin, Member, Viewer) and the caller's organization's custom roles, system roles first.
          */
         get: operations["listRoles"];
         put?: never;
         /**
          * Create a custom role
-         * @description Creates a role in the caller's organization from permissions of the catalog. Needs
-         *     `roles:create`. Nobody can grant a permission they do not hold themselves (403), and the
+         * @description Creates a role in the caller's organization from permissions of the catalog. Nobody can grant a permission they do not hold themselves (403), and the
          *     platform permissions `organizations:create` and `organizations:delete` belong to no role.
          */
         post: operations["createRole"];
@@ -414,18 +413,18 @@ export interface paths {
         };
         /**
          * Get a role
-         * @description A system role or one of the caller's organization's roles. Needs `roles:read`.
+         * @description A system role or one of the caller's organization's roles.
          */
         get: operations["getRole"];
         /**
          * Update a custom role
-         * @description Changes the fields given; `permissions` replaces the whole set. Needs `roles:update`. System roles are read-only (403). Takes effect on the next request of every user holding the role.
+         * @description Changes the fields given; `permissions` replaces the whole set. System roles are read-only (403). Takes effect on the next request of every user holding the role.
          */
         put: operations["updateRole"];
         post?: never;
         /**
          * Delete a custom role
-         * @description Deletes the role; users holding it lose it. Needs `roles:delete`. System roles cannot be deleted (403).
+         * @description Deletes the role; users holding it lose it. System roles cannot be deleted (403).
          */
         delete: operations["deleteRole"];
         options?: never;
@@ -442,8 +441,7 @@ export interface paths {
         };
         /**
          * Read the audit log
-         * @description Security events and changes of the caller's organization, newest first. Needs
-         *     `audit:read`. The platform super-admin sees every organization's events (and those tied
+         * @description Security events and changes of the caller's organization, newest first. The platform super-admin sees every organization's events (and those tied
          *     to none, such as failed logins for unknown emails), or one organization's with
          *     `organization_id`. Rows never hold a password, token or assertion.
          */
@@ -467,7 +465,7 @@ export interface paths {
         put?: never;
         /**
          * Create an SSO configuration
-         * @description Adds an identity provider to an organization. Needs `sso:create`. A SAML configuration
+         * @description Adds an identity provider to an organization. A SAML configuration
          *     needs `saml_entity_id`, an https `saml_sso_url` (http only outside production) and a
          *     `saml_x509_cert` that parses as an X.509 PEM certificate. `default_role_id` must be a
          *     system role or one of the organization's own. A client secret is encrypted at rest
@@ -491,7 +489,7 @@ export interface paths {
         };
         /**
          * List an organization's SSO configurations
-         * @description Needs `sso:read`. Oldest first; the total is in `X-Total-Count`.
+         * @description Oldest first; the total is in `X-Total-Count`.
          */
         get: operations["listSsoConfigurations"];
         put?: never;
@@ -537,18 +535,18 @@ export interface paths {
         };
         /**
          * Get an SSO configuration
-         * @description Needs `sso:read`. Another tenant's configuration is a 404, exactly as an unknown id.
+         * @description Another tenant's configuration is a 404, exactly as an unknown id.
          */
         get: operations["getSsoConfiguration"];
         /**
          * Update an SSO configuration
-         * @description Changes the fields given (partial update) and validates the whole configuration again. Needs `sso:update`. Send `oauth_client_secret` to replace the secret, or null to remove it.
+         * @description Changes the fields given (partial update) and validates the whole configuration again. Send `oauth_client_secret` to replace the secret, or null to remove it.
          */
         put: operations["updateSsoConfiguration"];
         post?: never;
         /**
          * Delete an SSO configuration
-         * @description Needs `sso:delete`. Users who signed in through it keep their accounts.
+         * @description Users who signed in through it keep their accounts.
          */
         delete: operations["deleteSsoConfiguration"];
         options?: never;
@@ -822,7 +820,7 @@ export interface components {
     schemas: {
         /** @description An RFC 9457 problem document. */
         Problem: {
-            /** @description A URN naming the kind of problem, such as `urn:fm-auth:problem:validation-failed`. */
+            /** @description A URN naming the kind of problem, such as `urn:fm-auth:problem:validation-failed`; `code` says exactly why. */
             type: string;
             /** @description The HTTP status text. */
             title: string;
@@ -831,6 +829,9 @@ export interface components {
             detail: string;
             /** @description The request path. */
             instance?: string;
+            code: components["schemas"]["ProblemCode"];
+            /** @description The request's id, as in the `X-Request-ID` header; give it when you report a problem. */
+            request_id: string;
             /** @description Each invalid field, for 422 answers. */
             errors?: {
                 /** @description Where the field is, such as `/body/email`. */
@@ -838,6 +839,11 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
+         *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
+         */
+        ProblemCode: string & ("request_not_http" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1310,7 +1316,9 @@ export interface components {
                  *       "title": "Unauthorized",
                  *       "status": 401,
                  *       "detail": "Incorrect email or password",
-                 *       "instance": "/api/v1/enterprise/auth/login"
+                 *       "instance": "/api/v1/enterprise/auth/login",
+                 *       "code": "login_credentials_invalid",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1332,7 +1340,9 @@ export interface components {
                  *       "title": "Forbidden",
                  *       "status": 403,
                  *       "detail": "This organization has reached its user limit",
-                 *       "instance": "/api/v1/enterprise/auth/register"
+                 *       "instance": "/api/v1/enterprise/auth/register",
+                 *       "code": "organization_user_limit_reached",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1350,7 +1360,9 @@ export interface components {
                  *       "title": "Not Found",
                  *       "status": 404,
                  *       "detail": "Organization not found",
-                 *       "instance": "/api/v1/enterprise/auth/register"
+                 *       "instance": "/api/v1/enterprise/auth/register",
+                 *       "code": "organization_not_found",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1368,7 +1380,9 @@ export interface components {
                  *       "title": "Conflict",
                  *       "status": 409,
                  *       "detail": "already exists: a user with this email address",
-                 *       "instance": "/api/v1/enterprise/auth/register"
+                 *       "instance": "/api/v1/enterprise/auth/register",
+                 *       "code": "user_email_taken",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1387,6 +1401,8 @@ export interface components {
                  *       "status": 422,
                  *       "detail": "Request validation failed: body/email must match format \"email\"",
                  *       "instance": "/api/v1/enterprise/auth/register",
+                 *       "code": "request_invalid",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c",
                  *       "errors": [
                  *         {
                  *           "path": "/body/email",
@@ -1419,7 +1435,9 @@ export interface components {
                  *       "title": "Too Many Requests",
                  *       "status": 429,
                  *       "detail": "Too many failed attempts; try again in 300 seconds",
-                 *       "instance": "/api/v1/enterprise/auth/login"
+                 *       "instance": "/api/v1/enterprise/auth/login",
+                 *       "code": "login_throttled",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1438,7 +1456,9 @@ export interface components {
                  *       "title": "Service Unavailable",
                  *       "status": 503,
                  *       "detail": "The database is unreachable",
-                 *       "instance": "/health/ready"
+                 *       "instance": "/health/ready",
+                 *       "code": "service_not_ready",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1465,7 +1485,9 @@ export interface components {
                  *       "title": "Not Found",
                  *       "status": 404,
                  *       "detail": "The API documentation is not served here",
-                 *       "instance": "/docs"
+                 *       "instance": "/docs",
+                 *       "code": "documentation_disabled",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -1483,7 +1505,9 @@ export interface components {
                  *       "title": "Internal Server Error",
                  *       "status": 500,
                  *       "detail": "An unexpected error occurred.",
-                 *       "instance": "/api/v1/enterprise/auth/me"
+                 *       "instance": "/api/v1/enterprise/auth/me",
+                 *       "code": "internal_error",
+                 *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -2951,7 +2975,9 @@ export interface operations {
                      *       "title": "Unauthorized",
                      *       "status": 401,
                      *       "detail": "SAML response rejected: it answers a login request that was already used",
-                     *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/acs"
+                     *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/acs",
+                     *       "code": "saml_request_reused",
+                     *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

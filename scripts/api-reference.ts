@@ -13,7 +13,6 @@ export const END_MARKER = '<!-- END GENERATED -->';
 const API_BASE = '/api/v1/enterprise';
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 // Granted to no role (product contract): only the platform super-admin flag carries them.
-const PLATFORM_PERMISSIONS = new Set(['organizations:create', 'organizations:delete']);
 
 interface Parameter {
   $ref?: string;
@@ -49,6 +48,7 @@ interface Operation {
   responses: Record<string, Response>;
   'x-rate-limit'?: string;
   'x-permission'?: string;
+  'x-platform'?: boolean;
 }
 
 interface Spec {
@@ -65,16 +65,12 @@ interface Entry {
 
 type Access = { authentication: 'public' | 'bearer' | 'platform'; permission: string | null };
 
-/** Who may call: `x-permission` when the spec has it, else the "Needs `x:y`" of the description. */
+/** Who may call, from the spec's `x-permission` and `x-platform`: what the router enforces. */
 export function accessOf(operation: Operation): Access {
   if (operation.security?.length === 0) return { authentication: 'public', permission: null };
-  const description = operation.description ?? '';
-  const permission = operation['x-permission'] ?? /Needs\s+`([a-z-]+:[a-z]+)`/.exec(description)?.[1] ?? null;
-  if (permission && PLATFORM_PERMISSIONS.has(permission)) return { authentication: 'platform', permission };
-  if (!permission && /platform super-admin (only|may)|only the platform super-admin/i.test(description)) {
-    return { authentication: 'platform', permission: null };
-  }
-  return { authentication: 'bearer', permission };
+  const declared = operation['x-permission'];
+  const permission = declared === undefined || declared === 'none' ? null : declared;
+  return { authentication: operation['x-platform'] ? 'platform' : 'bearer', permission };
 }
 
 function displayPath(path: string): string {

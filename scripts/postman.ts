@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Converter from 'openapi-to-postmanv2';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { withAccessSentences } from '../src/http/openapi.js';
 import { resolvePointer } from './spec-references.js';
 
 /**
@@ -394,9 +395,10 @@ const ENSURE_ACCESS_TOKEN = [
 ];
 
 export async function buildPostmanCollection(specPath: string): Promise<Record<string, unknown>> {
-  const text = readFileSync(specPath, 'utf8');
-  const operations = specOperations(parse(text) as Spec);
-  const collection = await convert(text);
+  const spec = parse(readFileSync(specPath, 'utf8')) as Spec;
+  const operations = specOperations(spec);
+  // Who may call each request is told as the served documents tell it (from x-permission).
+  const collection = await convert(stringify(withAccessSentences(spec)));
   const flowOrder = Object.keys(FLOW);
 
   for (const folder of collection.item) {

@@ -2,7 +2,7 @@ import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
-import { requireBearer } from './auth/bearer.js';
+import { requireBearer, requireOperationAccess } from './http/bearer.js';
 import { localLimiter } from './auth/limiters.js';
 import type { Container } from './container.js';
 import { rejectControlCharacters } from './http/control-characters.js';
@@ -10,7 +10,7 @@ import { metricsEndpoint } from './http/metrics-endpoint.js';
 import { observeRequests } from './http/observe-requests.js';
 import { listOperations, type SpecOperation } from './http/openapi.js';
 import { problemHandler } from './http/problem.js';
-import { AppError } from './http/errors.js';
+import { AppError } from './core/errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { requestContext, requestLocals } from './http/request-context.js';
 import { authenticationRouter, operationRouter, perOperation } from './http/routes.js';
@@ -109,7 +109,7 @@ export function createApp(container: Container): Express {
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], inflate: false }));
   app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false, inflate: false }));
   app.use(rejectControlCharacters);
-  app.use(authenticationRouter(operations, requireBearer(container.sessions)));
+  app.use(authenticationRouter(operations, requireBearer(container.sessions), (operation) => requireOperationAccess(container.access, operation)));
   app.use(
     OpenApiValidator.middleware({
       // The validator dereferences the document in place: give it its own copy.
@@ -135,7 +135,7 @@ export function createManagementApp(container: Container): Express {
   app.use(helmet());
   app.use(neverCached());
   app.get('/metrics', metricsEndpoint(container.metrics, container.config.metricsToken));
-  app.use((_req, _res, next) => next(AppError.notFound('The management port serves /metrics only')));
+  app.use((_req, _res, next) => next(AppError.notFound('route_not_found', 'The management port serves /metrics only')));
   app.use(problemHandler(container.logger));
   return app;
 }

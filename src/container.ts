@@ -11,7 +11,9 @@ import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { Retention } from './db/retention.js';
 import { type ApiDocument, loadApiDocument } from './http/openapi.js';
-import { AuditLog, AuditReader, type RequestMeta } from './modules/audit-logs/service.js';
+import { AuditLog } from './core/audit-log.js';
+import type { RequestMeta } from './core/request-meta.js';
+import { AuditReader } from './modules/audit-logs/service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
@@ -37,6 +39,8 @@ export interface Container {
   version: string;
   accessTokens: AccessTokens;
   sessions: Sessions;
+  /** Permission and tenant checks; the router runs each operation's `x-permission` through it. */
+  access: AccessControl;
   /** Counters shared by every instance (Redis when configured, else the database). */
   limiters: LimiterFactory;
   /** Audits and counts one refusal by a rate limit or login throttle. */
@@ -79,8 +83,8 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = Passwords.withBundledList();
   const accessTokens = new AccessTokens(config.jwt);
-  const sessions = new Sessions(database.db, accessTokens, config.jwt, metrics);
   const audit = new AuditLog();
+  const sessions = new Sessions({ db: database.db, accessTokens, jwt: config.jwt, metrics, audit });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
   const limiters = sharedLimiters(database.db, redis);
   const recordThrottling = async (limiter: string, meta: RequestMeta, actorUserId?: string) => {
@@ -90,9 +94,10 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const loginThrottle = new LoginThrottle(limiters, config.loginThrottle, ({ limiter, meta, userId }) => recordThrottling(limiter, meta, userId));
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
-  const organizations = new OrganizationsService(database.db, access, sessions, audit);
-  const teams = new TeamsService(database.db, access, organizations, audit);
-  const roles = new RolesService(database.db, access, audit);
+  const db = database.db;
+  const organizations = new OrganizationsService({ db, access, sessions, audit });
+  const teams = new TeamsService({ db, access, organizations, audit });
+  const roles = new RolesService({ db, access, audit });
   const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
@@ -112,6 +117,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
     version: apiDocument.info.version,
     accessTokens,
     sessions,
+    access,
     limiters,
     recordThrottling,
     retention,
@@ -120,17 +126,23 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
       await Promise.all([database.close(), redis?.quit()]);
     },
     services: {
-      auth: new AuthService(database.db, passwords, sessions, audit, metrics, loginThrottle, config),
+      auth: new AuthService({ db, passwords, sessions, audit, metrics, throttle: loginThrottle, config }),
       health,
       organizations,
       teams,
       roles,
       auditLogs: new AuditReader(database.db, access),
-      sso: new SsoConfigurationsService(database.db, access, organizations, roles, new SecretBox(config.ssoEncryptionKey), audit, {
+      sso: new SsoConfigurationsService({
+        db,
+        access,
+        organizations,
+        roles,
+        secrets: new SecretBox(config.ssoEncryptionKey),
+        audit,
         allowHttp: config.environment !== 'production',
       }),
-      samlLogin: new SamlLoginService(database.db, sessions, audit, metrics, logger, config),
-      users: new UsersService(database.db, access, organizations, teams, roles, sessions, passwords, audit),
+      samlLogin: new SamlLoginService({ db, sessions, audit, metrics, logger, config }),
+      users: new UsersService({ db, access, organizations, teams, roles, sessions, passwords, audit }),
     },
   };
 }

@@ -1,13 +1,9 @@
+import type { AuditLog } from '../core/audit-log.js';
+import { AppError } from '../core/errors.js';
+import type { Permission } from '../core/permissions.js';
+import type { Principal } from '../core/principal.js';
+import type { RequestMeta } from '../core/request-meta.js';
 import type { Database } from '../db/client.js';
-import { AppError } from '../http/errors.js';
-import type { AuditLog, RequestMeta } from '../modules/audit-logs/service.js';
-import type { Principal } from './sessions.js';
-
-export type Resource = 'organizations' | 'teams' | 'users' | 'sso' | 'roles';
-export type Permission = `${Resource}:${'create' | 'read' | 'update' | 'delete'}` | 'audit:read';
-
-/** Permissions over the whole platform: no organization role may grant them, only the super-admin flag. */
-const PLATFORM_PERMISSIONS: ReadonlySet<Permission> = new Set(['organizations:create', 'organizations:delete']);
 
 /** Permission and tenant checks, with an audit row for every refusal. */
 export class AccessControl {
@@ -21,16 +17,14 @@ export class AccessControl {
    * service's clients match on; the platform super-admin holds them all.
    */
   async require(principal: Principal, permission: Permission, meta: RequestMeta): Promise<void> {
+    if (principal.isSuperadmin || principal.permissions.has(permission)) return;
+    await this.deny(principal, permission, meta);
+  }
+
+  /** Operations over the whole platform (`x-platform`): no role may grant them, only the super-admin flag. */
+  async requireSuperadmin(principal: Principal, permission: Permission, meta: RequestMeta): Promise<void> {
     if (principal.isSuperadmin) return;
-    if (!PLATFORM_PERMISSIONS.has(permission) && principal.permissions.has(permission)) return;
-    await this.audit.record(this.db, meta, {
-      eventType: 'permission.denied',
-      status: 'denied',
-      organizationId: principal.organizationId,
-      actorUserId: principal.userId,
-      context: { permission },
-    });
-    throw AppError.forbidden(`Permission denied: requires ${permission}`);
+    await this.deny(principal, permission, meta);
   }
 
   /**
@@ -41,18 +35,27 @@ export class AccessControl {
     if (principal.isSuperadmin) return;
     const lacking = [...new Set(held)].filter((permission) => !principal.permissions.has(permission)).sort();
     if (lacking.length === 0) return;
-    await this.audit.record(this.db, meta, {
-      eventType: 'permission.denied',
-      status: 'denied',
-      organizationId: principal.organizationId,
-      actorUserId: principal.userId,
-      context: { reason: 'target_more_privileged', lacking },
-    });
-    throw AppError.forbidden(`Permission denied: ${why}: it holds permissions you do not (${lacking.join(', ')})`);
+    await this.recordDenial(principal, { reason: 'target_more_privileged', lacking }, meta);
+    throw AppError.forbidden('permission_target_more_privileged', `Permission denied: ${why}: it holds permissions you do not (${lacking.join(', ')})`);
   }
 
   /** Whether the caller may see objects of this organization (others' look like they do not exist). */
   canSee(principal: Principal, organizationId: string): boolean {
     return principal.isSuperadmin || principal.organizationId === organizationId;
+  }
+
+  private async deny(principal: Principal, permission: Permission, meta: RequestMeta): Promise<never> {
+    await this.recordDenial(principal, { permission }, meta);
+    throw AppError.forbidden('permission_denied', `Permission denied: requires ${permission}`);
+  }
+
+  private recordDenial(principal: Principal, context: Record<string, unknown>, meta: RequestMeta): Promise<void> {
+    return this.audit.record(this.db, meta, {
+      eventType: 'permission.denied',
+      status: 'denied',
+      organizationId: principal.organizationId,
+      actorUserId: principal.userId,
+      context,
+    });
   }
 }

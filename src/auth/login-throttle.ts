@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LoginThrottleConfig } from '../config/index.js';
-import { AppError } from '../http/errors.js';
-import type { RequestMeta } from '../modules/audit-logs/service.js';
+import { AppError } from '../core/errors.js';
 import type { LimiterFactory } from './limiters.js';
+import type { RequestMeta } from '../core/request-meta.js';
 
 /** What a throttled attempt reports, for the audit trail and the metrics. */
 export interface ThrottledAttempt {
@@ -29,7 +29,8 @@ function emailKey(email: string): string {
 
 function tooManyAttempts(msBeforeNext: number): AppError {
   const retryAfter = String(Math.max(1, Math.ceil(msBeforeNext / 1000)));
-  return new AppError(429, 'too-many-attempts', `Too many failed attempts; try again in ${retryAfter} seconds`, {
+  return new AppError(429, 'login_throttled', `Too many failed attempts; try again in ${retryAfter} seconds`, {
+    type: 'too-many-attempts',
     headers: { 'Retry-After': retryAfter },
   });
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hash, verify } from '@node-rs/argon2';
-import { AppError } from '../http/errors.js';
+import { AppError, type ProblemCode } from '../core/errors.js';
 import { COMMON_PASSWORDS_FILE } from '../package-files.js';
 
 // OWASP's first argon2id profile: 19 MiB, 2 passes, 1 lane (argon2id is the library default).
@@ -29,13 +29,13 @@ export class Passwords {
   /** Throws a 422 naming the broken rule; the message never repeats the password. */
   assertAcceptable(password: string, email: string, field = 'password'): void {
     const length = [...password].length;
-    const reject = (message: string) => AppError.validation(message, [{ path: `/body/${field}`, message }]);
+    const reject = (code: ProblemCode, message: string) => AppError.validation(code, message, [{ path: `/body/${field}`, message }]);
     if (length < MIN_LENGTH || length > MAX_LENGTH) {
-      throw reject(`Password must be ${MIN_LENGTH} to ${MAX_LENGTH} characters long`);
+      throw reject('password_length', `Password must be ${MIN_LENGTH} to ${MAX_LENGTH} characters long`);
     }
     const normalized = password.trim().toLowerCase();
-    if (normalized === email.trim().toLowerCase()) throw reject('Password must not be the same as the email address');
-    if (this.common.has(normalized)) throw reject('Password is too common; choose a less predictable one');
+    if (normalized === email.trim().toLowerCase()) throw reject('password_matches_email', 'Password must not be the same as the email address');
+    if (this.common.has(normalized)) throw reject('password_too_common', 'Password is too common; choose a less predictable one');
   }
 
   hash(password: string): Promise<string> {

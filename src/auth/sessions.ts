@@ -2,21 +2,12 @@ import { and, count, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-
 import type { Config } from '../config/index.js';
 import type { Database, Queryable } from '../db/client.js';
 import { organizations, permissions, refreshTokens, rolePermissions, sessions, userRoles, users } from '../db/schema.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../core/errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RequestMeta } from '../modules/audit-logs/service.js';
 import { type AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.js';
-
-/** The verified caller of a request with a bearer token. */
-export interface Principal {
-  userId: string;
-  organizationId: string;
-  sessionId: string;
-  email: string;
-  isSuperadmin: boolean;
-  /** What the user's roles grant, read on every request so role changes apply at once. */
-  permissions: ReadonlySet<string>;
-}
+import type { Principal } from '../core/principal.js';
+import type { RequestMeta } from '../core/request-meta.js';
+import type { AuditLog } from '../core/audit-log.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -33,14 +24,28 @@ export type RevokeReason =
   /** By an operator with `npm run admin -- revoke-sessions` (a leak, an incident). */
   | 'admin_revoked';
 
-export type RefreshOutcome =
-  | { kind: 'rotated'; tokens: TokenPair; userId: string; organizationId: string }
-  | { kind: 'reused'; sessionId: string; userId: string; organizationId: string }
-  | { kind: 'invalid' };
+type RotationOutcome = { kind: 'rotated'; tokens: TokenPair } | { kind: 'reused'; session: SessionOwner } | { kind: 'invalid' };
+
+interface SessionOwner {
+  sessionId: string;
+  userId: string;
+  organizationId: string;
+}
+
+export interface SessionsDependencies {
+  db: Database;
+  accessTokens: AccessTokens;
+  jwt: Config['jwt'];
+  metrics: Metrics;
+  audit: AuditLog;
+}
 
 /** Starts with the phrase the old service's clients match on; said only to whoever proved they hold the account. */
 export const ACCOUNT_DISABLED = 'Account is disabled: ask an administrator of your organization';
 const SESSION_ENDED = 'The session has ended; log in again';
+// Every refused refresh says the same, so the answer never tells a used token from an unknown one
+// or a disabled account; "Invalid refresh token" is what the old service's clients match on.
+const INVALID_REFRESH = 'Invalid refresh token: it is unknown, expired, used or revoked; log in again';
 
 /** Sessions that still let someone in: neither revoked nor expired. */
 const isLive = () => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`));
@@ -78,19 +83,24 @@ function authenticationQueries(db: Database) {
 
 /** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
 export class Sessions {
+  private readonly db: Database;
+  private readonly accessTokens: AccessTokens;
+  private readonly refreshTokenTtlSeconds: number;
+  private readonly metrics: Metrics;
+  private readonly audit: AuditLog;
   private readonly queries: ReturnType<typeof authenticationQueries>;
 
-  constructor(
-    private readonly db: Database,
-    private readonly accessTokens: AccessTokens,
-    private readonly config: Config['jwt'],
-    private readonly metrics: Metrics,
-  ) {
+  constructor({ db, accessTokens, jwt, metrics, audit }: SessionsDependencies) {
+    this.db = db;
+    this.accessTokens = accessTokens;
+    this.refreshTokenTtlSeconds = jwt.refreshTokenTtlSeconds;
+    this.metrics = metrics;
+    this.audit = audit;
     this.queries = authenticationQueries(db);
   }
 
   private refreshExpiry(): Date {
-    return new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000);
+    return new Date(Date.now() + this.refreshTokenTtlSeconds * 1000);
   }
 
   async start(
@@ -123,10 +133,40 @@ export class Sessions {
   }
 
   /**
-   * Rotates a refresh token within its session. A token that was already used means it
-   * leaked (RFC 9700 reuse detection): the caller revokes the whole session.
+   * A new pair for a refresh token, rotated within its session. A token that was already used
+   * means it leaked (RFC 9700 reuse detection): the whole session ends, audited, and the answer is
+   * the same 401 as for any other refused token.
    */
-  async rotate(presented: string): Promise<RefreshOutcome> {
+  async refresh(presented: string, meta: RequestMeta): Promise<TokenPair> {
+    const outcome = await this.rotate(presented);
+    if (outcome.kind === 'rotated') return outcome.tokens;
+    if (outcome.kind === 'reused') {
+      this.metrics.refreshReuseDetected.inc();
+      await this.end(outcome.session, 'refresh_token_reuse', meta);
+    }
+    throw AppError.unauthorized('refresh_token_invalid', INVALID_REFRESH);
+  }
+
+  /** Logout: ends the caller's session, audited. */
+  logout(principal: Principal, meta: RequestMeta): Promise<void> {
+    return this.end(principal, 'logout', meta);
+  }
+
+  private async end(session: SessionOwner, reason: 'logout' | 'refresh_token_reuse', meta: RequestMeta): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.revoke(tx, session.sessionId, reason);
+      await this.audit.record(tx, meta, {
+        eventType: reason === 'logout' ? 'auth.logout' : 'auth.refresh_token_reuse',
+        status: reason === 'logout' ? 'success' : 'failure',
+        organizationId: session.organizationId,
+        actorUserId: session.userId,
+        resourceType: 'session',
+        resourceId: session.sessionId,
+      });
+    });
+  }
+
+  private async rotate(presented: string): Promise<RotationOutcome> {
     return this.db.transaction(async (tx) => {
       const [found] = await tx
         .select({
@@ -146,7 +186,7 @@ export class Sessions {
         .for('update', { of: refreshTokens });
       if (!found || found.revokedAt) return { kind: 'invalid' } as const;
       const owner = { sessionId: found.sessionId, userId: found.user.id, organizationId: found.user.organizationId };
-      if (found.usedAt) return { kind: 'reused', ...owner } as const;
+      if (found.usedAt) return { kind: 'reused', session: owner } as const;
       const accountLive =
         found.user.isActive && !found.user.deletedAt && found.organization.isActive && !found.organization.deletedAt;
       if (!accountLive || found.tokenExpiresAt.getTime() <= Date.now()) return { kind: 'invalid' } as const;
@@ -155,7 +195,7 @@ export class Sessions {
       const expiresAt = this.refreshExpiry();
       await tx.update(sessions).set({ lastSeenAt: new Date(), expiresAt }).where(eq(sessions.id, found.sessionId));
       const tokens = await this.issuePair(tx, found.sessionId, found.user, expiresAt);
-      return { kind: 'rotated', tokens, userId: found.user.id, organizationId: found.user.organizationId } as const;
+      return { kind: 'rotated', tokens } as const;
     });
   }
 
@@ -213,7 +253,10 @@ export class Sessions {
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.accessTokens.verify(token);
     const [row] = await this.queries.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
-    if (!row) throw AppError.unauthorized((await this.isDisabled(claims.sub)) ? ACCOUNT_DISABLED : SESSION_ENDED, 'invalid_token');
+    if (!row) {
+      if (await this.isDisabled(claims.sub)) throw AppError.unauthorized('account_disabled', ACCOUNT_DISABLED, 'invalid_token');
+      throw AppError.unauthorized('session_ended', SESSION_ENDED, 'invalid_token');
+    }
     const granted = await this.queries.grantedPermissions.execute({ userId: claims.sub });
     return { userId: claims.sub, sessionId: claims.sid, ...row, permissions: new Set(granted.map((permission) => permission.name)) };
   }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config/index.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../core/errors.js';
 import { Keyring, type PublicJwk } from './keyring.js';
 
 export interface AccessClaims {
@@ -104,14 +104,14 @@ export class AccessTokens {
         if (err instanceof errors.JWSSignatureVerificationFailed) continue;
         throw invalidToken(err);
       }
-      if (!isAccessClaims(payload)) throw AppError.unauthorized('The access token is invalid', 'invalid_token');
+      if (!isAccessClaims(payload)) throw AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
       return payload;
     }
-    throw AppError.unauthorized('The access token is invalid', 'invalid_token');
+    throw AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
   }
 }
 
 function invalidToken(err: unknown): AppError {
-  if (err instanceof errors.JWTExpired) return AppError.unauthorized('The access token has expired', 'invalid_token');
-  return AppError.unauthorized('The access token is invalid', 'invalid_token');
+  if (err instanceof errors.JWTExpired) return AppError.unauthorized('token_expired', 'The access token has expired', 'invalid_token');
+  return AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
 }

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { buildContainer, type Container } from '../container.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../core/errors.js';
 import type { Command } from './command.js';
 import { createSuperadminCommand } from './create-superadmin.js';
 import { revokeSessionsCommand } from './revoke-sessions.js';

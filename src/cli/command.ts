@@ -1,5 +1,5 @@
 import type { Container } from '../container.js';
-import type { RequestMeta } from '../modules/audit-logs/service.js';
+import type { RequestMeta } from '../core/request-meta.js';
 
 /** One subcommand of the admin CLI (src/cli/admin.ts). */
 export interface Command {

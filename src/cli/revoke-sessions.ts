@@ -4,7 +4,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { Container } from '../container.js';
 import type { Queryable } from '../db/client.js';
 import { organizations, users } from '../db/schema.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../core/errors.js';
 import { CLI_META, type Command } from './command.js';
 
 type Scope = { kind: 'organization'; id: string } | { kind: 'user'; id: string } | { kind: 'all' };
@@ -18,7 +18,7 @@ async function organizationOf(db: Queryable, scope: Scope): Promise<string | nul
     scope.kind === 'organization'
       ? await db.select({ organizationId: organizations.id }).from(organizations).where(eq(organizations.id, scope.id))
       : await db.select({ organizationId: users.organizationId }).from(users).where(eq(users.id, scope.id));
-  if (!row) throw AppError.notFound(`no ${scope.kind} has the id ${scope.id}`);
+  if (!row) throw AppError.notFound(`${scope.kind}_not_found`, `no ${scope.kind} has the id ${scope.id}`);
   return row.organizationId;
 }
 

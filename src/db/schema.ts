@@ -82,8 +82,6 @@ export const users = pgTable(
     ssoProvider: text('sso_provider'),
     ssoSubjectId: text('sso_subject_id'),
     lastLoginAt: timestamptz('last_login_at'),
-    failedLoginCount: integer('failed_login_count').notNull().default(0),
-    lastFailedLoginAt: timestamptz('last_failed_login_at'),
     passwordChangedAt: timestamptz('password_changed_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -174,7 +172,6 @@ export const ssoConfigurations = pgTable(
     oauthTokenUrl: text('oauth_token_url'),
     oauthUserinfoUrl: text('oauth_userinfo_url'),
     oauthScopes: text('oauth_scopes').array(),
-    oidcIssuer: text('oidc_issuer'),
     oidcDiscoveryUrl: text('oidc_discovery_url'),
     attributeMapping: jsonb('attribute_mapping').$type<Record<string, string>>().notNull().default({}),
     autoCreateUsers: boolean('auto_create_users').notNull().default(false),
@@ -316,3 +313,10 @@ export const schema = {
   rateLimits,
   auditLogs,
 };
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+export type TeamRow = typeof teams.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type RoleRow = typeof roles.$inferSelect;
+export type SsoConfigurationRow = typeof ssoConfigurations.$inferSelect;
+export type AuditLogRow = typeof auditLogs.$inferSelect;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, type FieldError } from './errors.js';
+import { AppError, type FieldError } from '../core/errors.js';
 
 // C0 controls and DEL, except tab, line feed and carriage return (free text may hold those).
 // PostgreSQL refuses NUL in text outright; the others have no business in names, emails or ids.
@@ -35,7 +35,7 @@ export function rejectControlCharacters(req: Request, _res: Response, next: Next
   findControls(req.body, '/body', found);
   if (found.length > 0) {
     const fields = found.map((item) => item.path.replace(/^\//, '')).join(', ');
-    throw AppError.validation(`Control characters are not allowed (found in ${fields})`.slice(0, 1000), found);
+    throw AppError.validation('request_control_characters', `Control characters are not allowed (found in ${fields})`.slice(0, 1000), found);
   }
   next();
 }

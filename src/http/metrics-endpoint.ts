@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Metrics } from '../observability/metrics.js';
-import { AppError } from './errors.js';
+import { AppError } from '../core/errors.js';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -18,7 +18,7 @@ export function metricsEndpoint(metrics: Metrics, token: string | null) {
     if (expected) {
       const presented = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
       if (!presented || !timingSafeEqual(digest(presented), expected)) {
-        throw AppError.unauthorized('Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>"');
+        throw AppError.unauthorized('metrics_token_invalid', 'Send the metrics token as "Authorization: Bearer <METRICS_TOKEN>"');
       }
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { isPermission, type Permission } from '../core/permissions.js';
 import { SPEC_FILE } from '../package-files.js';
 
 const SPEC_PREFIX = '/api/v1';
@@ -10,7 +11,12 @@ type SecurityRequirement = Record<string, string[]>;
 
 interface OperationObject {
   operationId: string;
+  description?: string;
   security?: SecurityRequirement[];
+  /** What the caller's roles must grant; `none` lets any signed-in user in. */
+  'x-permission'?: string;
+  /** Only the platform super-admin may call it, whatever a role grants. */
+  'x-platform'?: boolean;
   /** `public`: the per-client limit of the unauthenticated endpoints guards it. */
   'x-rate-limit'?: 'public';
   /** The same public document for every caller: exempt from the `no-store` of everything else. */
@@ -33,6 +39,9 @@ export interface SpecOperation {
   expressPath: string;
   operationId: string;
   requiresBearer: boolean;
+  /** The permission the router checks before the handler runs; null when any signed-in user (or anyone) may call. */
+  permission: Permission | null;
+  platformOnly: boolean;
   rateLimited: boolean;
   cacheable: boolean;
 }
@@ -42,7 +51,7 @@ export interface SpecOperation {
  * API_PREFIX moves every API path so that routing and validation agree with the config.
  */
 export function loadApiDocument(apiPrefix: string): ApiDocument {
-  const document = parse(readFileSync(SPEC_FILE, 'utf8')) as ApiDocument;
+  const document = withAccessSentences(parse(readFileSync(SPEC_FILE, 'utf8')) as ApiDocument);
   if (apiPrefix === SPEC_PREFIX) return document;
   const paths = Object.fromEntries(
     Object.entries(document.paths).map(([path, item]) => [
@@ -51,6 +60,45 @@ export function loadApiDocument(apiPrefix: string): ApiDocument {
     ]),
   );
   return { ...document, paths };
+}
+
+function accessSentence(operation: OperationObject): string | null {
+  const permission = operation['x-permission'];
+  if (permission === undefined) return null;
+  if (operation['x-platform']) return `**Access:** the platform super-admin only (\`${permission}\`).`;
+  if (permission === 'none') return '**Access:** any signed-in user.';
+  return `**Access:** requires the \`${permission}\` permission.`;
+}
+
+/**
+ * Who may call each operation, told in its description from `x-permission` and `x-platform`, so
+ * the documents (Redoc, /openapi.json, Postman) say what the router enforces.
+ */
+export function withAccessSentences<Document extends Pick<ApiDocument, 'paths'>>(document: Document): Document {
+  const paths = Object.fromEntries(
+    Object.entries(document.paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([method, operation]) => {
+          const sentence = HTTP_METHODS.includes(method as HttpMethod) ? accessSentence(operation) : null;
+          if (!sentence) return [method, operation];
+          const description = operation.description ? `${operation.description.trimEnd()}\n\n${sentence}` : sentence;
+          return [method, { ...operation, description }];
+        }),
+      ),
+    ]),
+  );
+  return { ...document, paths };
+}
+
+/** A bearer operation without `x-permission` would be a silent hole: the service refuses to start. */
+function requiredPermission(operation: OperationObject, requiresBearer: boolean): Permission | null {
+  const declared = operation['x-permission'];
+  if (!requiresBearer) return null;
+  if (declared === undefined) throw new Error(`Operation ${operation.operationId} takes a bearer token but declares no x-permission`);
+  if (declared === 'none') return null;
+  if (!isPermission(declared)) throw new Error(`Operation ${operation.operationId} names an unknown x-permission: ${declared}`);
+  return declared;
 }
 
 /** One character per segment, literal before parameter: sorting by it puts concrete paths first. */
@@ -72,13 +120,16 @@ export function listOperations(document: ApiDocument): SpecOperation[] {
       const operation = item[method];
       if (!operation) return [];
       const security = operation.security ?? document.security ?? [];
+      const requiresBearer = security.some((requirement) => 'bearerAuth' in requirement);
       return [
         {
           method,
           path,
           expressPath: path.replace(/\{([^}]+)\}/g, ':$1'),
           operationId: operation.operationId,
-          requiresBearer: security.some((requirement) => 'bearerAuth' in requirement),
+          requiresBearer,
+          permission: requiredPermission(operation, requiresBearer),
+          platformOnly: operation['x-platform'] === true,
           rateLimited: operation['x-rate-limit'] === 'public',
           cacheable: operation['x-cacheable'] === true,
         },

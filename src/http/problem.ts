@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { AppError, type FieldError } from './errors.js';
+import { AppError, type FieldError } from '../core/errors.js';
+import { type RequestLocals, requestLocals } from './request-context.js';
 
 const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
 const INTERNAL_ERROR_DETAIL = 'An unexpected error occurred.';
+
+const internalError = () => new AppError(500, 'internal_error', INTERNAL_ERROR_DETAIL);
 
 interface ValidatorError {
   status: number;
@@ -43,20 +46,20 @@ function fromValidator(err: ValidatorError): AppError {
   switch (err.status) {
     case 400: {
       const summary = errors.map((item) => `${item.path.replace(/^\//, '')} ${item.message}`).join('; ');
-      return AppError.validation(`Request validation failed: ${summary}`.slice(0, 1000), errors);
+      return AppError.validation('request_invalid', `Request validation failed: ${summary}`.slice(0, 1000), errors);
     }
     case 404:
-      return AppError.notFound('No such resource');
+      return AppError.notFound('route_not_found', 'No such resource');
     case 405:
-      return new AppError(405, 'method-not-allowed', err.message, { headers: err.headers });
+      return new AppError(405, 'route_method_not_allowed', err.message, { headers: err.headers });
     case 413:
-      return new AppError(413, 'payload-too-large', 'The request body is too large');
+      return new AppError(413, 'request_body_too_large', 'The request body is too large');
     case 415:
-      return new AppError(415, 'unsupported-media-type', 'Send the request body as application/json');
+      return new AppError(415, 'request_media_type_unsupported', 'Send the request body as application/json');
     default:
       // Response validation failures land here as 500: their text describes our own bug, not the request.
-      if (err.status >= 500) return new AppError(500, 'internal', INTERNAL_ERROR_DETAIL);
-      return new AppError(err.status, 'request-rejected', err.message);
+      if (err.status >= 500) return internalError();
+      return new AppError(err.status, 'request_rejected', err.message);
   }
 }
 
@@ -64,15 +67,15 @@ function fromBodyParser(err: BodyParserError): AppError {
   switch (err.type) {
     case 'entity.too.large':
     case 'parameters.too.many':
-      return new AppError(413, 'payload-too-large', 'The request body is too large');
+      return new AppError(413, 'request_body_too_large', 'The request body is too large');
     case 'entity.parse.failed':
-      return AppError.validation('The request body is not valid JSON');
+      return AppError.validation('request_body_malformed', 'The request body is not valid JSON');
     case 'encoding.unsupported':
-      return new AppError(415, 'unsupported-media-type', 'Send the request body uncompressed: no Content-Encoding is accepted');
+      return new AppError(415, 'request_encoding_unsupported', 'Send the request body uncompressed: no Content-Encoding is accepted');
     case 'charset.unsupported':
-      return new AppError(415, 'unsupported-media-type', 'Send the request body in UTF-8 (charset=utf-8)');
+      return new AppError(415, 'request_charset_unsupported', 'Send the request body in UTF-8 (charset=utf-8)');
     default:
-      return AppError.validation('The request body could not be read');
+      return AppError.validation('request_body_unreadable', 'The request body could not be read');
   }
 }
 
@@ -84,10 +87,19 @@ function isUndecodablePath(err: unknown): boolean {
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
-  if (isUndecodablePath(err)) return AppError.validation('The path holds invalid percent-encoding', [{ path: '/path', message: 'must be valid percent-encoded UTF-8' }]);
+  if (isUndecodablePath(err)) return AppError.validation('request_path_malformed', 'The path holds invalid percent-encoding', [{ path: '/path', message: 'must be valid percent-encoded UTF-8' }]);
   if (isBodyParserError(err)) return fromBodyParser(err);
   if (isValidatorError(err)) return fromValidator(err);
   return null;
+}
+
+/** The request's id; a listener without request context (the management port) makes one for the answer. */
+function requestIdOf(res: Response): string {
+  const known = (requestLocals(res) as Partial<RequestLocals>).meta?.requestId;
+  if (known) return known;
+  const made = randomUUID();
+  res.setHeader('X-Request-ID', made);
+  return made;
 }
 
 /** The one error handler: every failure leaves as RFC 9457 problem+json. */
@@ -96,8 +108,8 @@ export function problemHandler(logger: Logger) {
     const appError =
       toAppError(err) ??
       (isDatabaseUnavailable(err)
-        ? AppError.unavailable('The database is unavailable; try again shortly')
-        : new AppError(500, 'internal', INTERNAL_ERROR_DETAIL));
+        ? AppError.unavailable('database_unavailable', 'The database is unavailable; try again shortly')
+        : internalError());
     if (appError.status >= 500) {
       // The raw error may hold internals (SQL, response-validation text): logs only, never the body.
       logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err : String(err) });
@@ -105,11 +117,13 @@ export function problemHandler(logger: Logger) {
     if (res.headersSent) return;
     res.status(appError.status).set(appError.headers).type(PROBLEM_CONTENT_TYPE);
     res.json({
-      type: `${PROBLEM_TYPE_PREFIX}${appError.code}`,
+      type: appError.type,
       title: STATUS_CODES[appError.status] ?? 'Error',
       status: appError.status,
       detail: appError.detail,
       instance: req.originalUrl.split('?')[0],
+      code: appError.code,
+      request_id: requestIdOf(res),
       ...(appError.errors && appError.errors.length > 0 ? { errors: appError.errors } : {}),
     });
   };

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from './errors.js';
+import { AppError } from '../core/errors.js';
 
 export interface RateLimitPolicy {
   /** Names the policy in the RateLimit headers and the metric label. */
@@ -30,7 +30,7 @@ export function rateLimit(policy: RateLimitPolicy, keyOf: (req: Request) => stri
       announce(res, policy, err);
       if (err.consumedPoints === policy.points + 1) await onExceeded(res);
       const retryAfter = String(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-      throw new AppError(429, 'rate-limited', `Too many requests; try again in ${retryAfter} seconds`, { headers: { 'Retry-After': retryAfter } });
+      throw new AppError(429, 'rate_limited', `Too many requests; try again in ${retryAfter} seconds`, { headers: { 'Retry-After': retryAfter } });
     }
     announce(res, policy, state);
     next();

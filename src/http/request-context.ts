@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Principal } from '../auth/sessions.js';
-import type { RequestMeta } from '../modules/audit-logs/service.js';
 import type { RequestScope } from '../observability/request-scope.js';
+import type { Principal } from '../core/principal.js';
+import type { RequestMeta } from '../core/request-meta.js';
 
 // Accept a client's id only when it cannot smuggle anything into logs.
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;

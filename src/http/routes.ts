@@ -1,5 +1,5 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import { AppError } from './errors.js';
+import { AppError } from '../core/errors.js';
 import type { SpecOperation } from './openapi.js';
 import { requestLocals } from './request-context.js';
 import type { Handler, HandlerContext, Handlers, OperationId } from './types.js';
@@ -18,11 +18,12 @@ export function perOperation(operations: SpecOperation[], middlewareOf: (operati
 }
 
 /**
- * Bearer checks for the operations whose spec `security` asks for one. Before the validator, so
- * a caller without credentials learns that first, not which field was wrong.
+ * Bearer and permission checks for the operations whose spec `security` asks for a token. Before
+ * the validator, so a caller without credentials or permission learns that first, not which field
+ * was wrong.
  */
-export function authenticationRouter(operations: SpecOperation[], requireBearer: RequestHandler): Router {
-  return perOperation(operations, (operation) => (operation.requiresBearer ? [requireBearer] : []));
+export function authenticationRouter(operations: SpecOperation[], requireBearer: RequestHandler, requireAccess: (operation: SpecOperation) => RequestHandler): Router {
+  return perOperation(operations, (operation) => (operation.requiresBearer ? [requireBearer, requireAccess(operation)] : []));
 }
 
 function contextFor(req: Request, res: Response): HandlerContext<OperationId> {
@@ -34,7 +35,7 @@ function contextFor(req: Request, res: Response): HandlerContext<OperationId> {
     meta: locals.meta,
     accepts: (types) => req.accepts(types),
     principal() {
-      if (!locals.principal) throw AppError.unauthorized('Authentication required');
+      if (!locals.principal) throw AppError.unauthorized('auth_credentials_missing', 'Authentication required');
       return locals.principal;
     },
   };

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/index.js';
+import { type ProblemCode, problemType } from '../core/errors.js';
 
 // How often Node looks for requests past their timeouts (its default, 30 s, would let a stalled
 // request outlive HTTP_REQUEST_TIMEOUT_MS by that much).
@@ -23,11 +25,17 @@ export function createHttpServer(timeouts: Config['http'], listener?: RequestLis
   return server;
 }
 
-const CLIENT_ERRORS: Record<string, { status: number; code: string; detail: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers-too-large', detail: 'The request headers or URL are too large' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request-timeout', detail: 'The request took too long to arrive' },
+interface ClientErrorAnswer {
+  status: number;
+  code: ProblemCode;
+  detail: string;
+}
+
+const CLIENT_ERRORS: Record<string, ClientErrorAnswer> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'request_headers_too_large', detail: 'The request headers or URL are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', detail: 'The request took too long to arrive' },
 };
-const NOT_HTTP = { status: 400, code: 'bad-request', detail: 'The request is not valid HTTP' };
+const NOT_HTTP: ClientErrorAnswer = { status: 400, code: 'request_not_http', detail: 'The request is not valid HTTP' };
 
 /**
  * Requests Node's parser refuses before Express sees them (a 20 KB URL, a stalled request) still
@@ -40,9 +48,10 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
   }
   const { status, code, detail } = CLIENT_ERRORS[err.code ?? ''] ?? NOT_HTTP;
   const title = STATUS_CODES[status] ?? 'Error';
-  const body = JSON.stringify({ type: `urn:fm-auth:problem:${code}`, title, status, detail });
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: problemType(status), title, status, detail, code, request_id: requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -1,6 +1,6 @@
 import type { components, operations } from '../../generated/openapi.js';
-import type { Principal } from '../auth/sessions.js';
-import type { RequestMeta } from '../modules/audit-logs/service.js';
+import type { Principal } from '../core/principal.js';
+import type { RequestMeta } from '../core/request-meta.js';
 
 export type Schemas = components['schemas'];
 export type OperationId = keyof operations;

@@ -104,7 +104,7 @@ describe('GET /audit-logs', () => {
   it('keeps each organization to its own trail; the super-admin reads any', async () => {
     const mine = await events();
     expect(mine.some((event) => event.organization_id === outsider.organizationId)).toBe(false);
-    expectProblem(await server.request('GET', `${API}/audit-logs?organization_id=${outsider.organizationId}`, { token: adminTokens.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/audit-logs?organization_id=${outsider.organizationId}`, { token: adminTokens.access_token }), 404, 'organization_not_found');
     const root = await login(server, await createSuperadmin(inject('databaseUrl')));
     const theirs = await events(`?organization_id=${outsider.organizationId}`, root.access_token);
     expect(theirs.length).toBeGreaterThan(0);
@@ -119,9 +119,9 @@ describe('GET /audit-logs', () => {
     });
     const member = await login(server, { email, password: STRONG_PASSWORD });
     const refused = await server.request('GET', `${API}/audit-logs`, { token: member.access_token });
-    expectProblem(refused, 403);
+    expectProblem(refused, 403, 'permission_denied');
     expect(refused.body.detail).toBe('Permission denied: requires audit:read');
-    expectProblem(await server.request('GET', `${API}/audit-logs?since=yesterday`, { token: adminTokens.access_token }), 422);
-    expectProblem(await server.request('GET', `${API}/audit-logs?limit=101`, { token: adminTokens.access_token }), 422);
+    expectProblem(await server.request('GET', `${API}/audit-logs?since=yesterday`, { token: adminTokens.access_token }), 422, 'request_invalid');
+    expectProblem(await server.request('GET', `${API}/audit-logs?limit=101`, { token: adminTokens.access_token }), 422, 'request_invalid');
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { components } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, registerOrganization, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { API, expectProblem, type ProblemCode, registerOrganization, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -74,7 +74,7 @@ describe('POST /auth/register', () => {
       full_name: 'Out Sider',
       organization_id: admin.organizationId,
     });
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'registration_email_domain_refused');
   });
 
   it('returns 403 when the organization is at max_users, even under concurrent joins', async () => {
@@ -86,7 +86,7 @@ describe('POST /auth/register', () => {
       ),
     );
     expect(attempts.filter((r) => r.response.status === 201)).toHaveLength(2);
-    for (const refused of attempts.filter((r) => r.response.status !== 201)) expectProblem(refused, 403);
+    for (const refused of attempts.filter((r) => r.response.status !== 201)) expectProblem(refused, 403, 'organization_user_limit_reached');
   });
 
   it('returns 404 for an unknown organization_id', async () => {
@@ -96,7 +96,7 @@ describe('POST /auth/register', () => {
       full_name: 'Nobody',
       organization_id: '3f0b8a52-7f52-4d55-9a43-6b2f3f1c9e10',
     });
-    expectProblem(response, 404);
+    expectProblem(response, 404, 'organization_not_found');
   });
 
   it('returns 404 for an inactive organization', async () => {
@@ -109,14 +109,14 @@ describe('POST /auth/register', () => {
       full_name: 'Late',
       organization_id: admin.organizationId,
     });
-    expectProblem(response, 404);
+    expectProblem(response, 404, 'organization_not_found');
   });
 
   it('returns 403 when organization signup is disabled', async () => {
     const closed = await startServer({ ALLOW_ORGANIZATION_SIGNUP: 'false' });
     try {
       const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'Closed', organization_name: 'Closed Inc' }, closed);
-      expectProblem(response, 403);
+      expectProblem(response, 403, 'registration_organization_creation_disabled');
     } finally {
       await closed.close();
     }
@@ -126,7 +126,7 @@ describe('POST /auth/register', () => {
     const local = `alice.${Date.now()}`;
     await registerOrganization(server, { email: `${local}@x.com` });
     const response = await register({ email: `${local.replace('alice', 'Alice')}@X.COM`, password: STRONG_PASSWORD, full_name: 'Alice', organization_name: 'Other' });
-    expectProblem(response, 409);
+    expectProblem(response, 409, 'user_email_taken');
     expect(response.error?.detail).toBe('already exists: a user with this email address');
   });
 
@@ -138,17 +138,17 @@ describe('POST /auth/register', () => {
       ),
     );
     expect(results.filter((r) => r.response.status === 201)).toHaveLength(1);
-    for (const loser of results.filter((r) => r.response.status !== 201)) expectProblem(loser, 409);
+    for (const loser of results.filter((r) => r.response.status !== 201)) expectProblem(loser, 409, 'user_email_taken');
   });
 
   // Bodies the spec allows, which the service refuses.
-  it.each<[string, Partial<RegisterRequest>]>([
-    ['a common password', { password: 'baseball' }],
-    ['a common password in other letter case', { password: 'SuperMan1' }],
-    ['both organization_name and organization_id', { organization_id: '3f0b8a52-7f52-4d55-9a43-6b2f3f1c9e10' }],
-  ])('returns 422 for %s', async (_label, override) => {
+  it.each<[string, Partial<RegisterRequest>, ProblemCode]>([
+    ['a common password', { password: 'baseball' }, 'password_too_common'],
+    ['a common password in other letter case', { password: 'SuperMan1' }, 'password_too_common'],
+    ['both organization_name and organization_id', { organization_id: '3f0b8a52-7f52-4d55-9a43-6b2f3f1c9e10' }, 'registration_target_ambiguous'],
+  ])('returns 422 for %s', async (_label, override, code) => {
     const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'V', organization_name: 'Valid', ...override });
-    expectProblem(response, 422);
+    expectProblem(response, 422, code);
   });
 
   // Bodies the spec forbids.
@@ -161,18 +161,18 @@ describe('POST /auth/register', () => {
     ['a slug with capitals', { organization_slug: 'Bad Slug' }],
   ])('returns 422 for %s', async (_label, override) => {
     const response = await registerRaw({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'V', organization_name: 'Valid', ...override });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'request_invalid');
   });
 
   it('returns 422 when neither organization_name nor organization_id is given', async () => {
     const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'V' });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'registration_target_ambiguous');
   });
 
   it('returns 422 for a password equal to the email, without echoing it', async () => {
     const email = uniqueEmail('same');
     const response = await register({ email, password: email, full_name: 'Same', organization_name: 'Same' });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'password_matches_email');
     expect(JSON.stringify(response.error)).not.toContain(email);
   });
 
@@ -180,7 +180,7 @@ describe('POST /auth/register', () => {
     const slug = `taken-${Date.now()}`;
     await registerOrganization(server, { organization_slug: slug });
     const response = await register({ email: uniqueEmail(), password: STRONG_PASSWORD, full_name: 'S', organization_name: 'S', organization_slug: slug });
-    expectProblem(response, 409);
+    expectProblem(response, 409, 'organization_slug_taken');
     expect(response.error?.detail).toBe('already exists: an organization with this slug');
   });
 });

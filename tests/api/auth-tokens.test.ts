@@ -63,10 +63,10 @@ describe('POST /auth/login', () => {
   it('gives unknown email and wrong password the identical 401 body', async () => {
     const wrongPassword = await attemptLogin({ email: account.email, password: 'not the password at all' });
     const unknownEmail = await attemptLogin({ email: 'nobody-here@example.com', password: 'not the password at all' });
-    expectProblem(wrongPassword, 401);
-    expectProblem(unknownEmail, 401);
-    const { instance: _a, ...wrongBody } = wrongPassword.error ?? {};
-    const { instance: _b, ...unknownBody } = unknownEmail.error ?? {};
+    expectProblem(wrongPassword, 401, 'login_credentials_invalid');
+    expectProblem(unknownEmail, 401, 'login_credentials_invalid');
+    const { instance: _a, request_id: _c, ...wrongBody } = wrongPassword.error ?? {};
+    const { instance: _b, request_id: _d, ...unknownBody } = unknownEmail.error ?? {};
     expect(wrongBody).toEqual(unknownBody);
   });
 
@@ -77,10 +77,10 @@ describe('POST /auth/login', () => {
     await server.query(sql`update organizations set is_active = false where id = ${inactiveOrg.organizationId}`);
     for (const refused of [disabled, inactiveOrg]) {
       const response = await attemptLogin({ email: refused.email, password: refused.password });
-      expectProblem(response, 401);
+      expectProblem(response, 401, 'account_disabled');
       expect(response.error?.detail).toMatch(/^Account is disabled/);
       const guessed = await attemptLogin({ email: refused.email, password: 'not the password at all' });
-      expectProblem(guessed, 401);
+      expectProblem(guessed, 401, 'login_credentials_invalid');
       expect(guessed.error?.detail).toBe('Incorrect email or password');
     }
   });
@@ -89,11 +89,11 @@ describe('POST /auth/login', () => {
     const deleted = await registerOrganization(server);
     await server.query(sql`update users set deleted_at = now() where id = ${deleted.userId}`);
     const response = await attemptLogin({ email: deleted.email, password: deleted.password });
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'login_credentials_invalid');
   });
 
   it('returns 422 for a body without a password', async () => {
-    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: account.email } }), 422);
+    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: account.email } }), 422, 'request_invalid');
   });
 });
 
@@ -117,12 +117,12 @@ describe('GET /auth/me', () => {
 
   it('returns 401 with a Bearer challenge without a token', async () => {
     const response = await server.client().api.GET('/api/v1/enterprise/auth/me');
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'auth_credentials_missing');
     expect(response.response.headers.get('www-authenticate')).toBe('Bearer');
   });
 
   it('returns 401 for a non-bearer Authorization header', async () => {
-    expectProblem(await server.client().api.GET('/api/v1/enterprise/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401);
+    expectProblem(await server.client().api.GET('/api/v1/enterprise/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401, 'auth_header_malformed');
   });
 
   describe('token attacks, each 401', () => {
@@ -149,9 +149,10 @@ describe('GET /auth/me', () => {
       ['without sid', () => resignWithout('sid')],
       ['a refresh token sent as a bearer token', () => tokens.refresh_token],
       ['garbage', () => 'not-a-jwt'],
-    ])('%s', async (_label, forge) => {
+    ])('%s', async (label, forge) => {
       const response = await me(forge());
-      expectProblem(response, 401);
+      const expected = { expired: 'token_expired', 'a session id that never existed': 'session_ended' } as const;
+      expectProblem(response, 401, expected[label as keyof typeof expected] ?? 'token_invalid');
       expect(response.response.headers.get('www-authenticate')).toMatch(/^Bearer/);
     });
 
@@ -160,14 +161,14 @@ describe('GET /auth/me', () => {
       const victimTokens = await login(server, victim);
       expect((await me(victimTokens.access_token)).response.status).toBe(200);
       await server.query(sql`update users set is_active = false where id = ${victim.userId}`);
-      expectProblem(await me(victimTokens.access_token), 401);
+      expectProblem(await me(victimTokens.access_token), 401, 'account_disabled');
     });
 
     it('an access token of an organization deactivated after it was issued', async () => {
       const victim = await registerOrganization(server);
       const victimTokens = await login(server, victim);
       await server.query(sql`update organizations set is_active = false where id = ${victim.organizationId}`);
-      expectProblem(await me(victimTokens.access_token), 401);
+      expectProblem(await me(victimTokens.access_token), 401, 'account_disabled');
     });
   });
 });

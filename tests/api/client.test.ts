@@ -46,14 +46,14 @@ describe('fm-auth/client', () => {
     expect(rotated?.refresh_token).not.toBe(stale.refresh_token);
     // One refresh for the three requests: a second use of the old refresh token would have revoked the session.
     expect((await client.api.GET('/api/v1/enterprise/auth/me')).response.status).toBe(200);
-    expectProblem(await server.client().api.POST('/api/v1/enterprise/auth/refresh', { body: { refresh_token: stale.refresh_token } }), 401);
+    expectProblem(await server.client().api.POST('/api/v1/enterprise/auth/refresh', { body: { refresh_token: stale.refresh_token } }), 401, 'refresh_token_invalid');
   });
 
   it('answers the 401 and forgets the pair when the session is over and the refresh is refused', async () => {
     const tokens = await login(server, account);
     expect((await server.client(tokens).logout()).response.status).toBe(200);
     const client = server.client(withExpiredAccessToken(tokens));
-    expectProblem(await client.api.GET('/api/v1/enterprise/auth/me'), 401);
+    expectProblem(await client.api.GET('/api/v1/enterprise/auth/me'), 401, 'token_expired');
     expect(client.tokens()).toBeUndefined();
   });
 
@@ -64,7 +64,7 @@ describe('fm-auth/client', () => {
     const answer = await client.logout();
     expect(answer.data).toEqual({ message: 'Successfully logged out' });
     expect(client.tokens()).toBeUndefined();
-    expectProblem(await server.client(held).api.GET('/api/v1/enterprise/auth/me'), 401);
+    expectProblem(await server.client(held).api.GET('/api/v1/enterprise/auth/me'), 401, 'session_ended');
   });
 
   it('is importable as built JavaScript by its package name (Node self-reference through "exports")', async () => {

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { withAccessSentences } from '../../src/http/openapi.js';
 import { expectProblem } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
-const SPEC = parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.url), 'utf8'));
+// As served: the spec with each operation's access sentence (from x-permission) in its description.
+const SPEC = withAccessSentences(parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.url), 'utf8')));
 const DOCUMENTS = ['/docs', '/openapi.json', '/openapi.yaml'];
 
 let server: TestServer;
@@ -94,7 +96,7 @@ describe('DOCS_ENABLED=false', () => {
 
   it.each(DOCUMENTS)('answers 404 problem+json at %s, not cached', async (path) => {
     const response = await closed.request('GET', path);
-    expectProblem(response, 404);
+    expectProblem(response, 404, 'documentation_disabled');
     expect(response.body.type).toBe('urn:fm-auth:problem:not-found');
     expect(response.headers.get('cache-control')).toBe('no-store');
   });

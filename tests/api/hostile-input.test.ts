@@ -19,7 +19,7 @@ afterAll(async () => {
 const NUL = 'a\u0000b';
 
 function expectControlCharacterRefusal(response: ApiResponse, path: string) {
-  expectProblem(response, 422);
+  expectProblem(response, 422, 'request_control_characters');
   expect(response.body.errors).toContainEqual({ path, message: 'must not contain control characters' });
 }
 
@@ -55,7 +55,7 @@ describe('control characters in strings', () => {
 
   it('refuses control characters in field names and nested values', async () => {
     const response = await server.request('POST', `${API}/auth/login`, { rawBody: '{"email":"a@example.com","password":"x","ext\\u0001":{"deep":["\\u001b[31m"]}}', headers: { 'content-type': 'application/json' } });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'request_control_characters');
     expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual(['/body/ext?', '/body/ext?/deep/0']);
   });
 
@@ -76,7 +76,7 @@ describe('request bodies the service does not decode', () => {
         body: { email: admin.email, password: admin.password },
         headers: { 'content-encoding': encoding },
       });
-      expectProblem(response, 415);
+      expectProblem(response, 415, 'request_encoding_unsupported');
       expect(response.body.detail).toMatch(/Content-Encoding/);
     });
   }
@@ -86,7 +86,7 @@ describe('request bodies the service does not decode', () => {
       rawBody: 'SAMLResponse=PHNhbWw%2BPC9zYW1sPg%3D%3D',
       headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-7' },
     });
-    expectProblem(response, 415);
+    expectProblem(response, 415, 'request_charset_unsupported');
   });
 });
 
@@ -95,7 +95,7 @@ describe('out-of-range numbers', () => {
     const token = adminTokens.access_token;
     for (const path of [`${API}/users/organization/${admin.organizationId}`, `${API}/teams/organization/${admin.organizationId}`, `${API}/audit-logs`]) {
       const response = await server.request('GET', `${path}?skip=9223372036854775808`, { token });
-      expectProblem(response, 422);
+      expectProblem(response, 422, 'request_invalid');
       expect(response.body.errors[0].path).toBe('/query/skip');
     }
   });
@@ -121,14 +121,14 @@ describe('malformed ids, encodings and oversized requests', () => {
   it('answers 422 to a urn:uuid id, a path that is not percent-decodable and a lone surrogate', async () => {
     const token = adminTokens.access_token;
     const urn = await server.request('GET', `${API}/users/urn%3Auuid%3A${randomUUID()}`, { token });
-    expectProblem(urn, 422);
-    expectProblem(await server.request('GET', `${API}/teams/%E0%A4%A`, { token }), 422);
+    expectProblem(urn, 422, 'request_invalid');
+    expectProblem(await server.request('GET', `${API}/teams/%E0%A4%A`, { token }), 422, 'request_path_malformed');
     const surrogate = await server.request('PUT', `${API}/users/${admin.userId}`, {
       token,
       rawBody: '{"full_name":"\\ud800x"}',
       headers: { 'content-type': 'application/json' },
     });
-    expectProblem(surrogate, 422);
+    expectProblem(surrogate, 422, 'request_control_characters');
     expect(surrogate.body.errors).toContainEqual({ path: '/body/full_name', message: 'must be valid Unicode' });
   });
 

@@ -34,7 +34,7 @@ function without(claims: JWTPayload, claim: string): JWTPayload {
 }
 
 function expectInvalidToken(response: Awaited<ReturnType<TestServer['request']>>): void {
-  expectProblem(response, 401);
+  expectProblem(response, 401, 'token_invalid');
   expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
 }
 

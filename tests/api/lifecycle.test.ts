@@ -106,9 +106,9 @@ describe('the database going away and coming back', () => {
       const tokens = await login(server, account);
 
       await proxy.cut();
-      expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 503);
+      expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 503, 'database_unavailable');
       const ready = await server.request('GET', '/health/ready');
-      expectProblem(ready, 503);
+      expectProblem(ready, 503, 'service_not_ready');
       expect(ready.headers.get('retry-after')).toBe('5');
       expect((await server.request('GET', '/health/live')).status).toBe(200);
 

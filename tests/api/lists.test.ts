@@ -43,6 +43,6 @@ describe('every list', () => {
       expect(again.body).toEqual(all.body);
       expect(second.body).toEqual([all.body[1]]);
     }
-    expectProblem(await server.request('GET', `${API}${path()}?limit=101`, { token: adminTokens.access_token }), 422);
+    expectProblem(await server.request('GET', `${API}${path()}?limit=101`, { token: adminTokens.access_token }), 422, 'request_invalid');
   });
 });

@@ -27,7 +27,7 @@ const attempt = (email: string, password: string, client: string): Promise<ApiRe
   server.request('POST', `${API}/auth/login`, { body: { email, password }, headers: { 'x-forwarded-for': client } });
 
 async function fail(email: string, times: number, client: string) {
-  for (let i = 0; i < times; i += 1) expectProblem(await attempt(email, 'a wrong password', client), 401);
+  for (let i = 0; i < times; i += 1) expectProblem(await attempt(email, 'a wrong password', client), 401, 'login_credentials_invalid');
 }
 
 async function throttledCount(limiter: string): Promise<number> {
@@ -42,7 +42,7 @@ describe('login throttling per account and client', () => {
     const before = await throttledCount('login_account_client');
     await fail(account.email, 3, attacker);
     const locked = await attempt(account.email, account.password, attacker);
-    expectProblem(locked, 429);
+    expectProblem(locked, 429, 'login_throttled');
     expect(locked.body.type).toBe('urn:fm-auth:problem:too-many-attempts');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(25);
     expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(30);
@@ -68,9 +68,9 @@ describe('login throttling per account and client', () => {
     await fail(ghost, 3, client);
     const real = await attempt(account.email, 'a wrong password', client);
     const unknown = await attempt(ghost, 'a wrong password', client);
-    expectProblem(real, 429);
-    expectProblem(unknown, 429);
-    expect({ ...real.body, instance: undefined, detail: undefined }).toEqual({ ...unknown.body, instance: undefined, detail: undefined });
+    expectProblem(real, 429, 'login_throttled');
+    expectProblem(unknown, 429, 'login_throttled');
+    expect({ ...real.body, instance: undefined, detail: undefined, request_id: undefined }).toEqual({ ...unknown.body, instance: undefined, detail: undefined, request_id: undefined });
   });
 
   it('checks at most LOGIN_MAX_FAILURES passwords however parallel the attempts, and never answers 5xx', async () => {
@@ -125,7 +125,7 @@ describe('login throttling per client across accounts', () => {
     const before = await throttledCount('login_client');
     for (let i = 0; i < 10; i += 1) await fail(uniqueEmail('sprayed'), 1, sprayer);
     const refused = await attempt(uniqueEmail('sprayed'), 'a wrong password', sprayer);
-    expectProblem(refused, 429);
+    expectProblem(refused, 429, 'login_throttled');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await throttledCount('login_client')).toBe(before + 1);
     const account = await registerOrganization(server);
@@ -147,7 +147,7 @@ describe('POST /auth/password', () => {
     const tokens = await login(server, account);
     await fail(account.email, 3, newClient());
     await fail(account.email, 3, own);
-    expectProblem(await attempt(account.email, account.password, own), 429);
+    expectProblem(await attempt(account.email, account.password, own), 429, 'login_throttled');
     const changed = await change(tokens.access_token, account.password, own);
     expect(changed.status, changed.text).toBe(204);
   });
@@ -156,8 +156,8 @@ describe('POST /auth/password', () => {
     const account = await registerOrganization(server);
     const client = newClient();
     const tokens = await login(server, account);
-    for (let i = 0; i < 3; i += 1) expectProblem(await change(tokens.access_token, 'not my password', client), 401);
-    expectProblem(await change(tokens.access_token, account.password, client), 429);
+    for (let i = 0; i < 3; i += 1) expectProblem(await change(tokens.access_token, 'not my password', client), 401, 'password_incorrect');
+    expectProblem(await change(tokens.access_token, account.password, client), 429, 'login_throttled');
     expect((await attempt(account.email, account.password, client)).status).toBe(200);
   });
 });

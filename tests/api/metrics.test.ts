@@ -66,8 +66,8 @@ describe('GET /metrics', () => {
   it('requires the bearer token when METRICS_TOKEN is set', async () => {
     const guarded = await startServer({ METRICS_TOKEN: 'scrape-token-for-tests-1234567890' });
     try {
-      expectProblem(await guarded.request('GET', '/metrics'), 401);
-      expectProblem(await guarded.request('GET', '/metrics', { token: 'wrong-token' }), 401);
+      expectProblem(await guarded.request('GET', '/metrics'), 401, 'metrics_token_invalid');
+      expectProblem(await guarded.request('GET', '/metrics', { token: 'wrong-token' }), 401, 'metrics_token_invalid');
       expect(await scrape(guarded, 'scrape-token-for-tests-1234567890')).toContain('http_requests_total');
     } finally {
       await guarded.close();

@@ -88,7 +88,7 @@ describe('POST /organizations', () => {
 
   it('returns 403 naming the permission for an organization Admin, and audits the refusal', async () => {
     const response = await server.request('POST', orgs, { token: adminTokens.access_token, body: { name: 'Nope', slug: slug() } });
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'permission_denied');
     expect(response.body.detail).toBe('Permission denied: requires organizations:create');
     expect(await auditOf(admin.organizationId)).toContainEqual(
       expect.objectContaining({ event_type: 'permission.denied', status: 'denied', context: { permission: 'organizations:create' } }),
@@ -97,7 +97,7 @@ describe('POST /organizations', () => {
 
   it('returns 409 for a slug already in use', async () => {
     const taken = await createOrganization();
-    expectProblem(await server.request('POST', orgs, { token: root.access_token, body: { name: 'Dup', slug: taken.slug } }), 409);
+    expectProblem(await server.request('POST', orgs, { token: root.access_token, body: { name: 'Dup', slug: taken.slug } }), 409, 'organization_slug_taken');
   });
 
   it.each([
@@ -110,11 +110,11 @@ describe('POST /organizations', () => {
     ['a field outside the spec', { is_superadmin: true }],
     ['a null name', { name: null }],
   ])('returns 422 for %s', async (_label, override) => {
-    expectProblem(await server.request('POST', orgs, { token: root.access_token, body: { name: 'Bad', slug: slug(), ...override } }), 422);
+    expectProblem(await server.request('POST', orgs, { token: root.access_token, body: { name: 'Bad', slug: slug(), ...override } }), 422, 'request_invalid');
   });
 
   it('returns 401 without a token', async () => {
-    expectProblem(await server.request('POST', orgs, { body: { name: 'Anon', slug: slug() } }), 401);
+    expectProblem(await server.request('POST', orgs, { body: { name: 'Anon', slug: slug() } }), 401, 'auth_credentials_missing');
   });
 });
 
@@ -139,7 +139,7 @@ describe('GET /organizations', () => {
   });
 
   it.each(['limit=101', 'limit=0', 'skip=-1', 'limit=abc'])('returns 422 for %s', async (query) => {
-    expectProblem(await server.request('GET', `${orgs}?${query}`, { token: root.access_token }), 422);
+    expectProblem(await server.request('GET', `${orgs}?${query}`, { token: root.access_token }), 422, 'request_invalid');
   });
 });
 
@@ -154,13 +154,13 @@ describe('GET /organizations/{organization_id}', () => {
     const other = await createOrganization();
     const foreign = await server.request('GET', `${orgs}/${other.id}`, { token: adminTokens.access_token });
     const unknown = await server.request('GET', `${orgs}/${randomUUID()}`, { token: adminTokens.access_token });
-    expectProblem(foreign, 404);
-    expectProblem(unknown, 404);
-    expect({ ...foreign.body, instance: undefined }).toEqual({ ...unknown.body, instance: undefined });
+    expectProblem(foreign, 404, 'organization_not_found');
+    expectProblem(unknown, 404, 'organization_not_found');
+    expect({ ...foreign.body, instance: undefined, request_id: undefined }).toEqual({ ...unknown.body, instance: undefined, request_id: undefined });
   });
 
   it('returns 422 for an id that is not a UUID', async () => {
-    expectProblem(await server.request('GET', `${orgs}/not-a-uuid`, { token: adminTokens.access_token }), 422);
+    expectProblem(await server.request('GET', `${orgs}/not-a-uuid`, { token: adminTokens.access_token }), 422, 'request_invalid');
   });
 });
 
@@ -186,7 +186,7 @@ describe('PUT /organizations/{organization_id}', () => {
     const tokens = await login(server, owner);
     const before = await server.request('GET', `${orgs}/${owner.organizationId}`, { token: tokens.access_token });
     const response = await server.request('PUT', `${orgs}/${owner.organizationId}`, { token: tokens.access_token, body: { name: 'Sneaky', ...body } });
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'organization_fields_reserved');
     const after = await server.request('GET', `${orgs}/${owner.organizationId}`, { token: tokens.access_token });
     expect(after.body).toEqual(before.body);
   });
@@ -204,7 +204,7 @@ describe('PUT /organizations/{organization_id}', () => {
     expect(response.status).toBe(200);
     await server.query(sql`insert into users (organization_id, email, full_name) values (${owner.organizationId}, ${`extra.${randomUUID()}@example.com`}, 'Extra')`);
     const refused = await server.request('PUT', `${orgs}/${owner.organizationId}`, { token: root.access_token, body: { max_users: 1 } });
-    expectProblem(refused, 422);
+    expectProblem(refused, 422, 'organization_limit_below_usage');
   });
 
   it.each([
@@ -213,12 +213,12 @@ describe('PUT /organizations/{organization_id}', () => {
     ['organization_id', { organization_id: randomUUID() }],
     ['is_superadmin', { is_superadmin: true }],
   ])('returns 422 for %s', async (_label, body) => {
-    expectProblem(await server.request('PUT', `${orgs}/${admin.organizationId}`, { token: adminTokens.access_token, body }), 422);
+    expectProblem(await server.request('PUT', `${orgs}/${admin.organizationId}`, { token: adminTokens.access_token, body }), 422, 'request_invalid');
   });
 
   it('returns 404 for another tenant’s organization and leaves it unchanged', async () => {
     const other = await createOrganization({ name: 'Untouched' });
-    expectProblem(await server.request('PUT', `${orgs}/${other.id}`, { token: adminTokens.access_token, body: { name: 'Hijacked' } }), 404);
+    expectProblem(await server.request('PUT', `${orgs}/${other.id}`, { token: adminTokens.access_token, body: { name: 'Hijacked' } }), 404, 'organization_not_found');
     const after = await server.request('GET', `${orgs}/${other.id}`, { token: root.access_token });
     expect(after.body.name).toBe('Untouched');
   });
@@ -226,7 +226,7 @@ describe('PUT /organizations/{organization_id}', () => {
   it('returns 409 when the new slug is taken', async () => {
     const first = await createOrganization();
     const second = await createOrganization();
-    expectProblem(await server.request('PUT', `${orgs}/${second.id}`, { token: root.access_token, body: { slug: first.slug } }), 409);
+    expectProblem(await server.request('PUT', `${orgs}/${second.id}`, { token: root.access_token, body: { slug: first.slug } }), 409, 'organization_slug_taken');
   });
 });
 
@@ -237,23 +237,23 @@ describe('DELETE /organizations/{organization_id}', () => {
     const response = await server.request('DELETE', `${orgs}/${doomed.organizationId}`, { token: root.access_token });
     expect(response.status).toBe(204);
 
-    expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 401);
-    expectProblem(await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } }), 401);
-    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: doomed.email, password: doomed.password } }), 401);
-    expectProblem(await server.request('GET', `${orgs}/${doomed.organizationId}`, { token: root.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 401, 'session_ended');
+    expectProblem(await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } }), 401, 'refresh_token_invalid');
+    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: doomed.email, password: doomed.password } }), 401, 'account_disabled');
+    expectProblem(await server.request('GET', `${orgs}/${doomed.organizationId}`, { token: root.access_token }), 404, 'organization_not_found');
     expect(await auditOf(doomed.organizationId)).toContainEqual(expect.objectContaining({ event_type: 'organization.delete' }));
   });
 
   it('returns 403 for an organization Admin, even on their own organization', async () => {
     const response = await server.request('DELETE', `${orgs}/${admin.organizationId}`, { token: adminTokens.access_token });
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'permission_denied');
     expect(response.body.detail).toBe('Permission denied: requires organizations:delete');
   });
 
   it('returns 404 for an unknown organization and 409 for the super-admin’s own', async () => {
-    expectProblem(await server.request('DELETE', `${orgs}/${randomUUID()}`, { token: root.access_token }), 404);
+    expectProblem(await server.request('DELETE', `${orgs}/${randomUUID()}`, { token: root.access_token }), 404, 'organization_not_found');
     const me = await server.request('GET', `${API}/auth/me`, { token: root.access_token });
-    expectProblem(await server.request('DELETE', `${orgs}/${me.body.organization_id}`, { token: root.access_token }), 409);
+    expectProblem(await server.request('DELETE', `${orgs}/${me.body.organization_id}`, { token: root.access_token }), 409, 'organization_self_delete');
   });
 });
 
@@ -264,7 +264,7 @@ describe('role changes', () => {
     expect((await server.request('GET', `${orgs}/${member.organizationId}`, { token: tokens.access_token })).status).toBe(200);
     await server.query(sql`update user_roles set role_id = '00000000-0000-4000-8000-000000000003' where user_id = ${member.userId}`);
     const response = await server.request('GET', `${orgs}/${member.organizationId}`, { token: tokens.access_token });
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'permission_denied');
     expect(response.body.detail).toBe('Permission denied: requires organizations:read');
   });
 });

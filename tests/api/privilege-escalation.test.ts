@@ -58,7 +58,7 @@ describe('a user with users:update but fewer permissions than the target', () =>
     const editor = await userWithRoles([await customRole(['users:read', 'users:update'])]);
     const attackerAtIdp = corpEmail('attacker');
     const refused = await server.request('PUT', `${API}/users/${admin.userId}`, { token: editor.tokens.access_token, body: { email: attackerAtIdp } });
-    expectProblem(refused, 403);
+    expectProblem(refused, 403, 'permission_target_more_privileged');
     expect(refused.body.detail).toMatch(/^Permission denied: you cannot change this user: it holds permissions you do not \(.*users:delete.*\)$/);
 
     const [row] = await server.query<{ email: string }>(sql`select email from users where id = ${admin.userId}`);
@@ -76,9 +76,9 @@ describe('a user with users:update but fewer permissions than the target', () =>
   it('cannot deactivate, delete or re-role an Admin', async () => {
     const editor = await userWithRoles([await customRole(['users:read', 'users:update', 'users:delete'])]);
     const token = editor.tokens.access_token;
-    expectProblem(await server.request('PUT', `${API}/users/${admin.userId}`, { token, body: { is_active: false } }), 403);
-    expectProblem(await server.request('PUT', `${API}/users/${admin.userId}/roles`, { token, body: { role_ids: [SYSTEM_ROLES.member] } }), 403);
-    expectProblem(await server.request('DELETE', `${API}/users/${admin.userId}`, { token }), 403);
+    expectProblem(await server.request('PUT', `${API}/users/${admin.userId}`, { token, body: { is_active: false } }), 403, 'permission_target_more_privileged');
+    expectProblem(await server.request('PUT', `${API}/users/${admin.userId}/roles`, { token, body: { role_ids: [SYSTEM_ROLES.member] } }), 403, 'permission_target_more_privileged');
+    expectProblem(await server.request('DELETE', `${API}/users/${admin.userId}`, { token }), 403, 'permission_target_more_privileged');
     const me = await server.request('GET', `${API}/auth/me`, { token: adminTokens.access_token });
     expect(me.status).toBe(200);
     expect(me.body.roles.map((role: { name: string }) => role.name)).toEqual(['Admin']);
@@ -99,9 +99,9 @@ describe('a user with users:update but fewer permissions than the target', () =>
     const roleEditor = await userWithRoles([await customRole(['roles:read', 'roles:update', 'roles:delete', 'users:read'])]);
     const token = roleEditor.tokens.access_token;
     const stripped = await server.request('PUT', `${API}/roles/${powerful}`, { token, body: { permissions: ['users:read'] } });
-    expectProblem(stripped, 403);
+    expectProblem(stripped, 403, 'permission_target_more_privileged');
     expect(stripped.body.detail).toContain('audit:read');
-    expectProblem(await server.request('DELETE', `${API}/roles/${powerful}`, { token }), 403);
+    expectProblem(await server.request('DELETE', `${API}/roles/${powerful}`, { token }), 403, 'permission_target_more_privileged');
   });
 
   it('lets an Admin change anyone in the organization', async () => {
@@ -152,7 +152,7 @@ describe('SSO links stay bound to their subject', () => {
     const tokens = tokensFromRedirect(response.headers.get('location') as string);
 
     const refused = await server.request('PUT', `${API}/users/${linked.id}`, { token: tokens.access_token, body: { email: uniqueEmail('elsewhere', DOMAIN) } });
-    expectProblem(refused, 403);
+    expectProblem(refused, 403, 'user_email_managed_by_identity_provider');
     expect(refused.body.detail).toBe('Your email address comes from your identity provider; change it there');
     const renamed = await server.request('PUT', `${API}/users/${linked.id}`, { token: tokens.access_token, body: { full_name: 'Still Me' } });
     expect(renamed.status, renamed.text).toBe(200);

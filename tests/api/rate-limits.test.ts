@@ -30,7 +30,7 @@ describe('the per-client limit of the public endpoints', () => {
     }
     expect(remaining).toEqual(['4', '3', '2', '1', '0']);
     const refused = await discover(server, client);
-    expectProblem(refused, 429);
+    expectProblem(refused, 429, 'rate_limited');
     expect(refused.body.type).toBe('urn:fm-auth:problem:rate-limited');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
@@ -40,7 +40,7 @@ describe('the per-client limit of the public endpoints', () => {
   it('counts each endpoint and each client apart', async () => {
     const client = newClient();
     for (let i = 0; i < 5; i += 1) await discover(server, client);
-    expectProblem(await discover(server, client), 429);
+    expectProblem(await discover(server, client), 429, 'rate_limited');
     expect((await discover(server, newClient())).status).toBe(404);
     const register = await server.request('POST', `${API}/auth/register`, {
       headers: { 'x-forwarded-for': client },
@@ -65,7 +65,7 @@ describe('the per-client limit of the public endpoints', () => {
     const client = newClient();
     for (let i = 0; i < 8; i += 1) {
       const me = await server.request('GET', `${API}/auth/me`, { headers: { 'x-forwarded-for': client } });
-      expectProblem(me, 401);
+      expectProblem(me, 401, 'auth_credentials_missing');
       expect(me.headers.get('ratelimit-policy')).not.toContain('"public"');
     }
   });
@@ -87,7 +87,7 @@ describe('the global per-client limit', () => {
       expect(answer.status).toBe(401);
       expect(answer.headers.get('ratelimit-policy')).toContain('"global";q=4;w=60');
     }
-    expectProblem(await server.request('GET', `${API}/organizations`, { headers: { 'x-forwarded-for': client } }), 429);
+    expectProblem(await server.request('GET', `${API}/organizations`, { headers: { 'x-forwarded-for': client } }), 429, 'rate_limited');
     expect((await server.request('GET', '/health/live', { headers: { 'x-forwarded-for': client } })).status).toBe(200);
     expect((await server.request('GET', `${API}/auth/me`, { headers: { 'x-forwarded-for': newClient() } })).status).toBe(401);
   });
@@ -105,9 +105,9 @@ describe('RATE_LIMIT_ENABLED=false', () => {
       }
       const email = uniqueEmail('locked');
       const login = () => server.request('POST', `${API}/auth/login`, { body: { email, password: 'wrong password' }, headers: { 'x-forwarded-for': client } });
-      expectProblem(await login(), 401);
-      expectProblem(await login(), 401);
-      expectProblem(await login(), 429);
+      expectProblem(await login(), 401, 'login_credentials_invalid');
+      expectProblem(await login(), 401, 'login_credentials_invalid');
+      expectProblem(await login(), 429, 'login_throttled');
     } finally {
       await server.close();
     }

@@ -41,7 +41,7 @@ describe('the retention job', () => {
     const orphans = await server.query<{ count: number }>(sql`select count(*)::int as count from refresh_tokens where session_id not in (select id from sessions)`);
     expect(orphans[0]?.count).toBe(0);
     // A pruned session's refresh token is simply unknown now; the live one still works.
-    expectProblem(await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: revokedLongAgo.refresh_token } }), 401);
+    expectProblem(await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: revokedLongAgo.refresh_token } }), 401, 'refresh_token_invalid');
     expect((await server.request('POST', `${API}/auth/refresh`, { body: { refresh_token: live.refresh_token } })).status).toBe(200);
     expect((await server.request('GET', `${API}/auth/me`, { token: live.access_token })).status).toBe(200);
   });

@@ -17,8 +17,8 @@ afterAll(async () => {
 const revokeSessions = (...args: string[]) => runAdminCli(inject('databaseUrl'), ['revoke-sessions', ...args]);
 
 async function expectRevoked(tokens: Tokens, on = server): Promise<void> {
-  expectProblem(await on.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 401);
-  expectProblem(await on.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } }), 401);
+  expectProblem(await on.request('GET', `${API}/auth/me`, { token: tokens.access_token }), 401, 'session_ended');
+  expectProblem(await on.request('POST', `${API}/auth/refresh`, { body: { refresh_token: tokens.refresh_token } }), 401, 'refresh_token_invalid');
 }
 
 async function expectLive(tokens: Tokens, on = server): Promise<void> {

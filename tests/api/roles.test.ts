@@ -51,8 +51,8 @@ describe('POST /roles', () => {
   it('returns 409 for a name taken in the organization (any case) or a system role’s name', async () => {
     const name = roleName();
     await createRole({ name });
-    expectProblem(await createRole({ name: name.toUpperCase() }), 409);
-    expectProblem(await createRole({ name: 'admin' }), 409);
+    expectProblem(await createRole({ name: name.toUpperCase() }), 409, 'role_name_taken');
+    expectProblem(await createRole({ name: 'admin' }), 409, 'role_name_reserved');
     expect((await createRole({ name }, outsider.access_token)).status).toBe(201);
   });
 
@@ -62,7 +62,7 @@ describe('POST /roles', () => {
     ['organization_id', { organization_id: randomUUID() }],
     ['a missing name', { name: undefined }],
   ])('returns 422 for %s', async (_label, body) => {
-    expectProblem(await createRole(body), 422);
+    expectProblem(await createRole(body), 422, 'request_invalid');
   });
 
   it('refuses permissions the caller does not hold', async () => {
@@ -74,7 +74,7 @@ describe('POST /roles', () => {
     });
     const tokens = await login(server, { email, password: STRONG_PASSWORD });
     const response = await createRole({ permissions: ['users:delete'] }, tokens.access_token);
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'role_permissions_not_held');
     expect(response.body.detail).toBe('You cannot grant permissions you do not hold: users:delete');
     expect((await createRole({ permissions: ['users:read'] }, tokens.access_token)).status).toBe(201);
   });
@@ -85,7 +85,7 @@ describe('GET|PUT|DELETE /roles/{role_id}', () => {
     expect((await server.request('GET', `${API}/roles/${SYSTEM_ROLES.viewer}`, { token: adminTokens.access_token })).body.name).toBe('Viewer');
     const mine = (await createRole()).body;
     expect((await server.request('GET', `${API}/roles/${mine.id}`, { token: adminTokens.access_token })).body).toEqual(mine);
-    expectProblem(await server.request('GET', `${API}/roles/${mine.id}`, { token: outsider.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/roles/${mine.id}`, { token: outsider.access_token }), 404, 'role_not_found');
   });
 
   it('updates a custom role; the change applies to its holders on their next request', async () => {
@@ -99,21 +99,21 @@ describe('GET|PUT|DELETE /roles/{role_id}', () => {
     expect((await server.request('GET', `${API}/organizations/${admin.organizationId}`, { token: tokens.access_token })).status).toBe(200);
     const updated = await server.request('PUT', `${API}/roles/${role.id}`, { token: adminTokens.access_token, body: { permissions: ['teams:read'], description: null } });
     expect(updated.body).toMatchObject({ permissions: ['teams:read'], description: null, name: role.name });
-    expectProblem(await server.request('GET', `${API}/organizations/${admin.organizationId}`, { token: tokens.access_token }), 403);
+    expectProblem(await server.request('GET', `${API}/organizations/${admin.organizationId}`, { token: tokens.access_token }), 403, 'permission_denied');
   });
 
   it('keeps system roles read-only and another tenant’s roles untouchable', async () => {
-    expectProblem(await server.request('PUT', `${API}/roles/${SYSTEM_ROLES.member}`, { token: adminTokens.access_token, body: { permissions: ['users:read'] } }), 403);
-    expectProblem(await server.request('DELETE', `${API}/roles/${SYSTEM_ROLES.viewer}`, { token: adminTokens.access_token }), 403);
+    expectProblem(await server.request('PUT', `${API}/roles/${SYSTEM_ROLES.member}`, { token: adminTokens.access_token, body: { permissions: ['users:read'] } }), 403, 'role_system_read_only');
+    expectProblem(await server.request('DELETE', `${API}/roles/${SYSTEM_ROLES.viewer}`, { token: adminTokens.access_token }), 403, 'role_system_read_only');
     const theirs = (await createRole({}, outsider.access_token)).body;
-    expectProblem(await server.request('PUT', `${API}/roles/${theirs.id}`, { token: adminTokens.access_token, body: { name: 'Mine now' } }), 404);
-    expectProblem(await server.request('DELETE', `${API}/roles/${theirs.id}`, { token: adminTokens.access_token }), 404);
+    expectProblem(await server.request('PUT', `${API}/roles/${theirs.id}`, { token: adminTokens.access_token, body: { name: 'Mine now' } }), 404, 'role_not_found');
+    expectProblem(await server.request('DELETE', `${API}/roles/${theirs.id}`, { token: adminTokens.access_token }), 404, 'role_not_found');
     expect((await server.request('GET', `${API}/roles/${theirs.id}`, { token: outsider.access_token })).body.name).toBe(theirs.name);
   });
 
   it('deletes a custom role: 204, then 404', async () => {
     const role = (await createRole()).body;
     expect((await server.request('DELETE', `${API}/roles/${role.id}`, { token: adminTokens.access_token })).status).toBe(204);
-    expectProblem(await server.request('GET', `${API}/roles/${role.id}`, { token: adminTokens.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/roles/${role.id}`, { token: adminTokens.access_token }), 404, 'role_not_found');
   });
 });

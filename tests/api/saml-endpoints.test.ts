@@ -48,8 +48,8 @@ describe('GET /sso/{id}/saml/metadata', () => {
       body: { organization_id: admin.organizationId, provider_type: 'oauth', provider_name: 'O', oauth_client_id: 'c', oauth_authorization_url: 'https://o.example/a', oauth_token_url: 'https://o.example/t' },
     });
     for (const id of [randomUUID(), disabled, oauth.body.id]) {
-      expectProblem(await server.request('GET', `${API}/sso/${id}/saml/metadata`), 404);
-      expectProblem(await server.request('GET', loginPath(id, CALLBACK)), 404);
+      expectProblem(await server.request('GET', `${API}/sso/${id}/saml/metadata`), 404, 'sso_configuration_not_found');
+      expectProblem(await server.request('GET', loginPath(id, CALLBACK)), 404, 'sso_configuration_not_found');
     }
   });
 });
@@ -73,18 +73,18 @@ describe('GET /sso/{id}/saml/login', () => {
   });
 
   it.each([
-    ['another origin', 'https://evil.example/sso/callback'],
-    ['a look-alike host', 'https://app.example.evil.example/sso/callback'],
-    ['a path outside the allowed prefix', 'https://app.example/admin'],
-    ['another scheme', 'http://app.example/sso/callback'],
-    ['user info', 'https://attacker@app.example/sso/callback'],
-    ['a fragment', 'https://app.example/sso/callback#x'],
-    ['javascript:', 'javascript:alert(1)'],
-    ['a relative URL', '/sso/callback'],
-  ])('refuses a redirect_uri with %s (422), storing nothing', async (_name, redirectUri) => {
+    ['another origin', 'https://evil.example/sso/callback', 'sso_redirect_uri_not_allowed'],
+    ['a look-alike host', 'https://app.example.evil.example/sso/callback', 'sso_redirect_uri_not_allowed'],
+    ['a path outside the allowed prefix', 'https://app.example/admin', 'sso_redirect_uri_not_allowed'],
+    ['another scheme', 'http://app.example/sso/callback', 'sso_redirect_uri_not_allowed'],
+    ['user info', 'https://attacker@app.example/sso/callback', 'sso_redirect_uri_not_allowed'],
+    ['a fragment', 'https://app.example/sso/callback#x', 'sso_redirect_uri_not_allowed'],
+    ['javascript:', 'javascript:alert(1)', 'sso_redirect_uri_not_allowed'],
+    ['a relative URL', '/sso/callback', 'request_invalid'],
+  ] as const)('refuses a redirect_uri with %s (422), storing nothing', async (_name, redirectUri, code) => {
     const [before] = await server.query<{ total: number }>(sql`select count(*)::int as total from saml_requests`);
     const response = await server.request('GET', loginPath(configId, redirectUri));
-    expectProblem(response, 422);
+    expectProblem(response, 422, code);
     expect(response.headers.get('location')).toBeNull();
     expect(await server.query(sql`select count(*)::int as total from saml_requests`)).toEqual([before]);
   });
@@ -94,7 +94,7 @@ describe('GET /sso/{id}/saml/login', () => {
   });
 
   it('requires redirect_uri', async () => {
-    expectProblem(await server.request('GET', `${API}/sso/${configId}/saml/login`), 422);
+    expectProblem(await server.request('GET', `${API}/sso/${configId}/saml/login`), 422, 'request_invalid');
   });
 
   it('signs the AuthnRequest when the service has a signing key, and publishes the certificate', async () => {
@@ -149,7 +149,7 @@ describe('GET /sso/discover', () => {
 
   it('is 404 for an unclaimed domain, for a domain two organizations claim, and without an enabled SAML configuration', async () => {
     const unclaimed = await server.request('GET', `${API}/sso/discover?email=someone@unclaimed-${randomUUID().slice(0, 8)}.example`);
-    expectProblem(unclaimed, 404);
+    expectProblem(unclaimed, 404, 'sso_domain_not_configured');
 
     const shared = `shared-${randomUUID().slice(0, 8)}.example`;
     const other = await registerOrganization(server);
@@ -157,26 +157,26 @@ describe('GET /sso/discover', () => {
     await createSamlConfiguration(server, other, otherTokens, new TestIdentityProvider());
     await claim(other, otherTokens, [shared]);
     await claim(admin, adminTokens, [shared]);
-    expectProblem(await server.request('GET', `${API}/sso/discover?email=a@${shared}`), 404);
+    expectProblem(await server.request('GET', `${API}/sso/discover?email=a@${shared}`), 404, 'sso_domain_not_configured');
 
     const lonely = `lonely-${randomUUID().slice(0, 8)}.example`;
     const third = await registerOrganization(server);
     const thirdTokens = await login(server, third);
     await createSamlConfiguration(server, third, thirdTokens, new TestIdentityProvider(), { is_enabled: false });
     await claim(third, thirdTokens, [lonely]);
-    expectProblem(await server.request('GET', `${API}/sso/discover?email=a@${lonely}`), 404);
+    expectProblem(await server.request('GET', `${API}/sso/discover?email=a@${lonely}`), 404, 'sso_domain_not_configured');
   });
 
   it('refuses a missing or malformed email (422)', async () => {
-    expectProblem(await server.request('GET', `${API}/sso/discover`), 422);
-    expectProblem(await server.request('GET', `${API}/sso/discover?email=not-an-email`), 422);
+    expectProblem(await server.request('GET', `${API}/sso/discover`), 422, 'request_invalid');
+    expectProblem(await server.request('GET', `${API}/sso/discover?email=not-an-email`), 422, 'request_invalid');
   });
 });
 
 describe('POST /sso/{id}/saml/acs input', () => {
   it('refuses a form without SAMLResponse (422) and a JSON body (415)', async () => {
     const acs = `${API}/sso/${configId}/saml/acs`;
-    expectProblem(await server.request('POST', acs, { rawBody: 'RelayState=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 422);
-    expectProblem(await server.request('POST', acs, { body: { SAMLResponse: 'x' } }), 415);
+    expectProblem(await server.request('POST', acs, { rawBody: 'RelayState=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 422, 'request_invalid');
+    expectProblem(await server.request('POST', acs, { body: { SAMLResponse: 'x' } }), 415, 'request_media_type_unsupported');
   });
 });

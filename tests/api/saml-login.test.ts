@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, expectProblem, login, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
 import { CALLBACK, createSamlConfiguration, postResponse, samlOrganization, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
 import { type AssertionOptions, decodeResponse, encodeResponse, type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -274,7 +274,7 @@ describe('SAML login: each refusal is a 401 with its reason, audited and counted
 
     const response = await postResponse(server, configId, samlResponse);
 
-    expectProblem(response, 401);
+    expectProblem(response, 401, `saml_${reason}` as ProblemCode);
     expect(response.body.detail).toMatch(/^SAML response rejected: /);
     expect(response.body.detail).toMatch(detail);
     expect(response.headers.get('location')).toBeNull();
@@ -289,7 +289,7 @@ describe('SAML login: each refusal is a 401 with its reason, audited and counted
 
   it('never writes the response, the assertion or the subject to the logs or the audit trail', async () => {
     const samlResponse = idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(newEmail('secret'), 'okta|log-canary') });
-    expectProblem(await postResponse(server, configId, samlResponse), 401);
+    expectProblem(await postResponse(server, configId, samlResponse), 401, 'saml_unknown_request');
     const logs = server.logs();
     expect(logs).toContain('saml response rejected');
     for (const secret of [samlResponse.slice(0, 40), 'okta|log-canary', 'SignatureValue']) expect(logs).not.toContain(secret);
@@ -307,14 +307,14 @@ describe('SAML login: configuration-level refusals', () => {
     expect(update.status).toBe(200);
     const email = newEmail('disabled');
     const response = await postResponse(server, disabled, disabledIdp.response(serviceProvider(server, disabled), { inResponseTo: requestId, ...identity(email) }));
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_configuration_disabled');
     expect(response.body.detail).toMatch(/configuration is disabled/);
     expect(await usersWithEmail(email)).toBe(0);
   });
 
   it('refuses an unknown configuration id', async () => {
     const response = await postResponse(server, randomUUID(), idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(newEmail()) }));
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_unknown_configuration');
     expect(response.body.detail).toMatch(/no SAML configuration has this id/);
   });
 
@@ -323,7 +323,7 @@ describe('SAML login: configuration-level refusals', () => {
     const strict = await createSamlConfiguration(server, admin, adminTokens, strictIdp, { auto_create_users: false });
     const email = newEmail('unknown');
     const response = await postResponse(server, strict, strictIdp.response(serviceProvider(server, strict), { inResponseTo: await startLogin(server, strict), ...identity(email) }));
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_user_not_provisioned');
     expect(response.body.detail).toMatch(/no account exists/);
     expect(await usersWithEmail(email)).toBe(0);
   });
@@ -333,7 +333,7 @@ describe('SAML login: configuration-level refusals', () => {
     const other = await createSamlConfiguration(server, admin, adminTokens, otherIdp);
     const requestForOther = await startLogin(server, other);
     const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: requestForOther, ...identity(newEmail()) }));
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_unknown_request');
     expect(response.body.detail).toMatch(/does not answer a login request this service made/);
   });
 
@@ -349,11 +349,11 @@ describe('SAML login: configuration-level refusals', () => {
     expect(tokensFromRedirect(accepted.headers.get('location') as string).landing).toBe('https://app.example/sso/landing');
 
     const replayed = await postResponse(server, allowing, response, { relayState: 'https://app.example/sso/landing' });
-    expectProblem(replayed, 401);
+    expectProblem(replayed, 401, 'saml_assertion_replayed');
     expect(replayed.body.detail).toMatch(/this assertion was already used/);
 
     const elsewhere = await postResponse(server, allowing, idpInitiated.response(target, person), { relayState: 'https://evil.example/steal' });
-    expectProblem(elsewhere, 401);
+    expectProblem(elsewhere, 401, 'saml_relay_state_not_allowed');
     expect(elsewhere.body.detail).toMatch(/RelayState is not an allowed redirect/);
 
     const withoutTarget = await postResponse(server, allowing, idpInitiated.response(target, person));
@@ -366,7 +366,7 @@ describe('SAML login: configuration-level refusals', () => {
     const first = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|first') }));
     expect(first.status, first.text).toBe(302);
     const second = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|second') }));
-    expectProblem(second, 401);
+    expectProblem(second, 401, 'saml_linked_to_other_subject');
     expect(second.body.detail).toMatch(/linked to another user of this identity provider/);
     const [row] = await server.query<{ sso_subject_id: string }>(sql`select sso_subject_id from users where lower(email) = lower(${email})`);
     expect(row?.sso_subject_id).toBe('okta|first');
@@ -375,7 +375,7 @@ describe('SAML login: configuration-level refusals', () => {
   it('refuses an email that belongs to another organization', async () => {
     const other = await registerOrganization(server, { email: newEmail('elsewhere') });
     const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(other.email) }));
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_email_in_other_organization');
     expect(response.body.detail).toMatch(/belongs to an account outside this organization/);
     const [owner] = await server.query<{ organization_id: string; sso_subject_id: string | null }>(
       sql`select organization_id, sso_subject_id from users where lower(email) = lower(${other.email})`,
@@ -396,7 +396,7 @@ describe('SAML login across organizations', () => {
   it('an Admin of another organization cannot read, change or delete the configuration (404)', async () => {
     for (const [method, body] of [['GET', undefined], ['PUT', { is_enabled: false }], ['DELETE', undefined]] as const) {
       const response = await server.request(method, `${API}/sso/${configId}`, { token: tenantBTokens.access_token, body });
-      expectProblem(response, 404);
+      expectProblem(response, 404, 'sso_configuration_not_found');
     }
     const still = await server.request('GET', `${API}/sso/${configId}`, { token: adminTokens.access_token });
     expect(still.body.is_enabled).toBe(true);
@@ -407,7 +407,7 @@ describe('SAML login across organizations', () => {
     const email = newEmail('crossing');
     const forA = idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) });
     const response = await postResponse(server, copied, forA);
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'saml_wrong_audience');
     expect(await usersWithEmail(email)).toBe(0);
     // The same IdP answering B's own request is fine for B, and the user lands in B.
     const forB = idp.response(serviceProvider(server, copied), { inResponseTo: await startLogin(server, copied), ...identity(`b.${randomUUID().slice(0, 8)}@b.example`) });

@@ -47,7 +47,7 @@ describe('GET /health/ready', () => {
     try {
       stopping.container.lifecycle.shuttingDown = true;
       const response = await stopping.request('GET', '/health/ready');
-      expectProblem(response, 503);
+      expectProblem(response, 503, 'service_not_ready');
       expect(response.body.detail).toBe('The service is shutting down');
     } finally {
       await stopping.close();
@@ -57,12 +57,12 @@ describe('GET /health/ready', () => {
   it('answers 503 when the database is unreachable, and /health reports it degraded', async () => {
     const unreachable = await startServer({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
     try {
-      expectProblem(await unreachable.request('GET', '/health/ready'), 503);
+      expectProblem(await unreachable.request('GET', '/health/ready'), 503, 'service_not_ready');
       const health = await unreachable.request('GET', '/health');
       expect(health.status).toBe(503);
       expect(health.body).toMatchObject({ status: 'degraded', checks: { database: { status: 'down' } } });
       const login = await unreachable.request('POST', `${API}/auth/login`, { body: { email: uniqueEmail(), password: STRONG_PASSWORD } });
-      expectProblem(login, 503);
+      expectProblem(login, 503, 'database_unavailable');
     } finally {
       await unreachable.close();
     }
@@ -71,35 +71,35 @@ describe('GET /health/ready', () => {
 
 describe('errors', () => {
   it('answers 404 problem+json for a path outside the spec', async () => {
-    expectProblem(await server.request('GET', `${API}/no-such-thing`), 404);
+    expectProblem(await server.request('GET', `${API}/no-such-thing`), 404, 'route_not_found');
   });
 
   it('answers 405 with Allow for a method the path does not have', async () => {
     const response = await server.request('DELETE', `${API}/auth/login`);
-    expectProblem(response, 405);
+    expectProblem(response, 405, 'route_method_not_allowed');
     expect(response.headers.get('allow')).toMatch(/POST/);
   });
 
   it('answers 415 for a body that is not JSON', async () => {
     const response = await server.request('POST', `${API}/auth/login`, { rawBody: 'email=a', headers: { 'content-type': 'text/plain' } });
-    expectProblem(response, 415);
+    expectProblem(response, 415, 'request_media_type_unsupported');
   });
 
   it('answers 422 for malformed JSON', async () => {
     const response = await server.request('POST', `${API}/auth/login`, { rawBody: '{"email":', headers: { 'content-type': 'application/json' } });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'request_body_malformed');
   });
 
   it('answers 422 with a field list naming each invalid field', async () => {
     const response = await server.request('POST', `${API}/auth/register`, { body: { email: 'nope', password: 'x', full_name: 'X', organization_name: 'X' } });
-    expectProblem(response, 422);
+    expectProblem(response, 422, 'request_invalid');
     const paths = response.body.errors.map((error: { path: string }) => error.path);
     expect(paths).toEqual(expect.arrayContaining(['/body/email', '/body/password']));
   });
 
   it('answers 413 for an oversized body', async () => {
     const response = await server.request('POST', `${API}/auth/login`, { body: { email: 'a@b.co', password: 'x'.repeat(200_000) } });
-    expectProblem(response, 413);
+    expectProblem(response, 413, 'request_body_too_large');
   });
 
   it('carries the request id into the access log line and the audit row of that request', async () => {
@@ -108,7 +108,7 @@ describe('errors', () => {
       body: { email: uniqueEmail('traced'), password: STRONG_PASSWORD },
       headers: { 'x-request-id': requestId },
     });
-    expectProblem(response, 401);
+    expectProblem(response, 401, 'login_credentials_invalid');
     const lines = server.logs().split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line));
     expect(lines).toContainEqual(
       expect.objectContaining({ message: 'request', route: '/api/v1/enterprise/auth/login', status: 401, request_id: requestId }),

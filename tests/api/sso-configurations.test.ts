@@ -88,21 +88,21 @@ describe('POST /sso', () => {
   });
 
   it.each([
-    ['a certificate that is not PEM', { saml_x509_cert: 'MIIC-not-a-certificate' }],
-    ['a PEM block with garbage inside', { saml_x509_cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }],
-    ['a SAML configuration without entity id', { saml_entity_id: undefined }],
-    ['a SAML configuration without SSO URL', { saml_sso_url: undefined }],
-    ['an SSO URL that is not http(s)', { saml_sso_url: 'ftp://idp.example/sso' }],
-    ['an unknown provider type', { provider_type: 'kerberos' }],
-    ['a field outside the spec', { client_secret_plain: 'x' }],
-  ])('returns 422 for %s', async (_label, override) => {
-    expectProblem(await create(saml(override)), 422);
+    ['a certificate that is not PEM', { saml_x509_cert: 'MIIC-not-a-certificate' }, 'sso_configuration_invalid'],
+    ['a PEM block with garbage inside', { saml_x509_cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }, 'sso_configuration_invalid'],
+    ['a SAML configuration without entity id', { saml_entity_id: undefined }, 'sso_configuration_invalid'],
+    ['a SAML configuration without SSO URL', { saml_sso_url: undefined }, 'sso_configuration_invalid'],
+    ['an SSO URL that is not http(s)', { saml_sso_url: 'ftp://idp.example/sso' }, 'sso_configuration_invalid'],
+    ['an unknown provider type', { provider_type: 'kerberos' }, 'request_invalid'],
+    ['a field outside the spec', { client_secret_plain: 'x' }, 'request_invalid'],
+  ] as const)('returns 422 for %s', async (_label, override, code) => {
+    expectProblem(await create(saml(override)), 422, code);
   });
 
   it('returns 404 for a default_role_id of another organization, and accepts a system role', async () => {
     const other = await registerOrganization(server);
     const theirRole = await server.client(await login(server, other)).api.POST('/api/v1/enterprise/roles', { body: { name: 'Theirs', permissions: ['users:read'] } });
-    expectProblem(await create(saml({ default_role_id: theirRole.data?.id })), 404);
+    expectProblem(await create(saml({ default_role_id: theirRole.data?.id })), 404, 'role_not_found');
     expect((await create(saml({ default_role_id: SYSTEM_ROLES.viewer }))).body.default_role_id).toBe(SYSTEM_ROLES.viewer);
   });
 
@@ -118,7 +118,7 @@ describe('POST /sso', () => {
       const owner = await registerOrganization(production);
       const tokens = await login(production, owner);
       const response = await create(saml({ organization_id: owner.organizationId, saml_sso_url: 'http://idp.example/sso' }), tokens.access_token, production);
-      expectProblem(response, 422);
+      expectProblem(response, 422, 'sso_configuration_invalid');
       expect(response.body.errors).toContainEqual({ path: '/body/saml_sso_url', message: 'must be an https URL in production' });
     } finally {
       await production.close();
@@ -129,8 +129,8 @@ describe('POST /sso', () => {
 describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
   it('re-validates the whole configuration on update', async () => {
     const config = (await create(saml())).body;
-    expectProblem(await update(config.id, { saml_x509_cert: null }), 422);
-    expectProblem(await update(config.id, { saml_x509_cert: 'junk' }), 422);
+    expectProblem(await update(config.id, { saml_x509_cert: null }), 422, 'sso_configuration_invalid');
+    expectProblem(await update(config.id, { saml_x509_cert: 'junk' }), 422, 'sso_configuration_invalid');
     const rotated = makeCertificate('okta-rotated');
     const updated = await update(config.id, { saml_x509_cert: rotated.certificate, allow_idp_initiated: true });
     expect(updated.response.status).toBe(200);
@@ -159,15 +159,15 @@ describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
   it('lets another organization’s Admin neither read, change nor delete it (404)', async () => {
     const config = (await create(saml())).body;
     const outsider = await login(server, await registerOrganization(server));
-    expectProblem(await read(config.id, outsider), 404);
-    expectProblem(await update(config.id, { is_enabled: false }, outsider), 404);
-    expectProblem(await remove(config.id, outsider), 404);
+    expectProblem(await read(config.id, outsider), 404, 'sso_configuration_not_found');
+    expectProblem(await update(config.id, { is_enabled: false }, outsider), 404, 'sso_configuration_not_found');
+    expectProblem(await remove(config.id, outsider), 404, 'sso_configuration_not_found');
     expect((await read(config.id)).data).toEqual(config);
   });
 
   it('deletes: 204, then 404', async () => {
     const config = (await create(saml())).body;
     expect((await remove(config.id)).response.status).toBe(204);
-    expectProblem(await read(config.id), 404);
+    expectProblem(await read(config.id), 404, 'sso_configuration_not_found');
   });
 });

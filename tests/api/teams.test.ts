@@ -51,7 +51,7 @@ describe('POST /teams', () => {
 
   it('returns 409 for a slug taken in the same organization, but not in another', async () => {
     const first = await createTeam();
-    expectProblem(await createTeam(adminTokens.access_token, admin.organizationId, { slug: first.body.slug }), 409);
+    expectProblem(await createTeam(adminTokens.access_token, admin.organizationId, { slug: first.body.slug }), 409, 'team_slug_taken');
     const elsewhere = await registerOrganization(server);
     const elsewhereTokens = await login(server, elsewhere);
     expect((await createTeam(elsewhereTokens.access_token, elsewhere.organizationId, { slug: first.body.slug })).status).toBe(201);
@@ -60,15 +60,15 @@ describe('POST /teams', () => {
   it('returns 404 for another tenant’s organization, exactly as for an unknown one', async () => {
     const foreign = await createTeam(outsider.access_token, admin.organizationId);
     const unknown = await createTeam(outsider.access_token, randomUUID());
-    expectProblem(foreign, 404);
-    expectProblem(unknown, 404);
+    expectProblem(foreign, 404, 'organization_not_found');
+    expectProblem(unknown, 404, 'organization_not_found');
     expect(foreign.body.detail).toBe(unknown.body.detail);
   });
 
   it('returns 403 naming teams:create for a Member', async () => {
     const member = await joinOrganization(server, admin, adminTokens);
     const response = await createTeam((await login(server, member)).access_token);
-    expectProblem(response, 403);
+    expectProblem(response, 403, 'permission_denied');
     expect(response.body.detail).toBe('Permission denied: requires teams:create');
   });
 
@@ -80,7 +80,7 @@ describe('POST /teams', () => {
     expect((await createTeam(tokens.access_token, owner.organizationId)).status).toBe(201);
     const results = await Promise.all(Array.from({ length: 10 }, () => createTeam(tokens.access_token, owner.organizationId)));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    for (const refused of results.filter((r) => r.status !== 201)) expectProblem(refused, 403);
+    for (const refused of results.filter((r) => r.status !== 201)) expectProblem(refused, 403, 'organization_team_limit_reached');
   });
 
   it.each([
@@ -90,7 +90,7 @@ describe('POST /teams', () => {
     ['an unknown field', { team_lead: 'me' }],
     ['a malformed organization_id', { organization_id: 'nope' }],
   ])('returns 422 for %s', async (_label, override) => {
-    expectProblem(await createTeam(adminTokens.access_token, admin.organizationId, override), 422);
+    expectProblem(await createTeam(adminTokens.access_token, admin.organizationId, override), 422, 'request_invalid');
   });
 });
 
@@ -114,8 +114,8 @@ describe('GET /teams/organization/{organization_id}', () => {
   });
 
   it('returns 404 for another tenant’s organization and 422 for limit 101', async () => {
-    expectProblem(await server.request('GET', `${API}/teams/organization/${admin.organizationId}`, { token: outsider.access_token }), 404);
-    expectProblem(await server.request('GET', `${API}/teams/organization/${admin.organizationId}?limit=101`, { token: adminTokens.access_token }), 422);
+    expectProblem(await server.request('GET', `${API}/teams/organization/${admin.organizationId}`, { token: outsider.access_token }), 404, 'organization_not_found');
+    expectProblem(await server.request('GET', `${API}/teams/organization/${admin.organizationId}?limit=101`, { token: adminTokens.access_token }), 422, 'request_invalid');
   });
 });
 
@@ -123,8 +123,8 @@ describe('GET /teams/{team_id}', () => {
   it('answers the team, and 404 to another tenant', async () => {
     const team = (await createTeam()).body;
     expect((await server.request('GET', `${API}/teams/${team.id}`, { token: adminTokens.access_token })).body).toEqual(team);
-    expectProblem(await server.request('GET', `${API}/teams/${team.id}`, { token: outsider.access_token }), 404);
-    expectProblem(await server.request('GET', `${API}/teams/${randomUUID()}`, { token: adminTokens.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/teams/${team.id}`, { token: outsider.access_token }), 404, 'team_not_found');
+    expectProblem(await server.request('GET', `${API}/teams/${randomUUID()}`, { token: adminTokens.access_token }), 404, 'team_not_found');
   });
 });
 
@@ -142,15 +142,15 @@ describe('PUT /teams/{team_id}', () => {
     ['an empty body', {}],
   ])('returns 422 for %s and changes nothing', async (_label, body) => {
     const team = (await createTeam()).body;
-    expectProblem(await server.request('PUT', `${API}/teams/${team.id}`, { token: adminTokens.access_token, body }), 422);
+    expectProblem(await server.request('PUT', `${API}/teams/${team.id}`, { token: adminTokens.access_token, body }), 422, 'request_invalid');
     expect((await server.request('GET', `${API}/teams/${team.id}`, { token: adminTokens.access_token })).body).toEqual(team);
   });
 
   it('returns 409 for a slug another team has, and 404 for another tenant', async () => {
     const first = (await createTeam()).body;
     const second = (await createTeam()).body;
-    expectProblem(await server.request('PUT', `${API}/teams/${second.id}`, { token: adminTokens.access_token, body: { slug: first.slug } }), 409);
-    expectProblem(await server.request('PUT', `${API}/teams/${second.id}`, { token: outsider.access_token, body: { name: 'Hijack' } }), 404);
+    expectProblem(await server.request('PUT', `${API}/teams/${second.id}`, { token: adminTokens.access_token, body: { slug: first.slug } }), 409, 'team_slug_taken');
+    expectProblem(await server.request('PUT', `${API}/teams/${second.id}`, { token: outsider.access_token, body: { name: 'Hijack' } }), 404, 'team_not_found');
   });
 });
 
@@ -163,13 +163,13 @@ describe('DELETE /teams/{team_id}', () => {
 
     expect((await server.request('DELETE', `${API}/teams/${team.id}`, { token: adminTokens.access_token })).status).toBe(204);
     expect(await teamOf(member.userId)).toBeNull();
-    expectProblem(await server.request('GET', `${API}/teams/${team.id}`, { token: adminTokens.access_token }), 404);
+    expectProblem(await server.request('GET', `${API}/teams/${team.id}`, { token: adminTokens.access_token }), 404, 'team_not_found');
     expect((await createTeam(adminTokens.access_token, admin.organizationId, { slug: team.slug })).status).toBe(201);
   });
 
   it('returns 404 for another tenant and leaves the team', async () => {
     const team = (await createTeam()).body;
-    expectProblem(await server.request('DELETE', `${API}/teams/${team.id}`, { token: outsider.access_token }), 404);
+    expectProblem(await server.request('DELETE', `${API}/teams/${team.id}`, { token: outsider.access_token }), 404, 'team_not_found');
     expect((await server.request('GET', `${API}/teams/${team.id}`, { token: adminTokens.access_token })).status).toBe(200);
   });
 });

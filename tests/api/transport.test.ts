@@ -75,7 +75,7 @@ describe('TRUST_PROXY', () => {
           body: { email, password: 'a wrong password' },
           headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
         });
-        expectProblem(failed, 401);
+        expectProblem(failed, 401, 'login_credentials_invalid');
         const [row] = await server.query<{ ip: string }>(
           sql`select host(ip_address) as ip from audit_logs where event_type = 'auth.login' and request_id = ${failed.headers.get('x-request-id')}`,
         );

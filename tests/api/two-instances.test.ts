@@ -35,10 +35,10 @@ describe.each([
     expect(rotated.status, rotated.text).toBe(200);
     const second: Tokens = rotated.body;
 
-    expectProblem(await b.request('POST', `${API}/auth/refresh`, { body: { refresh_token: first.refresh_token } }), 401);
-    expectProblem(await a.request('POST', `${API}/auth/refresh`, { body: { refresh_token: second.refresh_token } }), 401);
-    expectProblem(await a.request('GET', `${API}/auth/me`, { token: second.access_token }), 401);
-    expectProblem(await b.request('GET', `${API}/auth/me`, { token: second.access_token }), 401);
+    expectProblem(await b.request('POST', `${API}/auth/refresh`, { body: { refresh_token: first.refresh_token } }), 401, 'refresh_token_invalid');
+    expectProblem(await a.request('POST', `${API}/auth/refresh`, { body: { refresh_token: second.refresh_token } }), 401, 'refresh_token_invalid');
+    expectProblem(await a.request('GET', `${API}/auth/me`, { token: second.access_token }), 401, 'session_ended');
+    expectProblem(await b.request('GET', `${API}/auth/me`, { token: second.access_token }), 401, 'session_ended');
   });
 
   it('holds on B a lockout earned on A', async () => {
@@ -46,10 +46,10 @@ describe.each([
     const client = newClient();
     for (let i = 0; i < 3; i += 1) {
       const failed = await a.request('POST', `${API}/auth/login`, { body: { email: account.email, password: 'a wrong password' }, headers: { 'x-forwarded-for': client } });
-      expectProblem(failed, 401);
+      expectProblem(failed, 401, 'login_credentials_invalid');
     }
     const onB = await b.request('POST', `${API}/auth/login`, { body: { email: account.email, password: account.password }, headers: { 'x-forwarded-for': client } });
-    expectProblem(onB, 429);
+    expectProblem(onB, 429, 'login_throttled');
   });
 
   it('refuses on B a SAML response already accepted on A', async () => {
@@ -62,7 +62,7 @@ describe.each([
     });
     expect((await postResponse(a, configId, response)).status).toBe(302);
     const replayed = await postResponse(b, configId, response, { accept: 'application/json' });
-    expectProblem(replayed, 401);
+    expectProblem(replayed, 401, 'saml_request_reused');
     const [audit] = await b.query<{ context: { reason: string } }>(
       sql`select context from audit_logs where event_type = 'auth.sso_login' and request_id = ${replayed.headers.get('x-request-id')}`,
     );
@@ -77,7 +77,7 @@ describe.each([
       expect((await discover(a)).status).toBe(404);
       expect((await discover(b)).status).toBe(404);
     }
-    expectProblem(await discover(a), 429);
-    expectProblem(await discover(b), 429);
+    expectProblem(await discover(a), 429, 'rate_limited');
+    expectProblem(await discover(b), 429, 'rate_limited');
   });
 });

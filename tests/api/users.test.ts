@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { components, paths } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { type Account, API, expectProblem, login, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -80,7 +80,7 @@ describe('POST /users', () => {
   it('creates an SSO-only user without a password, who cannot log in with one', async () => {
     const email = uniqueEmail('sso');
     expect((await createUser({ email, password: undefined })).response.status).toBe(201);
-    expectProblem(await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email, password: STRONG_PASSWORD } }), 401);
+    expectProblem(await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email, password: STRONG_PASSWORD } }), 401, 'login_credentials_invalid');
   });
 
   it('assigns the given roles and team', async () => {
@@ -95,7 +95,7 @@ describe('POST /users', () => {
     const email = uniqueEmail('dup');
     await createUser({ email });
     const duplicate = await createUser({ email: email.toUpperCase() });
-    expectProblem(duplicate, 409);
+    expectProblem(duplicate, 409, 'user_email_taken');
     expect(duplicate.error?.detail).toMatch(/^already exists/);
   });
 
@@ -105,8 +105,14 @@ describe('POST /users', () => {
     const otherTeam = (await createTeam(otherTokens, { organization_id: other.organizationId, name: 'Theirs', slug: 'theirs' })).data as Team;
     const otherRole = (await createRole(otherTokens, { name: 'Theirs', permissions: ['users:read'] })).data as Role;
     const email = uniqueEmail('cross');
-    for (const override of [{ organization_id: other.organizationId }, { team_id: otherTeam.id }, { role_ids: [otherRole.id] }, { role_ids: [randomUUID()] }]) {
-      expectProblem(await createUser({ email, ...override }), 404);
+    const refusals: [{ organization_id?: string; team_id?: string; role_ids?: string[] }, ProblemCode][] = [
+      [{ organization_id: other.organizationId }, 'organization_not_found'],
+      [{ team_id: otherTeam.id }, 'team_not_found'],
+      [{ role_ids: [otherRole.id] }, 'role_not_found'],
+      [{ role_ids: [randomUUID()] }, 'role_not_found'],
+    ];
+    for (const [override, code] of refusals) {
+      expectProblem(await createUser({ email, ...override }), 404, code);
     }
     const rows = await server.query(sql`select id from users where lower(email) = lower(${email})`);
     expect(rows).toEqual([]);
@@ -116,13 +122,13 @@ describe('POST /users', () => {
     const member = (await createUser()).data as User;
     const memberTokens = await tokensFor(member.email);
     const refused = await createUser({}, memberTokens);
-    expectProblem(refused, 403);
+    expectProblem(refused, 403, 'permission_denied');
     expect(refused.error?.detail).toBe('Permission denied: requires users:create');
 
     const creator = (await createRole(adminTokens, { name: `Recruiter ${randomUUID().slice(0, 6)}`, permissions: ['users:create', 'users:read'] })).data as Role;
     const recruiter = (await createUser({ role_ids: [creator.id] })).data as User;
     const escalation = await createUser({ role_ids: [SYSTEM_ROLES.admin] }, await tokensFor(recruiter.email));
-    expectProblem(escalation, 403);
+    expectProblem(escalation, 403, 'role_permissions_not_held');
     expect(escalation.error?.detail).toMatch(/cannot grant permissions you do not hold/);
   });
 
@@ -138,12 +144,12 @@ describe('POST /users', () => {
       ),
     );
     expect(results.filter((r) => r.response.status === 201)).toHaveLength(1);
-    for (const refused of results.filter((r) => r.response.status !== 201)) expectProblem(refused, 403);
+    for (const refused of results.filter((r) => r.response.status !== 201)) expectProblem(refused, 403, 'organization_user_limit_reached');
   });
 
   // Eight characters, as the spec allows: the service refuses it as a common password.
   it('returns 422 for a weak password', async () => {
-    expectProblem(await createUser({ password: 'password' }), 422);
+    expectProblem(await createUser({ password: 'password' }), 422, 'password_too_common');
   });
 
   it.each([
@@ -151,7 +157,7 @@ describe('POST /users', () => {
     ['an empty role list', { role_ids: [] }],
     ['a malformed email', { email: 'no' }],
   ])('returns 422 for %s', async (_label, override) => {
-    expectProblem(await createUserRaw(override), 422);
+    expectProblem(await createUserRaw(override), 422, 'request_invalid');
   });
 });
 
@@ -175,8 +181,8 @@ describe('GET /users/organization/{organization_id}', () => {
   });
 
   it('returns 404 for another tenant and 422 for a bad filter', async () => {
-    expectProblem(await listUsers({}, outsider), 404);
-    expectProblem(await server.request('GET', `${API}/users/organization/${admin.organizationId}?is_active=maybe`, { token: adminTokens.access_token }), 422);
+    expectProblem(await listUsers({}, outsider), 404, 'organization_not_found');
+    expectProblem(await server.request('GET', `${API}/users/organization/${admin.organizationId}?is_active=maybe`, { token: adminTokens.access_token }), 422, 'request_invalid');
   });
 });
 
@@ -184,8 +190,8 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
   it('reads and updates a user; another tenant gets 404 and changes nothing', async () => {
     const user = (await createUser()).data as User;
     expect((await getUser(user.id)).data).toEqual(user);
-    expectProblem(await getUser(user.id, outsider), 404);
-    expectProblem(await updateUser(user.id, { full_name: 'Hijacked' }, outsider), 404);
+    expectProblem(await getUser(user.id, outsider), 404, 'user_not_found');
+    expectProblem(await updateUser(user.id, { full_name: 'Hijacked' }, outsider), 404, 'user_not_found');
     const updated = await updateUser(user.id, { full_name: 'Renamed', is_verified: true });
     expect(updated.data).toMatchObject({ full_name: 'Renamed', is_verified: true });
   });
@@ -197,7 +203,7 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
     ['password', { password: STRONG_PASSWORD }],
   ])('refuses %s on update with 422', async (_label, body) => {
     const user = (await createUser()).data as User;
-    expectProblem(await server.request('PUT', `${API}/users/${user.id}`, { token: adminTokens.access_token, body }), 422);
+    expectProblem(await server.request('PUT', `${API}/users/${user.id}`, { token: adminTokens.access_token, body }), 422, 'request_invalid');
   });
 
   it('deactivating a user ends their sessions at once; their still-signed token learns why, their refresh token does not', async () => {
@@ -205,10 +211,10 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
     const tokens = await tokensFor(user.email);
     await updateUser(user.id, { is_active: false });
     const caller = await me(tokens);
-    expectProblem(caller, 401);
+    expectProblem(caller, 401, 'account_disabled');
     expect(caller.error?.detail).toMatch(/^Account is disabled/);
     const refreshed = await server.client().api.POST('/api/v1/enterprise/auth/refresh', { body: { refresh_token: tokens.refresh_token } });
-    expectProblem(refreshed, 401);
+    expectProblem(refreshed, 401, 'refresh_token_invalid');
     expect(refreshed.error?.detail).toMatch(/^Invalid refresh token/);
   });
 
@@ -216,8 +222,8 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
     const user = (await createUser()).data as User;
     const tokens = await tokensFor(user.email);
     expect((await deleteUser(user.id)).response.status).toBe(204);
-    expectProblem(await me(tokens), 401);
-    expectProblem(await getUser(user.id), 404);
+    expectProblem(await me(tokens), 401, 'session_ended');
+    expectProblem(await getUser(user.id), 404, 'user_not_found');
     expect((await createUser({ email: user.email })).response.status).toBe(201);
   });
 
@@ -225,7 +231,7 @@ describe('GET|PUT|DELETE /users/{user_id}', () => {
     const user = (await createUser()).data as User;
     const other = await registerOrganization(server);
     const otherTeam = (await createTeam(await login(server, other), { organization_id: other.organizationId, name: 'Theirs', slug: 'theirs' })).data as Team;
-    expectProblem(await updateUser(user.id, { team_id: otherTeam.id }), 404);
+    expectProblem(await updateUser(user.id, { team_id: otherTeam.id }), 404, 'team_not_found');
   });
 });
 
@@ -234,9 +240,9 @@ describe('the last active Admin', () => {
     const owner = await registerOrganization(server);
     const tokens = await login(server, owner);
 
-    expectProblem(await updateUser(owner.userId, { is_active: false }, tokens), 409);
-    expectProblem(await deleteUser(owner.userId, tokens), 409);
-    expectProblem(await setRoles(owner.userId, [SYSTEM_ROLES.member], tokens), 409);
+    expectProblem(await updateUser(owner.userId, { is_active: false }, tokens), 409, 'user_last_admin');
+    expectProblem(await deleteUser(owner.userId, tokens), 409, 'user_last_admin');
+    expectProblem(await setRoles(owner.userId, [SYSTEM_ROLES.member], tokens), 409, 'user_last_admin');
     expect(await rolesOf(owner.userId)).toEqual(['Admin']);
 
     const second = (
@@ -248,7 +254,7 @@ describe('the last active Admin', () => {
     expect(demoted.response.status).toBe(200);
     expect(demoted.data).toEqual([{ id: SYSTEM_ROLES.member, name: 'Member', description: expect.any(String) }]);
     expect(await rolesOf(second.id)).toEqual(['Admin']);
-    expectProblem(await setRoles(second.id, [SYSTEM_ROLES.member], tokens), 403);
+    expectProblem(await setRoles(second.id, [SYSTEM_ROLES.member], tokens), 403, 'permission_denied');
   });
 });
 
@@ -261,14 +267,14 @@ describe('PUT /users/{user_id}/roles', () => {
     expect((await organization()).response.status).toBe(200);
     const response = await setRoles(user.id, [SYSTEM_ROLES.viewer]);
     expect(response.response.status).toBe(200);
-    expectProblem(await organization(), 403);
+    expectProblem(await organization(), 403, 'permission_denied');
     const audit = await server.query(sql`select event_type, context from audit_logs where resource_id = ${user.id} and event_type = 'user.roles_update'`);
     expect(audit).toEqual([{ event_type: 'user.roles_update', context: { roles: ['Viewer'] } }]);
   });
 
   it('returns 404 for another tenant’s user or role', async () => {
     const user = (await createUser()).data as User;
-    expectProblem(await setRoles(user.id, [SYSTEM_ROLES.viewer], outsider), 404);
-    expectProblem(await setRoles(user.id, [randomUUID()]), 404);
+    expectProblem(await setRoles(user.id, [SYSTEM_ROLES.viewer], outsider), 404, 'user_not_found');
+    expectProblem(await setRoles(user.id, [randomUUID()]), 404, 'role_not_found');
   });
 });

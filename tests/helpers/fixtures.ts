@@ -4,6 +4,8 @@ import { expect } from 'vitest';
 import { runAdminCli } from './commands.js';
 import type { TestServer } from './server.js';
 
+export type ProblemCode = components['schemas']['ProblemCode'];
+
 export const API = '/api/v1/enterprise';
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
@@ -55,12 +57,18 @@ export async function login(server: TestServer, account: Pick<Account, 'email' |
 type Answer = { status: number; headers: Headers; body: any } | { response: Response; error?: unknown };
 
 /** Asserts the RFC 9457 shape every error of the service has. */
-export function expectProblem(answer: Answer, status: number): void {
+/**
+ * Asserts the one problem shape: status, `code` (the spec's reason, or a pattern of them where a
+ * test sweeps many inputs), and `request_id` matching the X-Request-ID header.
+ */
+export function expectProblem(answer: Answer, status: number, code: ProblemCode | RegExp): void {
   const response = 'response' in answer ? { status: answer.response.status, headers: answer.response.headers, body: answer.error as any } : answer;
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(response.body).toMatchObject({ status, type: expect.stringMatching(/^urn:fm-auth:problem:/), title: expect.any(String) });
   expect(typeof response.body.detail).toBe('string');
+  expect(response.body.code).toMatch(typeof code === 'string' ? new RegExp(`^${code}$`) : code);
+  expect(response.body.request_id).toBe(response.headers.get('x-request-id'));
   if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
 }
 

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import { pageOf } from '../../http/params.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import type { AuditRow } from './service.js';
+import type { AuditLogRow as AuditRow } from '../../db/schema.js';
 
 function toAuditEvent(row: AuditRow): Schemas['AuditEvent'] {
   return {
@@ -22,7 +22,7 @@ function toAuditEvent(row: AuditRow): Schemas['AuditEvent'] {
 
 export function auditLogHandlers({ services: { auditLogs } }: Container): HandlersFor<'listAuditLogs'> {
   return {
-    async listAuditLogs({ query, principal, meta }) {
+    async listAuditLogs({ query, principal }) {
       const page = await auditLogs.list(
         principal(),
         {
@@ -33,7 +33,6 @@ export function auditLogHandlers({ services: { auditLogs } }: Container): Handle
           until: query.until ? new Date(query.until) : undefined,
         },
         pageOf(query),
-        meta,
       );
       return { status: 200, body: page.items.map(toAuditEvent), headers: { 'X-Total-Count': String(page.total) } };
     },

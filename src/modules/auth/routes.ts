@@ -1,7 +1,7 @@
 import type { TokenPair } from '../../auth/sessions.js';
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import { toUser } from '../users/mapper.js';
+import { toUser } from '../../http/user-view.js';
 
 function toTokenPair(tokens: TokenPair): Schemas['TokenPair'] {
   return {
@@ -14,7 +14,7 @@ function toTokenPair(tokens: TokenPair): Schemas['TokenPair'] {
 
 type AuthOperation = 'register' | 'login' | 'refreshTokens' | 'logout' | 'getCurrentUser' | 'changePassword';
 
-export function authHandlers({ services: { auth } }: Container): HandlersFor<AuthOperation> {
+export function authHandlers({ sessions, services: { auth } }: Container): HandlersFor<AuthOperation> {
   return {
     async register({ body, meta }) {
       const user = await auth.register(
@@ -36,11 +36,11 @@ export function authHandlers({ services: { auth } }: Container): HandlersFor<Aut
     },
 
     async refreshTokens({ body, meta }) {
-      return { status: 200, body: toTokenPair(await auth.refresh(body.refresh_token, meta)) };
+      return { status: 200, body: toTokenPair(await sessions.refresh(body.refresh_token, meta)) };
     },
 
     async logout({ principal, meta }) {
-      await auth.logout(principal(), meta);
+      await sessions.logout(principal(), meta);
       return { status: 200, body: { message: 'Successfully logged out' } };
     },
 

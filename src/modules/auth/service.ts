@@ -1,18 +1,19 @@
-import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import type { Passwords } from '../../auth/passwords.js';
-import { ACCOUNT_DISABLED, type Principal, type Sessions, type TokenPair } from '../../auth/sessions.js';
+import { ACCOUNT_DISABLED, type Sessions, type TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
+import type { AuditLog } from '../../core/audit-log.js';
+import { emailDomain } from '../../core/email-domain.js';
+import { AppError } from '../../core/errors.js';
+import type { Principal } from '../../core/principal.js';
+import type { RequestMeta } from '../../core/request-meta.js';
+import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
+import { withUniqueConflict } from '../../core/unique-conflict.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { isUniqueViolation, violatedUniqueIndex } from '../../db/errors.js';
-import { organizations, permissions, rolePermissions, roles, userRoles, users } from '../../db/schema.js';
-import { AppError } from '../../http/errors.js';
+import { countLiveUsers, findLiveUser } from '../../db/queries/users.js';
+import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import { emailDomain } from '../organizations/email-domain.js';
-import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
-
-export type UserRow = typeof users.$inferSelect;
 
 export interface Registration {
   email: string;
@@ -29,12 +30,17 @@ export interface CurrentUser {
   permissions: string[];
 }
 
+export interface AuthDependencies {
+  db: Database;
+  passwords: Passwords;
+  sessions: Sessions;
+  audit: AuditLog;
+  metrics: Metrics;
+  throttle: LoginThrottle;
+  config: Pick<Config, 'allowOrganizationSignup'>;
+}
+
 const INVALID_CREDENTIALS = 'Incorrect email or password';
-// The phrases the old service's clients match on start these details. Every refused refresh says the
-// same, so the answer never tells a used token from an unknown one or a disabled account.
-const INVALID_REFRESH = 'Invalid refresh token: it is unknown, expired, used or revoked; log in again';
-const EMAIL_TAKEN = 'already exists: a user with this email address';
-const SLUG_TAKEN = 'already exists: an organization with this slug';
 
 function slugify(name: string): string {
   const slug = name
@@ -48,28 +54,37 @@ function slugify(name: string): string {
 }
 
 export class AuthService {
-  constructor(
-    private readonly db: Database,
-    private readonly passwords: Passwords,
-    private readonly sessions: Sessions,
-    private readonly audit: AuditLog,
-    private readonly metrics: Metrics,
-    private readonly throttle: LoginThrottle,
-    private readonly options: Pick<Config, 'allowOrganizationSignup'>,
-  ) {}
+  private readonly db: Database;
+  private readonly passwords: Passwords;
+  private readonly sessions: Sessions;
+  private readonly audit: AuditLog;
+  private readonly metrics: Metrics;
+  private readonly throttle: LoginThrottle;
+  private readonly allowOrganizationSignup: boolean;
+
+  constructor(dependencies: AuthDependencies) {
+    this.db = dependencies.db;
+    this.passwords = dependencies.passwords;
+    this.sessions = dependencies.sessions;
+    this.audit = dependencies.audit;
+    this.metrics = dependencies.metrics;
+    this.throttle = dependencies.throttle;
+    this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
+  }
 
   async register(input: Registration, meta: RequestMeta): Promise<UserRow> {
     const joining = input.organizationId !== undefined;
     if (joining === (input.organizationName !== undefined)) {
-      throw AppError.validation('Give exactly one of organization_name (new organization) or organization_id (join one)');
+      throw AppError.validation('registration_target_ambiguous', 'Give exactly one of organization_name (new organization) or organization_id (join one)');
     }
     if (joining && input.organizationSlug !== undefined) {
-      throw AppError.validation('organization_slug goes with organization_name, not organization_id');
+      throw AppError.validation('registration_slug_misplaced', 'organization_slug goes with organization_name, not organization_id');
     }
     this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = await this.passwords.hash(input.password);
-    try {
-      return await this.db.transaction(async (tx) => {
+    const conflict = (index: string | undefined) => (index === 'organizations_slug_live_uq' ? 'organization_slug_taken' : 'user_email_taken');
+    return withUniqueConflict(conflict, () =>
+      this.db.transaction(async (tx) => {
         const { organizationId, roleId } = joining
           ? await this.lockJoinableOrganization(tx, input.organizationId as string, input.email)
           : await this.createOrganization(tx, input.organizationName as string, input.organizationSlug);
@@ -89,18 +104,13 @@ export class AuthService {
           context: { organization_created: !joining },
         });
         return user;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw AppError.conflict(violatedUniqueIndex(err) === 'organizations_slug_live_uq' ? SLUG_TAKEN : EMAIL_TAKEN);
-      }
-      throw err;
-    }
+      }),
+    );
   }
 
   private async createOrganization(tx: Queryable, name: string, requestedSlug: string | undefined) {
-    if (!this.options.allowOrganizationSignup) {
-      throw AppError.forbidden('Creating an organization by registration is disabled on this service');
+    if (!this.allowOrganizationSignup) {
+      throw AppError.forbidden('registration_organization_creation_disabled', 'Creating an organization by registration is disabled on this service');
     }
     let slug = requestedSlug ?? slugify(name);
     if (requestedSlug === undefined && (await this.slugTaken(tx, slug))) {
@@ -126,17 +136,13 @@ export class AuthService {
       .from(organizations)
       .where(and(eq(organizations.id, organizationId), isNull(organizations.deletedAt), eq(organizations.isActive, true)))
       .for('update');
-    if (!organization) throw AppError.notFound('Organization not found');
+    if (!organization) throw AppError.notFound('organization_not_found', 'Organization not found');
     const allowed = organization.allowedEmailDomains.map((domain) => domain.toLowerCase());
     if (!allowed.includes(emailDomain(email))) {
-      throw AppError.forbidden("This organization does not accept sign-ups from your email address's domain");
+      throw AppError.forbidden('registration_email_domain_refused', "This organization does not accept sign-ups from your email address's domain");
     }
-    const [members] = await tx
-      .select({ total: count() })
-      .from(users)
-      .where(and(eq(users.organizationId, organizationId), isNull(users.deletedAt)));
-    if ((members?.total ?? 0) >= organization.maxUsers) {
-      throw AppError.forbidden('This organization has reached its user limit');
+    if ((await countLiveUsers(tx, organizationId)) >= organization.maxUsers) {
+      throw AppError.forbidden('organization_user_limit_reached', 'This organization has reached its user limit');
     }
     return { organizationId, roleId: SYSTEM_ROLE_IDS.member };
   }
@@ -157,12 +163,13 @@ export class AuthService {
       await attempt.failed();
       await this.recordFailedLogin(user, reason, meta);
       // Only someone who knows the password learns that the account exists but is disabled.
-      throw AppError.unauthorized(reason === 'account_inactive' ? ACCOUNT_DISABLED : INVALID_CREDENTIALS);
+      if (reason === 'account_inactive') throw AppError.unauthorized('account_disabled', ACCOUNT_DISABLED);
+      throw AppError.unauthorized('login_credentials_invalid', INVALID_CREDENTIALS);
     }
     await attempt.succeeded();
     this.metrics.loginAttempts.inc({ result: 'success' });
     return this.db.transaction(async (tx) => {
-      await tx.update(users).set({ lastLoginAt: new Date(), failedLoginCount: 0 }).where(eq(users.id, user.id));
+      await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
       const tokens = await this.sessions.start(tx, user, 'password', meta);
       await this.audit.record(tx, meta, {
         eventType: 'auth.login',
@@ -177,75 +184,26 @@ export class AuthService {
 
   private async recordFailedLogin(user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
     this.metrics.loginAttempts.inc({ result: 'failure' });
-    await this.db.transaction(async (tx) => {
-      if (user) {
-        await tx
-          .update(users)
-          .set({ failedLoginCount: sql`${users.failedLoginCount} + 1`, lastFailedLoginAt: new Date() })
-          .where(eq(users.id, user.id));
-      }
-      await this.audit.record(tx, meta, {
-        eventType: 'auth.login',
-        status: 'failure',
-        organizationId: user?.organizationId ?? null,
-        actorUserId: user?.id ?? null,
-        context: { reason },
-      });
+    await this.audit.record(this.db, meta, {
+      eventType: 'auth.login',
+      status: 'failure',
+      organizationId: user?.organizationId ?? null,
+      actorUserId: user?.id ?? null,
+      context: { reason },
     });
   }
 
-  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
-    const outcome = await this.sessions.rotate(refreshToken);
-    if (outcome.kind === 'rotated') return outcome.tokens;
-    if (outcome.kind === 'reused') {
-      this.metrics.refreshReuseDetected.inc();
-      await this.endSession(outcome, 'refresh_token_reuse', meta);
-    }
-    throw AppError.unauthorized(INVALID_REFRESH);
-  }
-
-  async logout(principal: Principal, meta: RequestMeta): Promise<void> {
-    await this.endSession(principal, 'logout', meta);
-  }
-
-  /** Revokes one session and audits why: a logout, or a refresh token presented twice. */
-  private async endSession(
-    session: { sessionId: string; userId: string; organizationId: string },
-    reason: 'logout' | 'refresh_token_reuse',
-    meta: RequestMeta,
-  ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await this.sessions.revoke(tx, session.sessionId, reason);
-      await this.audit.record(tx, meta, {
-        eventType: reason === 'logout' ? 'auth.logout' : 'auth.refresh_token_reuse',
-        status: reason === 'logout' ? 'success' : 'failure',
-        organizationId: session.organizationId,
-        actorUserId: session.userId,
-        resourceType: 'session',
-        resourceId: session.sessionId,
-      });
-    });
-  }
-
+  /** The caller with their roles; their permissions are the ones `authenticate` just read. */
   async currentUser(principal: Principal): Promise<CurrentUser> {
-    const [user] = await this.db.select().from(users).where(eq(users.id, principal.userId));
-    if (!user) throw AppError.unauthorized('The session has ended; log in again', 'invalid_token');
+    const user = await findLiveUser(this.db, principal.userId);
+    if (!user) throw AppError.unauthorized('session_ended', 'The session has ended; log in again', 'invalid_token');
     const assigned = await this.db
       .select({ id: roles.id, name: roles.name, description: roles.description })
       .from(userRoles)
       .innerJoin(roles, eq(roles.id, userRoles.roleId))
       .where(eq(userRoles.userId, user.id))
       .orderBy(asc(roles.name));
-    const granted =
-      assigned.length === 0
-        ? []
-        : await this.db
-            .selectDistinct({ name: permissions.name })
-            .from(rolePermissions)
-            .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
-            .where(inArray(rolePermissions.roleId, assigned.map((role) => role.id)))
-            .orderBy(asc(permissions.name));
-    return { user, roles: assigned, permissions: granted.map((permission) => permission.name) };
+    return { user, roles: assigned, permissions: [...principal.permissions].sort() };
   }
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
@@ -255,7 +213,7 @@ export class AuthService {
     if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword))) {
       await attempt.failed();
       await this.recordFailedLogin(user, 'wrong_current_password', meta);
-      throw AppError.unauthorized('The current password is incorrect');
+      throw AppError.unauthorized('password_incorrect', 'The current password is incorrect');
     }
     await attempt.succeeded();
     const passwordHash = await this.passwords.hash(newPassword);

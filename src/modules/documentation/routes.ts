@@ -1,5 +1,5 @@
 import type { Container } from '../../container.js';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { HandlersFor } from '../../http/types.js';
 import { buildDocuments, type Documents, servedDocument } from './documents.js';
 
@@ -11,7 +11,7 @@ export function documentationHandlers({ config, apiDocument }: Container): Handl
   // Built on the first request: most servers (every test's) are never asked, and the page inlines 2 MB of Redoc.
   let documents: Documents | undefined;
   const served = (): Documents => {
-    if (!config.docsEnabled) throw AppError.notFound('The API documentation is not served here');
+    if (!config.docsEnabled) throw AppError.notFound('documentation_disabled', 'The API documentation is not served here');
     documents ??= buildDocuments(servedDocument(apiDocument, config.publicUrl));
     return documents;
   };

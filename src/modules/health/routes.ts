@@ -1,5 +1,5 @@
 import type { Container } from '../../container.js';
-import { AppError } from '../../http/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import type { DependencyCheck } from './service.js';
 
@@ -33,7 +33,7 @@ export function healthHandlers({ services: { health }, version }: Container): Ha
 
     async getReadiness() {
       const readiness = await health.readiness();
-      if (readiness.notReadyReason) throw AppError.unavailable(readiness.notReadyReason);
+      if (readiness.notReadyReason) throw AppError.unavailable('service_not_ready', readiness.notReadyReason);
       return {
         status: 200,
         body: { status: 'ready', checks: { database: toCheck(readiness.database), migrations: { status: 'up' } } },

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
-import type { OrganizationRow } from './service.js';
+import type { OrganizationRow } from '../../db/schema.js';
 
 function toOrganization(row: OrganizationRow): Schemas['Organization'] {
   return {
@@ -44,13 +44,13 @@ export function organizationHandlers({ services: { organizations } }: Container)
       return { status: 201, body: toOrganization(organization) };
     },
 
-    async listOrganizations({ query, principal, meta }) {
-      const page = await organizations.list(principal(), pageOf(query), meta);
+    async listOrganizations({ query, principal }) {
+      const page = await organizations.list(principal(), pageOf(query));
       return { status: 200, body: page.items.map(toOrganization), headers: { 'X-Total-Count': String(page.total) } };
     },
 
-    async getOrganization({ params, principal, meta }) {
-      return { status: 200, body: toOrganization(await organizations.get(principal(), params.organization_id, meta)) };
+    async getOrganization({ params, principal }) {
+      return { status: 200, body: toOrganization(await organizations.get(principal(), params.organization_id)) };
     },
 
     async updateOrganization({ params, body, principal, meta }) {

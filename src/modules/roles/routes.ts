@@ -20,8 +20,8 @@ type RoleOperation = 'listRoles' | 'createRole' | 'getRole' | 'updateRole' | 'de
 
 export function roleHandlers({ services: { roles } }: Container): HandlersFor<RoleOperation> {
   return {
-    async listRoles({ query, principal, meta }) {
-      const page = await roles.list(principal(), pageOf(query), meta);
+    async listRoles({ query, principal }) {
+      const page = await roles.list(principal(), pageOf(query));
       return { status: 200, body: page.items.map(toRole), headers: { 'X-Total-Count': String(page.total) } };
     },
 
@@ -30,8 +30,8 @@ export function roleHandlers({ services: { roles } }: Container): HandlersFor<Ro
       return { status: 201, body: toRole(role) };
     },
 
-    async getRole({ params, principal, meta }) {
-      return { status: 200, body: toRole(await roles.get(principal(), params.role_id, meta)) };
+    async getRole({ params, principal }) {
+      return { status: 200, body: toRole(await roles.get(principal(), params.role_id)) };
     },
 
     async updateRole({ params, body, principal, meta }) {

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
-import type { SsoRow } from './service.js';
+import type { SsoConfigurationRow as SsoRow } from '../../db/schema.js';
 import { certificateFacts } from './validation.js';
 
 function toSsoConfiguration(row: SsoRow): Schemas['SsoConfiguration'] {
@@ -75,13 +75,13 @@ export function ssoHandlers({ services: { sso } }: Container): HandlersFor<SsoOp
       return { status: 201, body: toSsoConfiguration(row) };
     },
 
-    async listSsoConfigurations({ params, query, principal, meta }) {
-      const page = await sso.list(principal(), params.organization_id, pageOf(query), meta);
+    async listSsoConfigurations({ params, query, principal }) {
+      const page = await sso.list(principal(), params.organization_id, pageOf(query));
       return { status: 200, body: page.items.map(toSsoConfiguration), headers: { 'X-Total-Count': String(page.total) } };
     },
 
-    async getSsoConfiguration({ params, principal, meta }) {
-      return { status: 200, body: toSsoConfiguration(await sso.get(principal(), params.sso_config_id, meta)) };
+    async getSsoConfiguration({ params, principal }) {
+      return { status: 200, body: toSsoConfiguration(await sso.get(principal(), params.sso_config_id)) };
     },
 
     async updateSsoConfiguration({ params, body, principal, meta }) {

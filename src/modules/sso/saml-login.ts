@@ -1,19 +1,20 @@
-import { and, asc, count, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { organizations, samlAssertions, samlRequests, ssoConfigurations, userRoles, users } from '../../db/schema.js';
-import { AppError } from '../../http/errors.js';
+import { countLiveUsers, findLiveUserByEmail } from '../../db/queries/users.js';
+import { type OrganizationRow, organizations, samlAssertions, samlRequests, type SsoConfigurationRow as SsoRow, ssoConfigurations, type UserRow, userRoles, users } from '../../db/schema.js';
+import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
-import { emailDomain } from '../organizations/email-domain.js';
-import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
+import { emailDomain } from '../../core/email-domain.js';
+import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
 import { isAllowedRedirect } from './redirect-allowlist.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
 import { identityOf } from './saml-identity.js';
-import type { SsoRow } from './service.js';
+import type { AuditLog } from '../../core/audit-log.js';
+import type { RequestMeta } from '../../core/request-meta.js';
 
 /** How long an AuthnRequest may be answered: a user signing in at the IdP takes minutes, not hours. */
 const REQUEST_TTL_MS = 10 * 60 * 1000;
@@ -30,19 +31,32 @@ export interface SsoDiscovery {
   loginUrl: string;
 }
 
-type UserRow = typeof users.$inferSelect;
-type OrganizationRow = typeof organizations.$inferSelect;
+export interface SamlLoginDependencies {
+  db: Database;
+  sessions: Sessions;
+  audit: AuditLog;
+  metrics: Metrics;
+  logger: Logger;
+  config: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml'>;
+}
 
 /** The SAML login flow: metadata, AuthnRequests, the assertion consumer service and discovery. */
 export class SamlLoginService {
-  constructor(
-    private readonly db: Database,
-    private readonly sessions: Sessions,
-    private readonly audit: AuditLog,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly options: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml'>,
-  ) {}
+  private readonly db: Database;
+  private readonly sessions: Sessions;
+  private readonly audit: AuditLog;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+  private readonly options: SamlLoginDependencies['config'];
+
+  constructor(dependencies: SamlLoginDependencies) {
+    this.db = dependencies.db;
+    this.sessions = dependencies.sessions;
+    this.audit = dependencies.audit;
+    this.metrics = dependencies.metrics;
+    this.logger = dependencies.logger;
+    this.options = dependencies.config;
+  }
 
   async metadata(configId: string): Promise<string> {
     return this.providerFor(await this.enabledConfig(configId)).metadata();
@@ -52,7 +66,7 @@ export class SamlLoginService {
   async startLogin(configId: string, redirectUri: string): Promise<string> {
     const config = await this.enabledConfig(configId);
     if (!isAllowedRedirect(redirectUri, this.options.saml.redirectAllowlist)) {
-      throw AppError.validation('redirect_uri is not on this service’s allow-list (SSO_REDIRECT_ALLOWLIST)', [
+      throw AppError.validation('sso_redirect_uri_not_allowed', 'redirect_uri is not on this service’s allow-list (SSO_REDIRECT_ALLOWLIST)', [
         { path: '/query/redirect_uri', message: 'must be an allowed http(s) URL without a fragment' },
       ]);
     }
@@ -81,7 +95,7 @@ export class SamlLoginService {
     } catch (err) {
       if (!(err instanceof SamlRejection)) throw err;
       await this.recordRejection(configId, config, err, meta);
-      throw AppError.unauthorized(`SAML response rejected: ${err.detail}`);
+      throw AppError.unauthorized(`saml_${err.reason}` as const, `SAML response rejected: ${err.detail}`);
     }
   }
 
@@ -103,7 +117,7 @@ export class SamlLoginService {
       .orderBy(asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id));
     const owners = new Set(candidates.map(({ config }) => config.organizationId));
     const first = candidates[0];
-    if (!first || owners.size !== 1) throw AppError.notFound('No single sign-on provider is set up for this email domain');
+    if (!first || owners.size !== 1) throw AppError.notFound('sso_domain_not_configured', 'No single sign-on provider is set up for this email domain');
     return { config: first.config, loginUrl: `${this.baseUrl(first.config.id)}/saml/login` };
   }
 
@@ -136,7 +150,7 @@ export class SamlLoginService {
 
   private async enabledConfig(configId: string): Promise<SsoRow> {
     const config = await this.findSamlConfig(configId);
-    if (!config?.isEnabled) throw AppError.notFound(NOT_FOUND);
+    if (!config?.isEnabled) throw AppError.notFound('sso_configuration_not_found', NOT_FOUND);
     return config;
   }
 
@@ -224,7 +238,7 @@ export class SamlLoginService {
       .where(and(eq(users.organizationId, organization.id), eq(users.ssoProvider, provider), eq(users.ssoSubjectId, subjectId), isNull(users.deletedAt)));
     if (linked) return { user: await this.followIdentityProviderEmail(tx, linked, email), provisioned: false };
 
-    const [byEmail] = await tx.select().from(users).where(and(sql`lower(${users.email}) = lower(${email})`, isNull(users.deletedAt)));
+    const byEmail = await findLiveUserByEmail(tx, email);
     if (byEmail) {
       if (byEmail.organizationId !== organization.id) {
         throw new SamlRejection('email_in_other_organization', 'its email address belongs to an account outside this organization');
@@ -239,8 +253,7 @@ export class SamlLoginService {
     if (!config.autoCreateUsers) {
       throw new SamlRejection('user_not_provisioned', 'no account exists for this user and the configuration does not create accounts');
     }
-    const [members] = await tx.select({ total: count() }).from(users).where(and(eq(users.organizationId, organization.id), isNull(users.deletedAt)));
-    if ((members?.total ?? 0) >= organization.maxUsers) {
+    if ((await countLiveUsers(tx, organization.id)) >= organization.maxUsers) {
       throw new SamlRejection('user_limit_reached', 'the organization has reached its user limit');
     }
     const [user] = await tx
@@ -268,11 +281,7 @@ export class SamlLoginService {
    */
   private async followIdentityProviderEmail(tx: Queryable, user: UserRow, email: string): Promise<UserRow> {
     if (user.email.toLowerCase() === email.toLowerCase()) return user;
-    const [taken] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(sql`lower(${users.email}) = lower(${email})`, isNull(users.deletedAt)));
-    if (taken) return user;
+    if (await findLiveUserByEmail(tx, email)) return user;
     const [updated] = await tx.update(users).set({ email, updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
     return updated ?? user;
   }

@@ -3,6 +3,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import saml2, { type IdentityProvider, type SAMLAssertResponse, type ServiceProvider } from 'saml2-js';
 import { SignedXml } from 'xml-crypto';
 import { create as createXml } from 'xmlbuilder2';
+import type { ProblemCode } from '../../core/errors.js';
 
 /**
  * The one module that knows saml2-js (it is in maintenance mode: keep it swappable). saml2-js
@@ -25,10 +26,13 @@ const UNSPECIFIED_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecifi
 /** How far ahead of our clock an IdP's NotBefore may be. */
 const CLOCK_SKEW_SECONDS = 60;
 
+/** The spec's `saml_<reason>` problem codes, without the prefix. */
+export type SamlRejectionReason = ProblemCode extends infer Code ? (Code extends `saml_${infer Reason}` ? Reason : never) : never;
+
 /** Why a SAML response was refused: `reason` is a stable code, `detail` is safe to show the user. */
 export class SamlRejection extends Error {
   constructor(
-    readonly reason: string,
+    readonly reason: SamlRejectionReason,
     readonly detail: string,
   ) {
     super(detail);
@@ -100,7 +104,7 @@ function certificateBody(pem: string): string {
 const INVALID_SIGNATURE = 'its signature does not verify against the configured identity-provider certificate';
 const WRONG_AUDIENCE = 'the assertion is meant for another service provider (audience)';
 
-const POST_ASSERT_FAILURES: [RegExp, string, string][] = [
+const POST_ASSERT_FAILURES: [RegExp, SamlRejectionReason, string][] = [
   [/signature check failed|Signed data did not contain/i, 'invalid_signature', INVALID_SIGNATURE],
   [/not yet valid/i, 'not_yet_valid', 'the assertion is not valid yet (check the clocks)'],
   [/no longer valid/i, 'expired', 'the assertion has expired'],

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { FieldError } from '../../http/errors.js';
-import { AppError } from '../../http/errors.js';
+import type { FieldError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 
 /** The fields that decide whether a configuration can work, after an update is merged in. */
 export interface SsoSettings {
@@ -74,6 +74,6 @@ export function assertUsable(settings: SsoSettings, options: { allowHttp: boolea
     errors.push({ path: '/body/saml_x509_cert', message: 'must be an X.509 certificate in PEM form (-----BEGIN CERTIFICATE-----)' });
   }
   if (errors.length > 0) {
-    throw AppError.validation(`Invalid SSO configuration: ${errors.map((e) => `${e.path.slice(6)} ${e.message}`).join('; ')}`, errors);
+    throw AppError.validation('sso_configuration_invalid', `Invalid SSO configuration: ${errors.map((e) => `${e.path.slice(6)} ${e.message}`).join('; ')}`, errors);
   }
 }

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
-import type { TeamRow } from './service.js';
+import type { TeamRow } from '../../db/schema.js';
 
 function toTeam(row: TeamRow): Schemas['Team'] {
   return {
@@ -28,13 +28,13 @@ export function teamHandlers({ services: { teams } }: Container): HandlersFor<Te
       return { status: 201, body: toTeam(team) };
     },
 
-    async listTeams({ params, query, principal, meta }) {
-      const page = await teams.list(principal(), params.organization_id, pageOf(query), meta);
+    async listTeams({ params, query, principal }) {
+      const page = await teams.list(principal(), params.organization_id, pageOf(query));
       return { status: 200, body: page.items.map(toTeam), headers: { 'X-Total-Count': String(page.total) } };
     },
 
-    async getTeam({ params, principal, meta }) {
-      return { status: 200, body: toTeam(await teams.get(principal(), params.team_id, meta)) };
+    async getTeam({ params, principal }) {
+      return { status: 200, body: toTeam(await teams.get(principal(), params.team_id)) };
     },
 
     async updateTeam({ params, body, principal, meta }) {

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
-import { toUser } from './mapper.js';
+import { toUser } from '../../http/user-view.js';
 
 type UserOperation = 'createUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser' | 'setUserRoles';
 
@@ -23,19 +23,18 @@ export function userHandlers({ services: { users } }: Container): HandlersFor<Us
       return { status: 201, body: toUser(user) };
     },
 
-    async listUsers({ params, query, principal, meta }) {
+    async listUsers({ params, query, principal }) {
       const page = await users.list(
         principal(),
         params.organization_id,
         { teamId: query.team_id, isActive: query.is_active, q: query.q },
         pageOf(query),
-        meta,
       );
       return { status: 200, body: page.items.map(toUser), headers: { 'X-Total-Count': String(page.total) } };
     },
 
-    async getUser({ params, principal, meta }) {
-      return { status: 200, body: toUser(await users.get(principal(), params.user_id, meta)) };
+    async getUser({ params, principal }) {
+      return { status: 200, body: toUser(await users.get(principal(), params.user_id)) };
     },
 
     async updateUser({ params, body, principal, meta }) {

@@ -1,19 +1,22 @@
-import { and, asc, count, eq, ilike, isNull, ne, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, ilike, or, type SQL } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { Passwords } from '../../auth/passwords.js';
-import type { Principal, Sessions } from '../../auth/sessions.js';
+import type { Sessions } from '../../auth/sessions.js';
+import type { AuditLog } from '../../core/audit-log.js';
+import { AppError } from '../../core/errors.js';
+import type { Principal } from '../../core/principal.js';
+import type { RequestMeta } from '../../core/request-meta.js';
+import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
+import { withUniqueConflict } from '../../core/unique-conflict.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
-import { isUniqueViolation } from '../../db/errors.js';
-import { organizations, userRoles, users } from '../../db/schema.js';
-import { AppError } from '../../http/errors.js';
-import type { AuditLog, RequestMeta } from '../audit-logs/service.js';
+import { findLiveOrganization } from '../../db/queries/organizations.js';
+import { permissionsOfUser, type RoleWithPermissions } from '../../db/queries/roles.js';
+import { countActiveAdmins, countLiveUsers, findLiveUser, liveUsers } from '../../db/queries/users.js';
+import { type UserRow, userRoles, users } from '../../db/schema.js';
 import type { OrganizationsService } from '../organizations/service.js';
-import type { RolesService, RoleWithPermissions } from '../roles/service.js';
-import { SYSTEM_ROLE_IDS } from '../roles/system-roles.js';
+import type { RolesService } from '../roles/service.js';
 import type { TeamsService } from '../teams/service.js';
-
-export type UserRow = typeof users.$inferSelect;
 
 export interface UserInput {
   organizationId: string;
@@ -38,42 +41,55 @@ export interface UserFilters {
   q?: string;
 }
 
+export interface UsersDependencies {
+  db: Database;
+  access: AccessControl;
+  organizations: OrganizationsService;
+  teams: TeamsService;
+  roles: RolesService;
+  sessions: Sessions;
+  passwords: Passwords;
+  audit: AuditLog;
+}
+
 const NOT_FOUND = 'User not found';
-// Starts with "already exists": the old service's clients match on that phrase.
-const EMAIL_TAKEN = 'already exists: a user with this email address';
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
 export class UsersService {
-  constructor(
-    private readonly db: Database,
-    private readonly access: AccessControl,
-    private readonly organizations: OrganizationsService,
-    private readonly teams: TeamsService,
-    private readonly roles: RolesService,
-    private readonly sessions: Sessions,
-    private readonly passwords: Passwords,
-    private readonly audit: AuditLog,
-  ) {}
+  private readonly db: Database;
+  private readonly access: AccessControl;
+  private readonly organizations: OrganizationsService;
+  private readonly teams: TeamsService;
+  private readonly roles: RolesService;
+  private readonly sessions: Sessions;
+  private readonly passwords: Passwords;
+  private readonly audit: AuditLog;
+
+  constructor(dependencies: UsersDependencies) {
+    this.db = dependencies.db;
+    this.access = dependencies.access;
+    this.organizations = dependencies.organizations;
+    this.teams = dependencies.teams;
+    this.roles = dependencies.roles;
+    this.sessions = dependencies.sessions;
+    this.passwords = dependencies.passwords;
+    this.audit = dependencies.audit;
+  }
 
   async create(principal: Principal, input: UserInput, meta: RequestMeta): Promise<UserRow> {
-    await this.access.require(principal, 'users:create', meta);
     if (input.password !== undefined) this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = input.password === undefined ? null : await this.passwords.hash(input.password);
-    try {
-      return await this.db.transaction(async (tx) => {
+    return withUniqueConflict('user_email_taken', () =>
+      this.db.transaction(async (tx) => {
         // The organization row lock makes the quota check and the insert one step for concurrent creates.
         const organization = await this.organizations.findVisible(tx, principal, input.organizationId, { lock: true });
         if (input.teamId) await this.assertTeamOf(tx, principal, input.teamId, organization.id);
         const assigned = await this.roles.assignable(tx, principal, organization.id, input.roleIds ?? [SYSTEM_ROLE_IDS.member]);
-        const [existing] = await tx
-          .select({ total: count() })
-          .from(users)
-          .where(and(eq(users.organizationId, organization.id), isNull(users.deletedAt)));
-        if ((existing?.total ?? 0) >= organization.maxUsers) {
-          throw AppError.forbidden(`This organization has reached its limit of ${organization.maxUsers} users`);
+        if ((await countLiveUsers(tx, organization.id)) >= organization.maxUsers) {
+          throw AppError.forbidden('organization_user_limit_reached', `This organization has reached its limit of ${organization.maxUsers} users`);
         }
         const [user] = await tx
           .insert(users)
@@ -90,17 +106,13 @@ export class UsersService {
         await this.replaceRoles(tx, principal, user.id, assigned);
         await this.record(tx, principal, meta, 'user.create', user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash });
         return user;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(EMAIL_TAKEN);
-      throw err;
-    }
+      }),
+    );
   }
 
-  async list(principal: Principal, organizationId: string, filters: UserFilters, page: PageRequest, meta: RequestMeta): Promise<Page<UserRow>> {
-    await this.access.require(principal, 'users:read', meta);
+  async list(principal: Principal, organizationId: string, filters: UserFilters, page: PageRequest): Promise<Page<UserRow>> {
     await this.organizations.findVisible(this.db, principal, organizationId);
-    const conditions: (SQL | undefined)[] = [eq(users.organizationId, organizationId), isNull(users.deletedAt)];
+    const conditions: (SQL | undefined)[] = [eq(users.organizationId, organizationId), liveUsers];
     if (filters.teamId) conditions.push(eq(users.teamId, filters.teamId));
     if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
     if (filters.q) {
@@ -111,15 +123,13 @@ export class UsersService {
     return paginate(this.db, users, scope, [asc(users.createdAt), asc(users.id)], page);
   }
 
-  async get(principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
-    await this.access.require(principal, 'users:read', meta);
+  get(principal: Principal, userId: string): Promise<UserRow> {
     return this.findVisible(this.db, principal, userId);
   }
 
-  async update(principal: Principal, userId: string, changes: UserChanges, meta: RequestMeta): Promise<UserRow> {
-    await this.access.require(principal, 'users:update', meta);
-    try {
-      return await this.db.transaction(async (tx) => {
+  update(principal: Principal, userId: string, changes: UserChanges, meta: RequestMeta): Promise<UserRow> {
+    return withUniqueConflict('user_email_taken', () =>
+      this.db.transaction(async (tx) => {
         const current = await this.findManageable(tx, principal, userId, meta);
         if (changes.email !== undefined) this.assertEmailChangeAllowed(principal, current, changes.email);
         if (changes.teamId) await this.assertTeamOf(tx, principal, changes.teamId, current.organizationId);
@@ -129,31 +139,26 @@ export class UsersService {
           .set({ ...changes, email: changes.email?.trim(), updatedAt: new Date() })
           .where(eq(users.id, current.id))
           .returning();
-        if (!user) throw AppError.notFound(NOT_FOUND);
+        if (!user) throw AppError.notFound('user_not_found', NOT_FOUND);
         if (changes.isActive === false) await this.sessions.revokeAllForUser(tx, user.id, 'user_deactivated');
         await this.record(tx, principal, meta, 'user.update', user, { changed: Object.keys(changes) });
         return user;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(EMAIL_TAKEN);
-      throw err;
-    }
+      }),
+    );
   }
 
   async remove(principal: Principal, userId: string, meta: RequestMeta): Promise<void> {
-    await this.access.require(principal, 'users:delete', meta);
     await this.db.transaction(async (tx) => {
       const user = await this.findManageable(tx, principal, userId, meta);
       await this.assertKeepsAnAdmin(tx, user);
       const now = new Date();
       await tx.update(users).set({ deletedAt: now, isActive: false, updatedAt: now }).where(eq(users.id, user.id));
       await this.sessions.revokeAllForUser(tx, user.id, 'user_deactivated');
-      await this.record(tx, principal, meta, 'user.delete', user, {});
+      await this.record(tx, principal, meta, 'user.delete', user);
     });
   }
 
   async setRoles(principal: Principal, userId: string, roleIds: string[], meta: RequestMeta): Promise<RoleWithPermissions[]> {
-    await this.access.require(principal, 'users:update', meta);
     return this.db.transaction(async (tx) => {
       const user = await this.findManageable(tx, principal, userId, meta);
       const assigned = await this.roles.assignable(tx, principal, user.organizationId, roleIds);
@@ -166,12 +171,8 @@ export class UsersService {
 
   /** A live user of an organization the caller may see; anything else is a 404. */
   private async findVisible(db: Queryable, principal: Principal, userId: string, options: { lock?: boolean } = {}): Promise<UserRow> {
-    const query = db
-      .select()
-      .from(users)
-      .where(and(eq(users.id, userId), isNull(users.deletedAt)));
-    const [user] = options.lock ? await query.for('update') : await query;
-    if (!user || !this.access.canSee(principal, user.organizationId)) throw AppError.notFound(NOT_FOUND);
+    const user = await findLiveUser(db, userId, options);
+    if (!user || !this.access.canSee(principal, user.organizationId)) throw AppError.notFound('user_not_found', NOT_FOUND);
     return user;
   }
 
@@ -183,8 +184,8 @@ export class UsersService {
   private async findManageable(db: Queryable, principal: Principal, userId: string, meta: RequestMeta): Promise<UserRow> {
     // Locked: concurrent changes of one user (two role replacements at once) take turns.
     const user = await this.findVisible(db, principal, userId, { lock: true });
-    if (user.isSuperadmin && !principal.isSuperadmin) throw AppError.forbidden('Only a platform super-admin can change a platform super-admin');
-    await this.access.requireAllOf(principal, await this.roles.permissionsOfUser(db, user.id), 'you cannot change this user', meta);
+    if (user.isSuperadmin && !principal.isSuperadmin) throw AppError.forbidden('user_superadmin_protected', 'Only a platform super-admin can change a platform super-admin');
+    await this.access.requireAllOf(principal, await permissionsOfUser(db, user.id), 'you cannot change this user', meta);
     return user;
   }
 
@@ -192,36 +193,22 @@ export class UsersService {
   private assertEmailChangeAllowed(principal: Principal, user: UserRow, email: string): void {
     const changes = email.trim().toLowerCase() !== user.email.toLowerCase();
     if (changes && user.ssoSubjectId !== null && principal.userId === user.id && !principal.isSuperadmin) {
-      throw AppError.forbidden('Your email address comes from your identity provider; change it there');
+      throw AppError.forbidden('user_email_managed_by_identity_provider', 'Your email address comes from your identity provider; change it there');
     }
   }
 
   private async assertTeamOf(db: Queryable, principal: Principal, teamId: string, organizationId: string): Promise<void> {
     const team = await this.teams.findVisible(db, principal, teamId);
-    if (team.organizationId !== organizationId) throw AppError.notFound('Team not found');
+    if (team.organizationId !== organizationId) throw AppError.notFound('team_not_found', 'Team not found');
   }
 
   /** Refuses to deactivate, delete or demote the organization's last active Admin. */
   private async assertKeepsAnAdmin(db: Queryable, user: UserRow): Promise<void> {
     // Locking the organization row serializes concurrent demotions of its last two Admins.
-    await db.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, user.organizationId)).for('update');
-    const activeAdmins = (excluding?: string) =>
-      db
-        .select({ total: count() })
-        .from(userRoles)
-        .innerJoin(users, eq(users.id, userRoles.userId))
-        .where(
-          and(
-            eq(userRoles.roleId, SYSTEM_ROLE_IDS.admin),
-            eq(users.organizationId, user.organizationId),
-            eq(users.isActive, true),
-            isNull(users.deletedAt),
-            excluding ? ne(users.id, excluding) : undefined,
-          ),
-        );
-    const [[all], [others]] = await Promise.all([activeAdmins(), activeAdmins(user.id)]);
-    if ((all?.total ?? 0) > 0 && (others?.total ?? 0) === 0) {
-      throw AppError.conflict("This is the organization's last active Admin; make another user Admin first");
+    await findLiveOrganization(db, user.organizationId, { lock: true });
+    const [all, others] = await Promise.all([countActiveAdmins(db, user.organizationId), countActiveAdmins(db, user.organizationId, user.id)]);
+    if (all > 0 && others === 0) {
+      throw AppError.conflict('user_last_admin', "This is the organization's last active Admin; make another user Admin first");
     }
   }
 
@@ -230,13 +217,7 @@ export class UsersService {
     await db.insert(userRoles).values(assigned.map((role) => ({ userId, roleId: role.id, assignedBy: principal.userId })));
   }
 
-  private record(db: Queryable, principal: Principal, meta: RequestMeta, eventType: string, user: UserRow, context: Record<string, unknown>) {
-    return this.audit.recordChange(db, meta, principal.userId, {
-      eventType,
-      organizationId: user.organizationId,
-      resourceType: 'user',
-      resourceId: user.id,
-      context,
-    });
+  private record(db: Queryable, principal: Principal, meta: RequestMeta, eventType: string, user: UserRow, context?: Record<string, unknown>) {
+    return this.audit.recordChange(db, meta, principal.userId, eventType, { type: 'user', id: user.id, organizationId: user.organizationId }, context);
   }
 }

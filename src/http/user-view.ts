@@ -1,5 +1,5 @@
-import type { users } from '../../db/schema.js';
-import type { Schemas } from '../../http/types.js';
+import type { users } from '../db/schema.js';
+import type { Schemas } from './types.js';
 
 type UserRow = typeof users.$inferSelect;
 
