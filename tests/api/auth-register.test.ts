@@ -1,12 +1,14 @@
-import { sql } from 'drizzle-orm';
 import type { components } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, type ProblemCode, registerOrganization, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { API, disableOrganization, expectProblem, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
+/** The platform super-admin, who alone may set an organization's max_users or deactivate it. */
+let root: Tokens;
 beforeAll(async () => {
   server = await startServer();
+  root = await loginSuperadmin(server);
 });
 afterAll(async () => {
   await server.close();
@@ -102,7 +104,7 @@ describe('POST /auth/register', () => {
   it('returns 404 for an inactive organization', async () => {
     const admin = await registerOrganization(server);
     await allowDomains(admin.organizationId, ['inactive.example']);
-    await server.query(sql`update organizations set is_active = false where id = ${admin.organizationId}`);
+    await disableOrganization(server, root, admin.organizationId);
     const response = await register({
       email: uniqueEmail('late', 'inactive.example'),
       password: STRONG_PASSWORD,
@@ -185,8 +187,7 @@ describe('POST /auth/register', () => {
   });
 });
 
-/** Organization settings have no API yet (the tenancy issue adds it): set them in the database. */
+/** Sets the organization's allowed email domains, and its max_users when given (`PUT /organizations/{id}` as the super-admin). */
 async function allowDomains(organizationId: string, domains: string[], maxUsers?: number) {
-  await server.query(sql`update organizations set allowed_email_domains = ${`{${domains.join(',')}}`}::text[] where id = ${organizationId}`);
-  if (maxUsers) await server.query(sql`update organizations set max_users = ${maxUsers} where id = ${organizationId}`);
+  await updateOrganization(server, root, organizationId, { allowed_email_domains: domains, ...(maxUsers ? { max_users: maxUsers } : {}) });
 }

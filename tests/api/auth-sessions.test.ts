@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, login, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
+import { API, auditEvents, disableUser, expectProblem, login, organizationWithMember, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { expireRefreshTokensOf } from '../helpers/time-travel.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -22,8 +22,9 @@ function expectRefreshRefused(answer: Awaited<ReturnType<typeof refresh>>): void
   expect(answer.error?.detail).toMatch(/^Invalid refresh token/);
 }
 
-async function auditEvents(userId: string): Promise<{ event_type: string; status: string }[]> {
-  return server.query(sql`select event_type, status from audit_logs where actor_user_id = ${userId} order by created_at`);
+/** The user's own audit events (they are their organization's Admin), oldest first. */
+async function auditEventsOf(tokens: Tokens, userId: string): Promise<{ event_type: string; status: string }[]> {
+  return (await auditEvents(server, tokens, { user_id: userId })).reverse().map(({ event_type, status }) => ({ event_type, status }));
 }
 
 describe('POST /auth/refresh', () => {
@@ -51,7 +52,7 @@ describe('POST /auth/refresh', () => {
 
     expectProblem(await me(rotated), 401, 'session_ended');
     expectRefreshRefused(await refresh(rotated.refresh_token));
-    expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.refresh_token_reuse', status: 'failure' });
+    expect(await auditEventsOf(await login(server, account), account.userId)).toContainEqual({ event_type: 'auth.refresh_token_reuse', status: 'failure' });
   });
 
   it('leaves the user’s other sessions alone on reuse', async () => {
@@ -70,16 +71,14 @@ describe('POST /auth/refresh', () => {
   it('returns 401 for an expired refresh token', async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
-    await server.query(
-      sql`update refresh_tokens set expires_at = now() - interval '1 minute' where session_id in (select id from sessions where user_id = ${account.userId})`,
-    );
+    await expireRefreshTokensOf(server, account.userId);
     expectRefreshRefused(await refresh(tokens.refresh_token));
   });
 
   it('returns 401 for a deactivated user', async () => {
-    const account = await registerOrganization(server);
+    const { adminTokens, member: account } = await organizationWithMember(server);
     const tokens = await login(server, account);
-    await server.query(sql`update users set is_active = false where id = ${account.userId}`);
+    await disableUser(server, adminTokens, account.userId);
     expectRefreshRefused(await refresh(tokens.refresh_token));
   });
 
@@ -101,7 +100,7 @@ describe('POST /auth/logout', () => {
     expectProblem(await logout(tokens), 401, 'session_ended');
     expectRefreshRefused(await refresh(tokens.refresh_token));
     expect((await me(other)).response.status).toBe(200);
-    expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.logout', status: 'success' });
+    expect(await auditEventsOf(other, account.userId)).toContainEqual({ event_type: 'auth.logout', status: 'success' });
   });
 
   it('returns 401 without a token', async () => {
@@ -135,7 +134,7 @@ describe('POST /auth/password', () => {
     const tokens = await login(server, account);
     const response = await changePassword(tokens, { current_password: 'wrong current password', new_password: 'another fine passphrase' });
     expectProblem(response, 401, 'password_incorrect');
-    expect(await auditEvents(account.userId)).toContainEqual({ event_type: 'auth.login', status: 'failure' });
+    expect(await auditEventsOf(tokens, account.userId)).toContainEqual({ event_type: 'auth.login', status: 'failure' });
     expect((await loginAgain({ email: account.email, password: account.password })).response.status).toBe(200);
   });
 

@@ -1,18 +1,20 @@
-import { sql } from 'drizzle-orm';
 import type { Credentials } from 'fm-auth/client';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, deleteUser, disableOrganization, disableUser, expectProblem, getUser, login, loginSuperadmin, organizationWithMember, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let account: Account;
 let tokens: Tokens;
+/** The platform super-admin, who alone may deactivate an organization. */
+let root: Tokens;
 
 beforeAll(async () => {
   server = await startServer();
   account = await registerOrganization(server);
   tokens = await login(server, account);
+  root = await loginSuperadmin(server);
 });
 afterAll(async () => {
   await server.close();
@@ -54,10 +56,8 @@ describe('POST /auth/login', () => {
   it('accepts the email in any letter case and records last_login_at', async () => {
     const response = await attemptLogin({ email: account.email.toUpperCase(), password: account.password });
     expect(response.response.status).toBe(200);
-    const [row] = await server.query<{ last_login_at: string | null }>(
-      sql`select last_login_at from users where id = ${account.userId}`,
-    );
-    expect(Date.now() - Date.parse(String(row?.last_login_at))).toBeLessThan(60_000);
+    const row = await getUser(server, tokens, account.userId);
+    expect(Date.now() - Date.parse(String(row.last_login_at))).toBeLessThan(60_000);
   });
 
   it('gives unknown email and wrong password the identical 401 body', async () => {
@@ -71,10 +71,10 @@ describe('POST /auth/login', () => {
   });
 
   it('tells a disabled user and an inactive organization why only once the password is verified', async () => {
-    const disabled = await registerOrganization(server);
-    await server.query(sql`update users set is_active = false where id = ${disabled.userId}`);
+    const { adminTokens, member: disabled } = await organizationWithMember(server);
+    await disableUser(server, adminTokens, disabled.userId);
     const inactiveOrg = await registerOrganization(server);
-    await server.query(sql`update organizations set is_active = false where id = ${inactiveOrg.organizationId}`);
+    await disableOrganization(server, root, inactiveOrg.organizationId);
     for (const refused of [disabled, inactiveOrg]) {
       const response = await attemptLogin({ email: refused.email, password: refused.password });
       expectProblem(response, 401, 'account_disabled');
@@ -86,8 +86,8 @@ describe('POST /auth/login', () => {
   });
 
   it('refuses a deleted user', async () => {
-    const deleted = await registerOrganization(server);
-    await server.query(sql`update users set deleted_at = now() where id = ${deleted.userId}`);
+    const { adminTokens, member: deleted } = await organizationWithMember(server);
+    await deleteUser(server, adminTokens, deleted.userId);
     const response = await attemptLogin({ email: deleted.email, password: deleted.password });
     expectProblem(response, 401, 'login_credentials_invalid');
   });
@@ -157,17 +157,17 @@ describe('GET /auth/me', () => {
     });
 
     it('an access token of a user deactivated after it was issued', async () => {
-      const victim = await registerOrganization(server);
+      const { adminTokens, member: victim } = await organizationWithMember(server);
       const victimTokens = await login(server, victim);
       expect((await me(victimTokens.access_token)).response.status).toBe(200);
-      await server.query(sql`update users set is_active = false where id = ${victim.userId}`);
+      await disableUser(server, adminTokens, victim.userId);
       expectProblem(await me(victimTokens.access_token), 401, 'account_disabled');
     });
 
     it('an access token of an organization deactivated after it was issued', async () => {
       const victim = await registerOrganization(server);
       const victimTokens = await login(server, victim);
-      await server.query(sql`update organizations set is_active = false where id = ${victim.organizationId}`);
+      await disableOrganization(server, root, victim.organizationId);
       expectProblem(await me(victimTokens.access_token), 401, 'account_disabled');
     });
   });

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI_TEST_TIMEOUT_MS, runAdminCli } from '../helpers/commands.js';
-import { type Account, API, createSuperadmin, expectProblem, login, registerOrganization, STRONG_PASSWORD, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, auditEvents, createSuperadmin, expectProblem, login, registerOrganization, setUserRoles, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -32,10 +31,9 @@ async function createOrganization(body: Record<string, unknown> = {}) {
   return response.body;
 }
 
+/** The organization's audit trail, oldest first, as the platform super-admin reads it. */
 async function auditOf(organizationId: string) {
-  return server.query<{ event_type: string; status: string; context: Record<string, unknown> }>(
-    sql`select event_type, status, context from audit_logs where organization_id = ${organizationId} order by created_at`,
-  );
+  return (await auditEvents(server, root, { organization_id: organizationId })).reverse().map(({ event_type, status, context }) => ({ event_type, status, context }));
 }
 
 describe('npm run admin -- create-superadmin', () => {
@@ -202,7 +200,12 @@ describe('PUT /organizations/{organization_id}', () => {
     const owner = await registerOrganization(server);
     const response = await server.request('PUT', `${orgs}/${owner.organizationId}`, { token: root.access_token, body: { max_users: 1 } });
     expect(response.status).toBe(200);
-    await server.query(sql`insert into users (organization_id, email, full_name) values (${owner.organizationId}, ${`extra.${randomUUID()}@example.com`}, 'Extra')`);
+    // Room for a second user, who then joins.
+    expect((await server.request('PUT', `${orgs}/${owner.organizationId}`, { token: root.access_token, body: { max_users: 2 } })).status).toBe(200);
+    const extra = await server.client(root).api.POST('/api/v1/enterprise/users', {
+      body: { organization_id: owner.organizationId, email: uniqueEmail('extra'), full_name: 'Extra' },
+    });
+    expect(extra.response.status).toBe(201);
     const refused = await server.request('PUT', `${orgs}/${owner.organizationId}`, { token: root.access_token, body: { max_users: 1 } });
     expectProblem(refused, 422, 'organization_limit_below_usage');
   });
@@ -261,8 +264,13 @@ describe('role changes', () => {
   it('take effect on the next request, not at the next login', async () => {
     const member = await registerOrganization(server);
     const tokens = await login(server, member);
+    // A second Admin, so the registrant is not the organization's last one and may become a Viewer.
+    const second = await server.client(root).api.POST('/api/v1/enterprise/users', {
+      body: { organization_id: member.organizationId, email: uniqueEmail('second'), full_name: 'Second', role_ids: [SYSTEM_ROLES.admin] },
+    });
+    expect(second.response.status).toBe(201);
     expect((await server.request('GET', `${orgs}/${member.organizationId}`, { token: tokens.access_token })).status).toBe(200);
-    await server.query(sql`update user_roles set role_id = '00000000-0000-4000-8000-000000000003' where user_id = ${member.userId}`);
+    await setUserRoles(server, root, member.userId, [SYSTEM_ROLES.viewer]);
     const response = await server.request('GET', `${orgs}/${member.organizationId}`, { token: tokens.access_token });
     expectProblem(response, 403, 'permission_denied');
     expect(response.body.detail).toBe('Permission denied: requires organizations:read');

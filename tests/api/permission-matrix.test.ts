@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { type Account, API, expectProblem, login, loginSuperadmin, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
 import { listOperations, loadApiDocument } from '../../src/http/openapi.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -70,7 +69,7 @@ beforeAll(async () => {
   server = await startServer();
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
-  await server.query(sql`update organizations set max_users = 1000, max_teams = 1000 where id = ${admin.organizationId}`);
+  await updateOrganization(server, await loginSuperadmin(server), admin.organizationId, { max_users: 1000, max_teams: 1000 });
   tokens.Admin = adminTokens.access_token;
   const custom = await admin$('POST', '/roles', { name: 'Custom', permissions: CUSTOM_PERMISSIONS });
   const roleIds: Record<string, string> = { Member: SYSTEM_ROLES.member, Viewer: SYSTEM_ROLES.viewer, Custom: custom.body.id };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { ssoSubjectOf } from '../helpers/database-facts.js';
+import { type Account, API, auditEvents, expectProblem, getUser, login, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { postResponse, samlOrganization, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
 import type { ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -61,15 +61,12 @@ describe('a user with users:update but fewer permissions than the target', () =>
     expectProblem(refused, 403, 'permission_target_more_privileged');
     expect(refused.body.detail).toMatch(/^Permission denied: you cannot change this user: it holds permissions you do not \(.*users:delete.*\)$/);
 
-    const [row] = await server.query<{ email: string }>(sql`select email from users where id = ${admin.userId}`);
-    expect(row?.email).toBe(admin.email);
+    expect((await getUser(server, adminTokens, admin.userId)).email).toBe(admin.email);
     const signedIn = await samlLogin(attackerAtIdp, `okta|${randomUUID()}`);
     expect(signedIn.id).not.toBe(admin.userId);
     expect(signedIn.permissions).not.toContain('users:delete');
 
-    const denied = await server.query<{ context: { reason: string } }>(
-      sql`select context from audit_logs where actor_user_id = ${editor.id} and event_type = 'permission.denied'`,
-    );
+    const denied = await auditEvents(server, adminTokens, { event_type: 'permission.denied', user_id: editor.id });
     expect(denied.map((audit) => audit.context.reason)).toEqual(['target_more_privileged']);
   });
 
@@ -138,8 +135,7 @@ describe('SSO links stay bound to their subject', () => {
 
     const again = await samlLogin(oldEmail, subject);
     expect(again.id).toBe(linked.id);
-    const [row] = await server.query<{ sso_subject_id: string | null }>(sql`select sso_subject_id from users where id = ${newcomer.body.id}`);
-    expect(row?.sso_subject_id).toBeNull();
+    expect(await ssoSubjectOf(server, newcomer.body.id)).toBeNull();
   });
 
   it('refuses an SSO-linked user changing their own email', async () => {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { type Account, API, auditEvents, expectProblem, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -44,8 +43,8 @@ describe('POST /roles', () => {
     const response = await createRole({ name: 'Support', description: 'Helps', permissions: ['users:read', 'audit:read'] });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ name: 'Support', description: 'Helps', is_system: false, organization_id: admin.organizationId, permissions: ['audit:read', 'users:read'] });
-    const audit = await server.query(sql`select event_type from audit_logs where resource_id = ${response.body.id}`);
-    expect(audit).toEqual([{ event_type: 'role.create' }]);
+    const audit = (await auditEvents(server, adminTokens)).filter((event) => event.resource_id === response.body.id);
+    expect(audit.map(({ event_type }) => ({ event_type }))).toEqual([{ event_type: 'role.create' }]);
   });
 
   it('returns 409 for a name taken in the organization (any case) or a system role’s name', async () => {

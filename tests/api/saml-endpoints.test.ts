@@ -1,7 +1,7 @@
 import { createPublicKey, randomUUID, verify } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificate } from '../helpers/certificates.js';
+import { countSamlRequests, samlRequest } from '../helpers/database-facts.js';
 import { type Account, API, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { CALLBACK, createSamlConfiguration, serviceProvider } from '../helpers/saml-fixtures.js';
 import { authnRequestOf, TestIdentityProvider } from '../helpers/saml-idp.js';
@@ -66,9 +66,7 @@ describe('GET /sso/{id}/saml/login', () => {
     expect(xml).toContain(`<saml:Issuer>${entityId}</saml:Issuer>`);
     expect(xml).toContain('Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"');
     expect(url.searchParams.has('Signature')).toBe(false);
-    const [stored] = await server.query<{ redirect_uri: string; sso_configuration_id: string; ttl: number; consumed_at: null }>(
-      sql`select redirect_uri, sso_configuration_id, extract(epoch from expires_at - created_at)::int as ttl, consumed_at from saml_requests where id = ${id}`,
-    );
+    const stored = await samlRequest(server, id);
     expect(stored).toEqual({ redirect_uri: `${CALLBACK}?state=xyz`, sso_configuration_id: configId, ttl: 600, consumed_at: null });
   });
 
@@ -82,11 +80,11 @@ describe('GET /sso/{id}/saml/login', () => {
     ['javascript:', 'javascript:alert(1)', 'sso_redirect_uri_not_allowed'],
     ['a relative URL', '/sso/callback', 'request_invalid'],
   ] as const)('refuses a redirect_uri with %s (422), storing nothing', async (_name, redirectUri, code) => {
-    const [before] = await server.query<{ total: number }>(sql`select count(*)::int as total from saml_requests`);
+    const before = await countSamlRequests(server, configId);
     const response = await server.request('GET', loginPath(configId, redirectUri));
     expectProblem(response, 422, code);
     expect(response.headers.get('location')).toBeNull();
-    expect(await server.query(sql`select count(*)::int as total from saml_requests`)).toEqual([before]);
+    expect(await countSamlRequests(server, configId)).toBe(before);
   });
 
   it('accepts any path of an origin-only allow-list entry', async () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, auditCursor, auditEvents, expectProblem, getUser, login, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { countSessions, hasPassword, ssoSubjectOf } from '../helpers/database-facts.js';
 import { CALLBACK, createSamlConfiguration, postResponse, samlOrganization, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
 import { type AssertionOptions, decodeResponse, encodeResponse, type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { expireSamlRequest } from '../helpers/time-travel.js';
 
 const DOMAIN = `hopper-${randomUUID().slice(0, 8)}.example`;
 
@@ -14,6 +15,8 @@ let adminTokens: Tokens;
 let idp: TestIdentityProvider;
 let configId: string;
 let sp: ServiceProviderTarget;
+/** The platform super-admin: reads the whole audit trail, rows tied to no organization included. */
+let root: Tokens;
 
 const newEmail = (label = 'grace') => `${label}.${randomUUID().slice(0, 8)}@${DOMAIN}`;
 const identity = (email: string, subject = `okta|${randomUUID()}`): AssertionOptions => ({
@@ -21,9 +24,13 @@ const identity = (email: string, subject = `okta|${randomUUID()}`): AssertionOpt
   attributes: { mail: email, displayName: 'Grace Hopper' },
 });
 
-async function usersWithEmail(email: string): Promise<number> {
-  const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from users where lower(email) = lower(${email})`);
-  return row?.total ?? 0;
+/** How many users of the organization (the admin's unless told) have the email, in any letter case. */
+async function usersWithEmail(email: string, organizationId = admin.organizationId, tokens = adminTokens): Promise<number> {
+  const found = await server.client(tokens).api.GET('/api/v1/enterprise/users/organization/{organization_id}', {
+    params: { path: { organization_id: organizationId }, query: { q: email } },
+  });
+  expect(found.response.status).toBe(200);
+  return (found.data ?? []).filter((user) => user.email.toLowerCase() === email.toLowerCase()).length;
 }
 
 async function samlFailures(reason: string): Promise<number> {
@@ -34,6 +41,7 @@ async function samlFailures(reason: string): Promise<number> {
 beforeAll(async () => {
   server = await startServer({ SSO_REDIRECT_ALLOWLIST: 'https://app.example/sso/' });
   ({ admin, adminTokens, idp, configId, sp } = await samlOrganization(server, DOMAIN, { configuration: { default_role_id: SYSTEM_ROLES.viewer } }));
+  root = await loginSuperadmin(server);
 });
 afterAll(async () => {
   await server.close();
@@ -67,13 +75,11 @@ describe('SAML login: success', () => {
     expect(secondMe.body.id).toBe(me.body.id);
     expect(await usersWithEmail(email)).toBe(1);
 
-    const [row] = await server.query<{ password_hash: string | null; sso_subject_id: string }>(
-      sql`select password_hash, sso_subject_id from users where id = ${me.body.id}`,
-    );
-    expect(row).toEqual({ password_hash: null, sso_subject_id: 'okta|grace' });
-    const audit = await server.query<{ event_type: string; status: string }>(
-      sql`select event_type, status from audit_logs where actor_user_id = ${me.body.id} order by created_at, event_type desc`,
-    );
+    expect({ has_password: await hasPassword(server, me.body.id), sso_subject_id: await ssoSubjectOf(server, me.body.id) }).toEqual({ has_password: false, sso_subject_id: 'okta|grace' });
+    // Oldest first; the user's creation and first login share a transaction, so one instant.
+    const audit = (await auditEvents(server, adminTokens, { user_id: me.body.id }))
+      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || b.event_type.localeCompare(a.event_type))
+      .map(({ event_type, status }) => ({ event_type, status }));
     expect(audit).toEqual([
       { event_type: 'user.create', status: 'success' },
       { event_type: 'auth.sso_login', status: 'success' },
@@ -231,7 +237,7 @@ const REJECTIONS: Rejection[] = [
     name: 'an expired login request', reason: 'request_expired',
     detail: /has expired; sign in again/,
     build: async ({ requestId, email }) => {
-      await server.query(sql`update saml_requests set expires_at = now() - interval '1 second' where id = ${requestId}`);
+      await expireSamlRequest(server, requestId);
       return idp.response(sp, { inResponseTo: requestId, ...identity(email) });
     },
   },
@@ -270,7 +276,7 @@ describe('SAML login: each refusal is a 401 with its reason, audited and counted
     const requestId = await startLogin(server, configId);
     const samlResponse = await build({ requestId, email });
     const failuresBefore = await samlFailures(reason);
-    const sessionsBefore = await server.query<{ total: number }>(sql`select count(*)::int as total from sessions`);
+    const sessionsBefore = await countSessions(server);
 
     const response = await postResponse(server, configId, samlResponse);
 
@@ -279,21 +285,24 @@ describe('SAML login: each refusal is a 401 with its reason, audited and counted
     expect(response.body.detail).toMatch(detail);
     expect(response.headers.get('location')).toBeNull();
     expect(await usersWithEmail(email)).toBe(0);
-    expect(await server.query(sql`select count(*)::int as total from sessions`)).toEqual(sessionsBefore);
+    expect(await countSessions(server)).toBe(sessionsBefore);
     expect(await samlFailures(reason)).toBe(failuresBefore + 1);
-    const [audit] = await server.query<{ status: string; organization_id: string; context: { reason: string } }>(
-      sql`select status, organization_id, context from audit_logs where event_type = 'auth.sso_login' order by created_at desc limit 1`,
-    );
+    // The row of this very response: found among the organization's only if it was written for the organization.
+    const [audit] = (await auditEvents(server, adminTokens, { event_type: 'auth.sso_login' }))
+      .filter((event) => event.request_id === response.headers.get('x-request-id'))
+      .map(({ status, organization_id, context }) => ({ status, organization_id, context }));
     expect(audit).toEqual({ status: 'failure', organization_id: admin.organizationId, context: { method: 'saml', reason } });
   });
 
   it('never writes the response, the assertion or the subject to the logs or the audit trail', async () => {
+    const since = auditCursor();
     const samlResponse = idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(newEmail('secret'), 'okta|log-canary') });
     expectProblem(await postResponse(server, configId, samlResponse), 401, 'saml_unknown_request');
     const logs = server.logs();
     expect(logs).toContain('saml response rejected');
     for (const secret of [samlResponse.slice(0, 40), 'okta|log-canary', 'SignatureValue']) expect(logs).not.toContain(secret);
-    const trail = await server.query<{ context: unknown }>(sql`select context from audit_logs`);
+    // Every row written since the test began, of every organization and of none.
+    const trail = (await auditEvents(server, root, { since })).map(({ context }) => ({ context }));
     expect(JSON.stringify(trail)).not.toContain('log-canary');
   });
 });
@@ -368,8 +377,9 @@ describe('SAML login: configuration-level refusals', () => {
     const second = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email, 'okta|second') }));
     expectProblem(second, 401, 'saml_linked_to_other_subject');
     expect(second.body.detail).toMatch(/linked to another user of this identity provider/);
-    const [row] = await server.query<{ sso_subject_id: string }>(sql`select sso_subject_id from users where lower(email) = lower(${email})`);
-    expect(row?.sso_subject_id).toBe('okta|first');
+    const linked = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(first.headers.get('location') as string).access_token });
+    expect(linked.body.email).toBe(email);
+    expect(await ssoSubjectOf(server, linked.body.id)).toBe('okta|first');
   });
 
   it('refuses an email that belongs to another organization', async () => {
@@ -377,10 +387,8 @@ describe('SAML login: configuration-level refusals', () => {
     const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(other.email) }));
     expectProblem(response, 401, 'saml_email_in_other_organization');
     expect(response.body.detail).toMatch(/belongs to an account outside this organization/);
-    const [owner] = await server.query<{ organization_id: string; sso_subject_id: string | null }>(
-      sql`select organization_id, sso_subject_id from users where lower(email) = lower(${other.email})`,
-    );
-    expect(owner).toEqual({ organization_id: other.organizationId, sso_subject_id: null });
+    const { organization_id } = await getUser(server, await login(server, other), other.userId);
+    expect({ organization_id, sso_subject_id: await ssoSubjectOf(server, other.userId) }).toEqual({ organization_id: other.organizationId, sso_subject_id: null });
   });
 });
 
@@ -409,6 +417,7 @@ describe('SAML login across organizations', () => {
     const response = await postResponse(server, copied, forA);
     expectProblem(response, 401, 'saml_wrong_audience');
     expect(await usersWithEmail(email)).toBe(0);
+    expect(await usersWithEmail(email, tenantB.organizationId, tenantBTokens)).toBe(0);
     // The same IdP answering B's own request is fine for B, and the user lands in B.
     const forB = idp.response(serviceProvider(server, copied), { inResponseTo: await startLogin(server, copied), ...identity(`b.${randomUUID().slice(0, 8)}@b.example`) });
     const accepted = await postResponse(server, copied, forB, { accept: 'application/json' });

@@ -1,11 +1,13 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { API, auditCursor, auditEvents, expectProblem, loginSuperadmin, STRONG_PASSWORD, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
+/** The platform super-admin: the only reader of audit rows tied to no organization (a login for an unknown email). */
+let root: Tokens;
 beforeAll(async () => {
   server = await startServer();
+  root = await loginSuperadmin(server);
 });
 afterAll(async () => {
   await server.close();
@@ -104,6 +106,7 @@ describe('errors', () => {
 
   it('carries the request id into the access log line and the audit row of that request', async () => {
     const requestId = `trace-${Date.now()}`;
+    const since = auditCursor();
     const response = await server.request('POST', `${API}/auth/login`, {
       body: { email: uniqueEmail('traced'), password: STRONG_PASSWORD },
       headers: { 'x-request-id': requestId },
@@ -113,8 +116,8 @@ describe('errors', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ message: 'request', route: '/api/v1/enterprise/auth/login', status: 401, request_id: requestId }),
     );
-    const rows = await server.query(sql`select event_type, status from audit_logs where request_id = ${requestId}`);
-    expect(rows).toEqual([{ event_type: 'auth.login', status: 'failure' }]);
+    const rows = (await auditEvents(server, root, { since })).filter((event) => event.request_id === requestId);
+    expect(rows.map(({ event_type, status }) => ({ event_type, status }))).toEqual([{ event_type: 'auth.login', status: 'failure' }]);
   });
 
   it('echoes a well-formed X-Request-ID and generates one otherwise', async () => {

@@ -1,9 +1,9 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { components } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, registerOrganization, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, auditEvents, expectProblem, login, registerOrganization, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
 import { makeCertificate } from '../helpers/certificates.js';
+import { sealedClientSecret } from '../helpers/database-facts.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -58,8 +58,8 @@ describe('POST /sso', () => {
       saml_certificate_fingerprint: certificate.fingerprint256,
       saml_certificate_expires_at: new Date(certificate.validTo).toISOString(),
     });
-    const audit = await server.query(sql`select event_type from audit_logs where resource_id = ${response.body.id}`);
-    expect(audit).toEqual([{ event_type: 'sso_configuration.create' }]);
+    const audit = (await auditEvents(server, adminTokens)).filter((event) => event.resource_id === response.body.id);
+    expect(audit.map(({ event_type }) => ({ event_type }))).toEqual([{ event_type: 'sso_configuration.create' }]);
   });
 
   it('encrypts a client secret at rest and never returns it', async () => {
@@ -75,15 +75,16 @@ describe('POST /sso', () => {
     expect(response.status).toBe(201);
     expect(response.body.has_client_secret).toBe(true);
     expect(response.text).not.toContain(secret);
-    const [row] = await server.query<{ sealed: string }>(sql`select oauth_client_secret_encrypted as sealed from sso_configurations where id = ${response.body.id}`);
-    expect(row?.sealed).toMatch(/^v1:/);
-    expect(row?.sealed).not.toContain(secret);
+    const sealed = await sealedClientSecret(server, response.body.id);
+    expect(sealed).toMatch(/^v1:/);
+    expect(sealed).not.toContain(secret);
     const list = await server.client(adminTokens).api.GET('/api/v1/enterprise/sso/organization/{organization_id}', {
       params: { path: { organization_id: admin.organizationId } },
       parseAs: 'text',
     });
     expect(list.data).not.toContain(secret);
-    const audit = await server.query(sql`select context::text as context from audit_logs where resource_id = ${response.body.id}`);
+    const audit = (await auditEvents(server, adminTokens)).filter((event) => event.resource_id === response.body.id).map(({ context }) => context);
+    expect(audit).not.toEqual([]);
     expect(JSON.stringify(audit)).not.toContain(secret);
   });
 

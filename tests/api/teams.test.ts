@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, joinOrganization, login, registerOrganization, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import { type Account, API, auditEvents, expectProblem, getUser, joinOrganization, login, loginSuperadmin, registerOrganization, setUserRoles, SYSTEM_ROLES, type Tokens, updateOrganization, updateUser } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let admin: Account;
 let adminTokens: Tokens;
 let outsider: Tokens;
+let root: Tokens;
 
 beforeAll(async () => {
   server = await startServer();
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
+  root = await loginSuperadmin(server);
   // Many tests create teams in this one organization; its quota is not what they are about.
-  await server.query(sql`update organizations set max_teams = 1000 where id = ${admin.organizationId}`);
+  await updateOrganization(server, root, admin.organizationId, { max_teams: 1000 });
   outsider = await login(server, await registerOrganization(server));
 });
 afterAll(async () => {
@@ -28,8 +29,7 @@ async function createTeam(token = adminTokens.access_token, organizationId = adm
 }
 
 async function teamOf(userId: string): Promise<string | null> {
-  const [row] = await server.query<{ team_id: string | null }>(sql`select team_id from users where id = ${userId}`);
-  return row?.team_id ?? null;
+  return (await getUser(server, adminTokens, userId)).team_id;
 }
 
 describe('POST /teams', () => {
@@ -45,8 +45,8 @@ describe('POST /teams', () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
-    const audit = await server.query(sql`select event_type from audit_logs where resource_id = ${response.body.id}`);
-    expect(audit).toEqual([{ event_type: 'team.create' }]);
+    const audit = (await auditEvents(server, adminTokens)).filter((event) => event.resource_id === response.body.id);
+    expect(audit.map(({ event_type }) => ({ event_type }))).toEqual([{ event_type: 'team.create' }]);
   });
 
   it('returns 409 for a slug taken in the same organization, but not in another', async () => {
@@ -75,7 +75,7 @@ describe('POST /teams', () => {
   it('lets exactly one of 10 concurrent creates through at max_teams - 1', async () => {
     const owner = await registerOrganization(server);
     const tokens = await login(server, owner);
-    await server.query(sql`update organizations set max_teams = 3 where id = ${owner.organizationId}`);
+    await updateOrganization(server, root, owner.organizationId, { max_teams: 3 });
     expect((await createTeam(tokens.access_token, owner.organizationId)).status).toBe(201);
     expect((await createTeam(tokens.access_token, owner.organizationId)).status).toBe(201);
     const results = await Promise.all(Array.from({ length: 10 }, () => createTeam(tokens.access_token, owner.organizationId)));
@@ -108,7 +108,7 @@ describe('GET /teams/organization/{organization_id}', () => {
 
   it('lets a Viewer read', async () => {
     const viewer = await joinOrganization(server, admin, adminTokens);
-    await server.query(sql`update user_roles set role_id = ${SYSTEM_ROLES.viewer} where user_id = ${viewer.userId}`);
+    await setUserRoles(server, adminTokens, viewer.userId, [SYSTEM_ROLES.viewer]);
     const response = await server.request('GET', `${API}/teams/organization/${admin.organizationId}`, { token: (await login(server, viewer)).access_token });
     expect(response.status).toBe(200);
   });
@@ -158,7 +158,7 @@ describe('DELETE /teams/{team_id}', () => {
   it('deletes the team and clears its members’ team_id', async () => {
     const team = (await createTeam()).body;
     const member = await joinOrganization(server, admin, adminTokens);
-    await server.query(sql`update users set team_id = ${team.id} where id = ${member.userId}`);
+    await updateUser(server, adminTokens, member.userId, { team_id: team.id });
     expect(await teamOf(member.userId)).toBe(team.id);
 
     expect((await server.request('DELETE', `${API}/teams/${team.id}`, { token: adminTokens.access_token })).status).toBe(204);

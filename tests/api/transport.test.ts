@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
-import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
-import { API, expectProblem, uniqueEmail } from '../helpers/fixtures.js';
+import { CLI_TEST_TIMEOUT_MS } from '../helpers/commands.js';
+import { API, auditCursor, auditEvents, expectProblem, loginSuperadmin, uniqueEmail } from '../helpers/fixtures.js';
 import { spawnService, waitForOutput } from '../helpers/process.js';
 import { startServer, TEST_JWT_SECRET } from '../helpers/server.js';
 
@@ -66,6 +66,9 @@ describe('TRUST_PROXY', () => {
     const trusting = await startServer({ TRUST_PROXY: '1' });
     const ignoring = await startServer();
     try {
+      // The platform super-admin: the only reader of audit rows tied to no organization (a login for an unknown email).
+      const root = await loginSuperadmin(trusting);
+      const since = auditCursor();
       for (const [server, expected] of [
         [trusting, '203.0.113.9'],
         [ignoring, '127.0.0.1'],
@@ -76,14 +79,12 @@ describe('TRUST_PROXY', () => {
           headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
         });
         expectProblem(failed, 401, 'login_credentials_invalid');
-        const [row] = await server.query<{ ip: string }>(
-          sql`select host(ip_address) as ip from audit_logs where event_type = 'auth.login' and request_id = ${failed.headers.get('x-request-id')}`,
-        );
-        expect(row?.ip).toBe(expected);
+        const [row] = (await auditEvents(server, root, { event_type: 'auth.login', since })).filter((event) => event.request_id === failed.headers.get('x-request-id'));
+        expect(row?.ip_address).toBe(expected);
       }
     } finally {
       await trusting.close();
       await ignoring.close();
     }
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 });

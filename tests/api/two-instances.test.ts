@@ -1,7 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, expectProblem, login, registerOrganization, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { API, auditEvents, expectProblem, login, registerOrganization, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { postResponse, samlOrganization, startLogin } from '../helpers/saml-fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -54,7 +53,7 @@ describe.each([
 
   it('refuses on B a SAML response already accepted on A', async () => {
     const domain = `replay-${randomUUID().slice(0, 8)}.example`;
-    const { idp, configId, sp } = await samlOrganization(a, domain);
+    const { adminTokens, idp, configId, sp } = await samlOrganization(a, domain);
     const response = idp.response(sp, {
       inResponseTo: await startLogin(a, configId),
       nameId: `okta|${randomUUID()}`,
@@ -63,9 +62,7 @@ describe.each([
     expect((await postResponse(a, configId, response)).status).toBe(302);
     const replayed = await postResponse(b, configId, response, { accept: 'application/json' });
     expectProblem(replayed, 401, 'saml_request_reused');
-    const [audit] = await b.query<{ context: { reason: string } }>(
-      sql`select context from audit_logs where event_type = 'auth.sso_login' and request_id = ${replayed.headers.get('x-request-id')}`,
-    );
+    const [audit] = (await auditEvents(b, adminTokens, { event_type: 'auth.sso_login' })).filter((event) => event.request_id === replayed.headers.get('x-request-id'));
     expect(audit?.context.reason).toMatch(/^(request_reused|assertion_replayed)$/);
   });
 

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { components, paths } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import { type Account, API, auditEvents, expectProblem, login, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let admin: Account;
 let adminTokens: Tokens;
 let outsider: Tokens;
+let root: Tokens;
 
 beforeAll(async () => {
   server = await startServer();
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
-  await server.query(sql`update organizations set max_users = 1000, max_teams = 100 where id = ${admin.organizationId}`);
+  root = await loginSuperadmin(server);
+  await updateOrganization(server, root, admin.organizationId, { max_users: 1000, max_teams: 100 });
   outsider = await login(server, await registerOrganization(server));
 });
 afterAll(async () => {
@@ -55,11 +56,11 @@ const me = (tokens: Tokens) => server.client(tokens).api.GET('/api/v1/enterprise
 const createTeam = (tokens: Tokens, body: components['schemas']['TeamCreate']) => server.client(tokens).api.POST('/api/v1/enterprise/teams', { body });
 const createRole = (tokens: Tokens, body: components['schemas']['RoleCreate']) => server.client(tokens).api.POST('/api/v1/enterprise/roles', { body });
 
-async function rolesOf(userId: string): Promise<string[]> {
-  const rows = await server.query<{ name: string }>(
-    sql`select r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ${userId} order by r.name`,
-  );
-  return rows.map((row) => row.name);
+/** The names of the user's roles, sorted, as `GET /auth/me` shows them to the user. */
+async function rolesOf(tokens: Tokens): Promise<string[]> {
+  const caller = await me(tokens);
+  expect(caller.response.status).toBe(200);
+  return (caller.data?.roles ?? []).map((role) => role.name).sort();
 }
 
 async function tokensFor(email: string, password = STRONG_PASSWORD) {
@@ -72,8 +73,9 @@ describe('POST /users', () => {
     const response = await createUser({ email });
     expect(response.response.status).toBe(201);
     expect(response.data).toMatchObject({ email, organization_id: admin.organizationId, team_id: null, is_active: true });
-    expect(await rolesOf((response.data as User).id)).toEqual(['Member']);
-    const caller = await me(await tokensFor(email));
+    const tokens = await tokensFor(email);
+    expect(await rolesOf(tokens)).toEqual(['Member']);
+    const caller = await me(tokens);
     expect(caller.data?.permissions).toEqual(['organizations:read', 'teams:read', 'users:read']);
   });
 
@@ -88,7 +90,7 @@ describe('POST /users', () => {
     const response = await createUser({ team_id: team.id, role_ids: [SYSTEM_ROLES.viewer, SYSTEM_ROLES.member] });
     expect(response.response.status).toBe(201);
     expect(response.data?.team_id).toBe(team.id);
-    expect(await rolesOf((response.data as User).id)).toEqual(['Member', 'Viewer']);
+    expect(await rolesOf(await tokensFor((response.data as User).email))).toEqual(['Member', 'Viewer']);
   });
 
   it('returns 409 for an email registered in any letter case', async () => {
@@ -114,8 +116,13 @@ describe('POST /users', () => {
     for (const [override, code] of refusals) {
       expectProblem(await createUser({ email, ...override }), 404, code);
     }
-    const rows = await server.query(sql`select id from users where lower(email) = lower(${email})`);
-    expect(rows).toEqual([]);
+    // Wherever one of the attempts could have put the user: this organization or the other one.
+    for (const [organizationId, tokens] of [[admin.organizationId, adminTokens], [other.organizationId, otherTokens]] as const) {
+      const found = await server.client(tokens).api.GET('/api/v1/enterprise/users/organization/{organization_id}', {
+        params: { path: { organization_id: organizationId }, query: { q: email } },
+      });
+      expect(found.data).toEqual([]);
+    }
   });
 
   it('returns 403 for a Member, and refuses to grant permissions the caller lacks', async () => {
@@ -135,7 +142,7 @@ describe('POST /users', () => {
   it('enforces max_users under concurrency: one of 10 parallel creates succeeds at max_users - 1', async () => {
     const owner = await registerOrganization(server);
     const tokens = await login(server, owner);
-    await server.query(sql`update organizations set max_users = 2 where id = ${owner.organizationId}`);
+    await updateOrganization(server, root, owner.organizationId, { max_users: 2 });
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
         server.client(tokens).api.POST('/api/v1/enterprise/users', {
@@ -243,17 +250,17 @@ describe('the last active Admin', () => {
     expectProblem(await updateUser(owner.userId, { is_active: false }, tokens), 409, 'user_last_admin');
     expectProblem(await deleteUser(owner.userId, tokens), 409, 'user_last_admin');
     expectProblem(await setRoles(owner.userId, [SYSTEM_ROLES.member], tokens), 409, 'user_last_admin');
-    expect(await rolesOf(owner.userId)).toEqual(['Admin']);
+    expect(await rolesOf(tokens)).toEqual(['Admin']);
 
     const second = (
       await server.client(tokens).api.POST('/api/v1/enterprise/users', {
-        body: { organization_id: owner.organizationId, email: uniqueEmail('second'), full_name: 'Second', role_ids: [SYSTEM_ROLES.admin] },
+        body: { organization_id: owner.organizationId, email: uniqueEmail('second'), full_name: 'Second', password: STRONG_PASSWORD, role_ids: [SYSTEM_ROLES.admin] },
       })
     ).data as User;
     const demoted = await setRoles(owner.userId, [SYSTEM_ROLES.member], tokens);
     expect(demoted.response.status).toBe(200);
     expect(demoted.data).toEqual([{ id: SYSTEM_ROLES.member, name: 'Member', description: expect.any(String) }]);
-    expect(await rolesOf(second.id)).toEqual(['Admin']);
+    expect(await rolesOf(await tokensFor(second.email))).toEqual(['Admin']);
     expectProblem(await setRoles(second.id, [SYSTEM_ROLES.member], tokens), 403, 'permission_denied');
   });
 });
@@ -268,8 +275,8 @@ describe('PUT /users/{user_id}/roles', () => {
     const response = await setRoles(user.id, [SYSTEM_ROLES.viewer]);
     expect(response.response.status).toBe(200);
     expectProblem(await organization(), 403, 'permission_denied');
-    const audit = await server.query(sql`select event_type, context from audit_logs where resource_id = ${user.id} and event_type = 'user.roles_update'`);
-    expect(audit).toEqual([{ event_type: 'user.roles_update', context: { roles: ['Viewer'] } }]);
+    const audit = (await auditEvents(server, adminTokens, { event_type: 'user.roles_update' })).filter((event) => event.resource_id === user.id);
+    expect(audit.map(({ event_type, context }) => ({ event_type, context }))).toEqual([{ event_type: 'user.roles_update', context: { roles: ['Viewer'] } }]);
   });
 
   it('returns 404 for another tenant’s user or role', async () => {

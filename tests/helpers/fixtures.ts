@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { components } from 'fm-auth/client';
-import { expect } from 'vitest';
+import type { components, paths } from 'fm-auth/client';
+import { expect, inject } from 'vitest';
 import { runAdminCli } from './commands.js';
 import type { TestServer } from './server.js';
 
@@ -104,4 +104,101 @@ export async function joinOrganization(server: TestServer, admin: Account, admin
     201,
   );
   return { email, password: STRONG_PASSWORD, userId: user.id, organizationId: admin.organizationId };
+}
+
+/**
+ * A platform super-admin (the real CLI, as `createSuperadmin`) logged in on `server`. Each CLI start
+ * takes seconds: make one per test file, in beforeAll, and reuse it.
+ */
+export async function loginSuperadmin(server: TestServer, databaseUrl = inject('databaseUrl')): Promise<Tokens> {
+  return login(server, await createSuperadmin(databaseUrl));
+}
+
+/**
+ * `PUT /organizations/{id}`. An Admin may change name, contacts and `allowed_email_domains`; `slug`,
+ * `plan`, `max_users`, `max_teams` and `is_active` need the platform super-admin's tokens.
+ */
+export async function updateOrganization(
+  server: TestServer,
+  tokens: Tokens,
+  organizationId: string,
+  body: components['schemas']['OrganizationUpdate'],
+): Promise<components['schemas']['Organization']> {
+  return expectSuccess(
+    await server.client(tokens).api.PUT('/api/v1/enterprise/organizations/{organization_id}', { params: { path: { organization_id: organizationId } }, body }),
+    200,
+  );
+}
+
+/** Deactivates the organization (super-admin only): its users cannot log in, their sessions end. */
+export async function disableOrganization(server: TestServer, superadminTokens: Tokens, organizationId: string): Promise<void> {
+  await updateOrganization(server, superadminTokens, organizationId, { is_active: false });
+}
+
+/** `GET /users/{id}` as the caller. */
+export async function getUser(server: TestServer, tokens: Tokens, userId: string): Promise<components['schemas']['User']> {
+  return expectSuccess(await server.client(tokens).api.GET('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } }), 200);
+}
+
+/** `PUT /users/{id}` (a partial update: team, activity, email, name). */
+export async function updateUser(
+  server: TestServer,
+  tokens: Tokens,
+  userId: string,
+  body: components['schemas']['UserUpdate'],
+): Promise<components['schemas']['User']> {
+  return expectSuccess(await server.client(tokens).api.PUT('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } }, body }), 200);
+}
+
+/** Deactivates a user as an Admin would; their sessions end at once. The organization's last active Admin cannot be. */
+export async function disableUser(server: TestServer, adminTokens: Tokens, userId: string): Promise<void> {
+  await updateUser(server, adminTokens, userId, { is_active: false });
+}
+
+/** Soft-deletes a user as an Admin would (`DELETE /users/{id}`). */
+export async function deleteUser(server: TestServer, adminTokens: Tokens, userId: string): Promise<void> {
+  expectSuccess(await server.client(adminTokens).api.DELETE('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } }), 204);
+}
+
+/** Replaces a user's roles as an Admin would (`PUT /users/{id}/roles`). */
+export async function setUserRoles(server: TestServer, adminTokens: Tokens, userId: string, roleIds: string[]): Promise<components['schemas']['RoleSummary'][]> {
+  return expectSuccess(
+    await server.client(adminTokens).api.PUT('/api/v1/enterprise/users/{user_id}/roles', { params: { path: { user_id: userId } }, body: { role_ids: roleIds } }),
+    200,
+  );
+}
+
+/** A new organization with its Admin (logged in) and one Member who joined it: for tests that disable or delete a user. */
+export async function organizationWithMember(server: TestServer): Promise<{ admin: Account; adminTokens: Tokens; member: Account }> {
+  const admin = await registerOrganization(server);
+  const adminTokens = await login(server, admin);
+  return { admin, adminTokens, member: await joinOrganization(server, admin, adminTokens) };
+}
+
+export type AuditEvent = components['schemas']['AuditEvent'];
+type AuditFilters = Omit<NonNullable<paths['/api/v1/enterprise/audit-logs']['get']['parameters']['query']>, 'skip' | 'limit'>;
+
+/**
+ * Every audit event the caller may read that matches the filters (`GET /audit-logs`, all pages),
+ * newest first. An Admin reads their organization's; the super-admin every organization's and
+ * the events tied to none. The API filters by event type, actor, organization and time; filter
+ * the answer for anything else (resource, request id).
+ */
+export async function auditEvents(server: TestServer, tokens: Tokens, filters: AuditFilters = {}): Promise<AuditEvent[]> {
+  const PAGE = 100;
+  const events = new Map<string, AuditEvent>();
+  for (let skip = 0; ; skip += PAGE) {
+    const page = expectSuccess(
+      await server.client(tokens).api.GET('/api/v1/enterprise/audit-logs', { params: { query: { ...filters, skip, limit: PAGE } } }),
+      200,
+    );
+    // Rows written meanwhile push older ones onto the next page: seen twice, kept once.
+    for (const event of page) if (!events.has(event.id)) events.set(event.id, event);
+    if (page.length < PAGE) return [...events.values()];
+  }
+}
+
+/** A `since` for `auditEvents` a little before now: the rows a test writes from here on, whatever the clocks' skew. */
+export function auditCursor(): string {
+  return new Date(Date.now() - 5_000).toISOString();
 }

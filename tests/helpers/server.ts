@@ -42,7 +42,10 @@ export interface TestServer {
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   /** The typed client (`fm-auth/client`) of this server, holding `tokens` when given; requests are checked against the spec. */
   client(tokens?: TokenPair): FmAuthClient;
-  /** Runs SQL on the test database, for setup the API does not offer yet and for checking effects. */
+  /**
+   * Runs SQL on the test database. Tests never call it themselves: only the named fixtures of
+   * tests/helpers/time-travel.ts (state only time makes) and tests/helpers/database-facts.ts (facts no API shows).
+   */
   query<T = Record<string, unknown>>(statement: SQL): Promise<T[]>;
   /** Everything the service logged so far, as one string. */
   logs(): string;

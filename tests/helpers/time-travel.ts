@@ -16,6 +16,18 @@ export async function revokedSessionDaysAgo(server: TestServer, sessionId: strin
   await server.query(sql`update sessions set revoked_at = ${daysAgo(days)}::timestamptz where id = ${sessionId} and revoked_at is not null`);
 }
 
+/** Moves the expiry of every refresh token of the user's sessions a minute into the past (the sessions stay live). */
+export async function expireRefreshTokensOf(server: TestServer, userId: string): Promise<void> {
+  await server.query(
+    sql`update refresh_tokens set expires_at = now() - interval '1 minute' where session_id in (select id from sessions where user_id = ${userId})`,
+  );
+}
+
+/** Dates one SAML AuthnRequest (by its id, the response's InResponseTo) as expired a second ago. */
+export async function expireSamlRequest(server: TestServer, requestId: string): Promise<void> {
+  await server.query(sql`update saml_requests set expires_at = now() - interval '1 second' where id = ${requestId}`);
+}
+
 /** Dates the SAML AuthnRequests of a configuration as expired. */
 export async function expireSamlRequests(server: TestServer, ssoConfigurationId: string): Promise<void> {
   await server.query(sql`update saml_requests set expires_at = ${daysAgo(1)}::timestamptz where sso_configuration_id = ${ssoConfigurationId}`);
