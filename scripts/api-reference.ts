@@ -63,7 +63,10 @@ interface Entry {
   parameters: Parameter[];
 }
 
-type Access = { authentication: 'public' | 'bearer' | 'platform'; permission: string | null };
+interface Access {
+  authentication: 'public' | 'bearer' | 'platform';
+  permission: string | null;
+}
 
 /** Who may call, from the spec's `x-permission` and `x-platform`: what the router enforces. */
 export function accessOf(operation: Operation): Access {
@@ -112,9 +115,8 @@ function codeBlock(mediaType: string, example: unknown, pretty = true): string {
 function curlCommand(resolver: SchemaResolver, entry: Entry, access: Access): string {
   const url = entry.path.replace(/\{([a-z_]+)\}/g, (_match, name: string) => `$${name.toUpperCase()}`);
   const redirects = Object.keys(entry.operation.responses)[0] === '302';
-  const lines = [`curl -sS${redirects ? ' -i' : ''}${entry.method === 'get' ? '' : ` -X ${entry.method.toUpperCase()}`} "$BASE_URL${url}"`];
   const query = entry.parameters.filter((parameter) => parameter.in === 'query' && parameter.required);
-  if (query.length > 0) lines[0] = lines[0]!.replace('curl -sS', 'curl -sS -G');
+  const lines = [`curl -sS${query.length > 0 ? ' -G' : ''}${redirects ? ' -i' : ''}${entry.method === 'get' ? '' : ` -X ${entry.method.toUpperCase()}`} "$BASE_URL${url}"`];
   for (const parameter of query) {
     lines.push(`--data-urlencode ${shellQuote(`${parameter.name}=${String(parameter.example ?? exampleOf(resolver, parameter.schema))}`)}`);
   }
@@ -157,7 +159,7 @@ function responseSection(resolver: SchemaResolver, operation: Operation): string
   const rows: string[] = [];
   const examples: string[] = [];
   for (const [status, reference] of Object.entries(operation.responses)) {
-    const response = resolver.resolve(reference) as Response;
+    const response = resolver.resolve<Response>(reference);
     const headers = Object.keys(response.headers ?? {}).map((name) => `\`${name}\``).join(', ');
     const [mediaType, media] = Object.entries(response.content ?? {})[0] ?? [];
     const example = media ? mediaExample(resolver, media) : undefined;
@@ -186,7 +188,7 @@ function entriesOf(spec: Spec): Entry[] {
 function renderOperation(resolver: SchemaResolver, entry: Entry): string[] {
   const { operation } = entry;
   const access = accessOf(operation);
-  const parameters = entry.parameters.map((parameter) => resolver.resolve(parameter) as Parameter);
+  const parameters = entry.parameters.map((parameter) => resolver.resolve<Parameter>(parameter));
   return [
     `<a id="${operation.operationId}"></a>`,
     '',

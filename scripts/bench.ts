@@ -206,7 +206,7 @@ async function main(): Promise<void> {
         async () => (await fetch(`${baselineUrl}/me`, { headers: bearer })).status === 200,
       )
     ).child;
-    await measure('bare node:http baseline of /auth/me', { url: `${baselineUrl}/me`, headers: bearer }, baseline.pid as number);
+    await measure('bare node:http baseline of /auth/me', { url: `${baselineUrl}/me`, headers: bearer }, baseline.pid);
     extra.peakRssMb = memoryMb(pid).peak;
   } finally {
     if (baseline) await stop(baseline);
@@ -224,8 +224,8 @@ async function allowMembers(app: string, env: NodeJS.ProcessEnv, url: string, or
   const root = { email: `bench.root.${Date.now()}@example.com`, password: PASSWORD };
   const cli = spawn(process.execPath, [join(app, 'dist/cli/admin.js'), 'create-superadmin', '--email', root.email], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'inherit'] });
   cli.stdin.end(`${PASSWORD}\n`);
-  const code = await new Promise((resolve) => cli.once('exit', resolve));
-  if (code !== 0) throw new Error(`create-superadmin exited with ${code}`);
+  const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+  if (code !== 0) throw new Error(`create-superadmin exited with ${String(code)}`);
   const rootTokens = await post<Tokens>(`${url}${API}/auth/login`, root);
   const response = await fetch(`${url}${API}/organizations/${organizationId}`, {
     method: 'PUT',

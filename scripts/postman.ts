@@ -298,7 +298,8 @@ function convert(spec: string): Promise<Record<string, unknown> & { item: Postma
         const converted = result as { result: boolean; reason?: string; output: { data: never }[] } | undefined;
         if (err) reject(new Error(`openapi-to-postmanv2: ${err.message}`));
         else if (!converted?.result) reject(new Error(`openapi-to-postmanv2: ${converted?.reason}`));
-        else resolve(converted.output[0]!.data);
+        else if (!converted.output[0]) reject(new Error('openapi-to-postmanv2: no collection in its output'));
+        else resolve(converted.output[0].data);
       },
     );
   });

@@ -1,5 +1,7 @@
 // The image's HEALTHCHECK: it has no shell or curl, so node itself asks the liveness probe.
-const port = process.env.PORT ?? '8000';
+import { healthcheckPort } from './config/port.js';
+
+const port = healthcheckPort();
 const TIMEOUT_MS = 2000;
 
 try {

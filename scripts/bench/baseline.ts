@@ -5,14 +5,14 @@
  * benchmark with BENCH_DATABASE_URL, BENCH_JWT_SECRET and BENCH_PORT; prints "ready" when listening.
  */
 import { createSecretKey } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { jwtVerify } from 'jose';
 import postgres from 'postgres';
 
 const sql = postgres(process.env.BENCH_DATABASE_URL as string, { max: 10, onnotice: () => {} });
 const key = createSecretKey(Buffer.from(process.env.BENCH_JWT_SECRET as string, 'utf8'));
 
-const server = createServer(async (request, response) => {
+async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     if (!token) throw new Error('no bearer');
@@ -26,6 +26,9 @@ const server = createServer(async (request, response) => {
   } catch {
     response.writeHead(401, { 'content-type': 'application/problem+json' }).end('{"status":401}');
   }
-});
+}
+
+// answer() catches every failure itself, so its promise never rejects.
+const server = createServer((request, response) => void answer(request, response));
 server.listen(Number(process.env.BENCH_PORT), '127.0.0.1', () => console.log('ready'));
 process.once('SIGTERM', () => server.close(() => void sql.end().then(() => process.exit(0))));

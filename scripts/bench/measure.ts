@@ -58,7 +58,10 @@ export function drive(options: autocannon.Options): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const times: number[] = [];
     const instance = autocannon(options, (error, result) => {
-      if (error) return reject(error);
+      if (error) {
+        reject(error as Error);
+        return;
+      }
       times.sort((a, b) => a - b);
       resolve({
         requestsPerSecond: result.requests.total / (result.duration || 1),

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Container } from '../container.js';
 import { organizations, userRoles, users } from '../db/schema.js';
-import { SYSTEM_ROLE_IDS } from '../core/system-roles.js';
+import { SYSTEM_ROLE_IDS } from '../db/system-roles.js';
 import { CLI_META, type Command } from './command.js';
 
 interface Options {

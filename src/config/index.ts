@@ -2,6 +2,7 @@ import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isKeyPairAlgorithm, type JwtKeyPair, KEY_PAIR_ALGORITHMS, type KeyPairAlgorithm, parseKeyPair } from './jwt-keys.js';
+import { DEFAULT_PORT } from './port.js';
 
 export type Environment = 'development' | 'test' | 'staging' | 'production';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | KeyPairAlgorithm;
@@ -415,7 +416,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('CORS_ORIGINS must list origins explicitly when CORS_ALLOW_CREDENTIALS is true ("*" is not allowed)');
   }
 
-  const port = parseInteger('PORT', read('PORT'), 8000, 0, 65535, problems);
+  const port = parseInteger('PORT', read('PORT'), DEFAULT_PORT, 0, 65535, problems);
   const jwtAlgorithm = parseEnum('JWT_ALGORITHM', read('JWT_ALGORITHM'), JWT_ALGORITHMS, 'HS256', problems);
   const config: Config = {
     environment,

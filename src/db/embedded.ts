@@ -3,7 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { MIGRATIONS_FOLDER } from '../package-files.js';
-import { type DatabaseConfig, type DatabaseHandle, type DatabaseOptions, migrationsCheck, queryLogger } from './client.js';
+import { type DatabaseConfig, type DatabaseHandle, type DatabaseOptions, migrationsCheck, queryLogger } from './handle.js';
 import { instrumentPglite } from './instrument.js';
 import { schema } from './schema.js';
 

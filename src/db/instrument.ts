@@ -1,11 +1,6 @@
 import type { PGlite, Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import type { Sql } from 'postgres';
-
-/** Receives each query's round trip; `inFlight` tells how many queries are running now. */
-export interface QueryObserver {
-  started(): void;
-  finished(seconds: number): void;
-}
+import type { QueryObserver } from '../observability/metrics.js';
 
 function timed<T>(observer: QueryObserver, run: () => Promise<T>): Promise<T> {
   const start = performance.now();
@@ -32,7 +27,7 @@ export function instrumentPostgres(sql: Sql, observer: QueryObserver): Sql {
   return new Proxy(sql, {
     get(target, property) {
       if (property === 'begin' || property === 'savepoint') return wrapScoped(property);
-      if (property !== 'unsafe') return Reflect.get(target, property);
+      if (property !== 'unsafe') return Reflect.get(target, property) as unknown;
       return (...args: Parameters<Sql['unsafe']>) => {
         const query = target.unsafe(...args) as ReturnType<Sql['unsafe']> & { handle(): Promise<void>; executed: boolean };
         const handle = query.handle.bind(query);
@@ -51,7 +46,7 @@ export function instrumentPglite(client: PGlite, observer: QueryObserver): PGlit
   const wrapQueries = <C extends PGlite | PgliteTransaction>(target: C): C =>
     new Proxy(target, {
       get(inner, property) {
-        const value = Reflect.get(inner, property);
+        const value: unknown = Reflect.get(inner, property);
         if (property === 'query') {
           return (...args: unknown[]) => timed(observer, () => (value as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
         }
@@ -59,7 +54,7 @@ export function instrumentPglite(client: PGlite, observer: QueryObserver): PGlit
           return (callback: (tx: PgliteTransaction) => Promise<unknown>) =>
             (value as PGlite['transaction']).call(inner, (tx) => callback(wrapQueries(tx)));
         }
-        return typeof value === 'function' ? value.bind(inner) : value;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(inner) : value;
       },
     });
   return wrapQueries(client);

@@ -25,5 +25,5 @@ export async function paginate<T extends PgTable>(
     db.select().from(table as PgTable).where(scope).orderBy(...order).offset(page.skip).limit(page.limit),
     db.select({ total: count() }).from(table as PgTable).where(scope),
   ]);
-  return { items: items as T['$inferSelect'][], total: totals?.total ?? 0 };
+  return { items, total: totals?.total ?? 0 };
 }

@@ -9,7 +9,10 @@ const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
 
 type RetentionConfig = Config['retention'];
-type DeleteResult = { count?: number; affectedRows?: number };
+interface DeleteResult {
+  count?: number;
+  affectedRows?: number;
+}
 
 /**
  * Deletes what no request can use any more, in bounded batches (each its own statement, so none

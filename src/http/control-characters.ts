@@ -3,6 +3,7 @@ import { AppError, type FieldError } from '../core/errors.js';
 
 // C0 controls and DEL, except tab, line feed and carriage return (free text may hold those).
 // PostgreSQL refuses NUL in text outright; the others have no business in names, emails or ids.
+// eslint-disable-next-line no-control-regex -- matching control characters is what this pattern is for
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 // A percent-encoded control in the raw path: Express decodes path parameters only per route.
 const ENCODED_CONTROL_IN_PATH = /%(?:[01][0-9A-Fa-f]|7[Ff])/;

@@ -5,8 +5,8 @@ import { requestLocals } from './request-context.js';
 
 /** The spec's path template matched by the validator; raw paths would carry ids into logs and labels. */
 function routeTemplate(req: Request): string {
-  const specRoute = (req as Request & { openapi?: { openApiRoute?: string } }).openapi?.openApiRoute;
-  return specRoute ?? (typeof req.route?.path === 'string' ? req.route.path : 'unmatched');
+  const { openapi, route } = req as { openapi?: { openApiRoute?: string }; route?: { path?: unknown } };
+  return openapi?.openApiRoute ?? (typeof route?.path === 'string' ? route.path : 'unmatched');
 }
 
 /** One access log line and the HTTP metrics per request, written when the response is finished. */
@@ -25,7 +25,7 @@ export function observeRequests(logger: Logger, metrics: Metrics) {
         route,
         status: res.statusCode,
         duration_ms: Math.round(seconds * 100_000) / 100,
-        request_id: locals.meta?.requestId,
+        request_id: locals.meta.requestId,
         user_id: locals.principal?.userId,
         organization_id: locals.principal?.organizationId,
       });

@@ -29,12 +29,12 @@ export function authenticationRouter(operations: SpecOperation[], requireBearer:
 function contextFor(req: Request, res: Response): HandlerContext<OperationId> {
   const locals = requestLocals(res);
   return {
-    body: req.body,
+    body: req.body as never,
     params: req.params as never,
-    query: req.query as never,
+    query: req.query,
     meta: locals.meta,
     accepts: (types) => req.accepts(types),
-    principal() {
+    principal: () => {
       if (!locals.principal) throw AppError.unauthorized('auth_credentials_missing', 'Authentication required');
       return locals.principal;
     },

@@ -39,9 +39,9 @@ export interface HandlerContext<Id extends OperationId> {
   query: QueryParams<Id>;
   meta: RequestMeta;
   /** The first of `types` the client's Accept header prefers, as Express's `req.accepts`. */
-  accepts(types: string[]): string | false;
-  /** The bearer token's caller; throws 401 on an operation the spec leaves public. */
-  principal(): Principal;
+  accepts: (types: string[]) => string | false;
+  /** The bearer token's caller; throws 401 on an operation the spec leaves public. Handlers destructure it, so it is a function, not a method. */
+  principal: () => Principal;
 }
 
 export type Handler<Id extends OperationId> = (context: HandlerContext<Id>) => Promise<Reply<Id>>;

@@ -88,5 +88,6 @@ export function createLogger(
   const transport = destination
     ? new winston.transports.Stream({ stream: destination })
     : new winston.transports.Console({ stderrLevels: ['error'] });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces; at run time they are winston-transport instances
   return winston.createLogger({ level: config.logLevel, format, transports: [transport] });
 }

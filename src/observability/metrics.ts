@@ -1,8 +1,13 @@
-import type { QueryObserver } from '../db/instrument.js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DB_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Receives each query's round trip (db/instrument.ts times them); `inFlight` tells how many queries are running now. */
+export interface QueryObserver {
+  started(): void;
+  finished(seconds: number): void;
+}
 
 /** Read at scrape time, so the figures are current without a timer. */
 export interface ScrapeSources {
@@ -98,38 +103,39 @@ export class Metrics {
     this.samlResponses.inc({ result: 'success' }, 0);
     for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
 
-    const metrics = this;
-    new Gauge({
+    // prom-client calls collect() at scrape time with the gauge as `this`; these are arrows, so
+    // `this` stays the Metrics and each gauge is set through its own name.
+    const databaseUp: Gauge = new Gauge({
       name: 'db_up',
       help: '1 when the database answered the scrape-time ping, else 0',
       registers,
-      async collect() {
-        if (metrics.sources) this.set((await metrics.sources.databaseUp()) ? 1 : 0);
+      collect: async () => {
+        if (this.sources) databaseUp.set((await this.sources.databaseUp()) ? 1 : 0);
       },
     });
-    new Gauge({
+    const activeSessions: Gauge = new Gauge({
       name: 'active_sessions',
       help: 'Sessions neither revoked nor expired',
       registers,
-      async collect() {
-        if (!metrics.sources) return;
+      collect: async () => {
+        if (!this.sources) return;
         // An unreachable database is already reported by db_up; keep the scrape answering.
-        const count = await metrics.sources.activeSessions().catch(() => undefined);
-        if (count !== undefined) this.set(count);
+        const count = await this.sources.activeSessions().catch(() => undefined);
+        if (count !== undefined) activeSessions.set(count);
       },
     });
-    new Gauge({
+    const poolConnections = new Gauge<'state'>({
       name: 'db_pool_connections',
       help: 'Database connections: in_use (running a query), idle and max (pool size)',
       labelNames: ['state'],
       registers,
-      collect() {
-        if (!metrics.sources) return;
-        const max = metrics.sources.poolSize;
-        const inUse = metrics.queriesInFlight;
-        this.set({ state: 'in_use' }, Math.min(inUse, max));
-        this.set({ state: 'idle' }, Math.max(max - inUse, 0));
-        this.set({ state: 'max' }, max);
+      collect: () => {
+        if (!this.sources) return;
+        const max = this.sources.poolSize;
+        const inUse = this.queriesInFlight;
+        poolConnections.set({ state: 'in_use' }, Math.min(inUse, max));
+        poolConnections.set({ state: 'idle' }, Math.max(max - inUse, 0));
+        poolConnections.set({ state: 'max' }, max);
       },
     });
   }

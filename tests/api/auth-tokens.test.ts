@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, API, deleteUser, disableOrganization, disableUser, expectProblem, getUser, login, loginSuperadmin, organizationWithMember, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
+import type { ProblemCode } from '../../src/core/errors.js';
 
 let server: TestServer;
 let account: Account;
@@ -151,8 +152,8 @@ describe('GET /auth/me', () => {
       ['garbage', () => 'not-a-jwt'],
     ])('%s', async (label, forge) => {
       const response = await me(forge());
-      const expected = { expired: 'token_expired', 'a session id that never existed': 'session_ended' } as const;
-      expectProblem(response, 401, expected[label as keyof typeof expected] ?? 'token_invalid');
+      const expected: Partial<Record<string, ProblemCode>> = { expired: 'token_expired', 'a session id that never existed': 'session_ended' };
+      expectProblem(response, 401, expected[label] ?? 'token_invalid');
       expect(response.response.headers.get('www-authenticate')).toMatch(/^Bearer/);
     });
 

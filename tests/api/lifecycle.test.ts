@@ -157,7 +157,7 @@ describe('starting before the database is up', () => {
     const database = await refusedDatabase();
     const failure = await spawnService({ DATABASE_URL: database.url, JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', DATABASE_STARTUP_WAIT_MS: '1500' }).then(
       () => 'started',
-      (error: Error) => error.message,
+      (error: unknown) => (error as Error).message,
     );
     expect(failure).toMatch(/exited with 1 before listening/);
     expect(failure).toMatch(/fm-auth cannot start: the database migration failed[^\n]*ECONNREFUSED/);

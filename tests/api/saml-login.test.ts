@@ -257,7 +257,7 @@ const REJECTIONS: Rejection[] = [
       const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('victim')) }));
       const original = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(signed)?.[0] as string;
       const forged = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email, 'okta|admin') }))?.[0] as string;
-      return encodeResponse(signed.replace(original, `${forged}`).replace('<samlp:Status>', `<samlp:Extensions>${original}</samlp:Extensions><samlp:Status>`));
+      return encodeResponse(signed.replace(original, forged).replace('<samlp:Status>', `<samlp:Extensions>${original}</samlp:Extensions><samlp:Status>`));
     },
   },
   { name: 'an IdP-initiated response while not allowed', reason: 'idp_initiated_not_allowed', detail: /IdP-initiated logins .* not allowed/, build: ({ email }) => idp.response(sp, { ...identity(email) }) },

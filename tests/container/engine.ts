@@ -1,3 +1,4 @@
+import { inspect as utilInspect } from 'node:util';
 import { runCommand, type CommandResult } from '../helpers/commands.js';
 
 /**
@@ -63,7 +64,7 @@ export async function eventually<T>(what: string, attempt: () => Promise<T | und
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : utilInspect(last)}` : ''}`);
 }
 
 /** Resolves once every container has passed its health check. */

@@ -34,8 +34,8 @@ afterAll(async () => {
 
 async function waitForReady(): Promise<void> {
   const ready = async () => ((await fetch(`${baseUrl}/health/ready`)).status === 200 ? true : undefined);
-  await eventually('the service to be ready', ready).catch(async (error: Error) => {
-    throw new Error(`${error.message}; its log:\n${await podman(['logs', SERVICE]).catch(String)}`);
+  await eventually('the service to be ready', ready).catch(async (error: unknown) => {
+    throw new Error(`${(error as Error).message}; its log:\n${await podman(['logs', SERVICE]).catch(String)}`);
   });
 }
 

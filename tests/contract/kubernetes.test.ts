@@ -16,7 +16,12 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const DIR = join(ROOT, 'deploy/kubernetes');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: any };
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  [key: string]: any;
+}
 
 /** The kubernetes-models class (its JSON schema, from the Kubernetes OpenAPI) of each kind we ship. */
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -116,7 +121,7 @@ describe('deploy/kubernetes', () => {
     expect(secretMount.readOnly).toBe(true);
     expect(fileVariables.map((variable) => variable.value).sort()).toEqual(Object.keys(secret.stringData).map((key) => `${secretMount.mountPath}/${key}`).sort());
     expect(container.env.filter((variable: any) => variable.valueFrom)).toEqual([]);
-    for (const value of Object.values(secret.stringData) as string[]) expect(value).toMatch(/CHANGE_ME/);
+    for (const value of Object.values<string>(secret.stringData)) expect(value).toMatch(/CHANGE_ME/);
   });
 
   it('probes the real health paths on the container port 8000', () => {
@@ -154,7 +159,7 @@ describe('deploy/kubernetes', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(container.resources.requests).toEqual({ cpu: '500m', memory: '256Mi' });
     expect(container.resources.limits).toEqual({ cpu: '2', memory: '512Mi' });
-    const drainSeconds = Number(configMap.data.SHUTDOWN_TIMEOUT_MS) / 1000 + container.lifecycle.preStop.sleep.seconds;
+    const drainSeconds = Number(configMap.data.SHUTDOWN_TIMEOUT_MS) / 1000 + Number(container.lifecycle.preStop.sleep.seconds);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
   });
 

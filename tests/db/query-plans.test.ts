@@ -110,7 +110,7 @@ describe('query plans over a seeded database', () => {
   ])('%s (super-admin) reads its page without scanning a large table', async (_name, path) => {
     // Not yet its exact total: counting every audit row of the platform is a scan whatever the
     // index (capping or estimating `total` is a contract decision still open in the performance work).
-    const plans = (await plansOf(path(account.userId), rootTokens.access_token)).filter(({ statement }) => !/^select count\(\*\) from "audit_logs"/.test(statement));
+    const plans = (await plansOf(path(account.userId), rootTokens.access_token)).filter(({ statement }) => !statement.startsWith('select count(*) from "audit_logs"'));
     expect(plans.length).toBeGreaterThan(0);
     for (const { statement, scans } of plans) expect(scans, statement).toEqual([]);
   });

@@ -101,10 +101,10 @@ describe('API_REFERENCE.md examples', () => {
       // Asynchronous: the service answering the example runs in this very process.
       const [command, ...args] = runner!.command;
       const result = await execFileAsync(command!, [...args, file], { cwd: scratch, env: { ...process.env, BASE_URL: server.baseUrl }, timeout: 25_000 }).catch(
-        (err: { code: number; stdout: string; stderr: string }) => err,
+        (err: unknown) => err as { code: number; stdout: string; stderr: string },
       );
       expect('code' in result ? result.code : 0, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(printedPattern(outputs.get(block.attributes.example!) ?? ''));
+      expect(result.stdout).toMatch(printedPattern(outputs.get(block.attributes.example) ?? ''));
     },
   );
 });

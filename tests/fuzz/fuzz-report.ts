@@ -21,10 +21,10 @@ export function breachOf(response: RawResponse): string | undefined {
   if (response.status === 0) return `no response: ${response.error}`;
   if (response.status >= 500) return `a ${response.status}`;
   if (response.status < 400) return undefined;
-  const contentType = String(response.headers['content-type'] ?? '');
+  const contentType = response.headers['content-type'] ?? '';
   if (!contentType.startsWith('application/problem+json')) return `a ${response.status} that is not problem+json (${contentType || 'no Content-Type'})`;
   if (typeof problemDetail(response) !== 'string') return `a ${response.status} problem whose detail is not a string`;
-  if (response.status === 401 && !String(response.headers['www-authenticate'] ?? '').startsWith('Bearer')) return 'a 401 without a Bearer challenge';
+  if (response.status === 401 && !(response.headers['www-authenticate'] ?? '').startsWith('Bearer')) return 'a 401 without a Bearer challenge';
   return undefined;
 }
 

@@ -125,7 +125,7 @@ function oneSpotDraft(shape: OperationShape, scope: SchemaScope, make: MutantMak
 /** Path segments and query spellings that no schema mutation produces. */
 function rawInvalidParts(shape: OperationShape): fc.Arbitrary<Change>[] {
   const parts: fc.Arbitrary<Change>[] = Object.keys(shape.pathParameters).map((name) =>
-    fc.constantFrom(...Object.entries(JUNK_SEGMENTS)).map(([kind, segment]) => ({ pathArgs: { [name]: { kind: 'segment', segment } as PathArg }, label: `path.${name}: ${kind}` })),
+    fc.constantFrom(...Object.entries(JUNK_SEGMENTS)).map(([kind, segment]) => ({ pathArgs: { [name]: { kind: 'segment', segment } satisfies PathArg }, label: `path.${name}: ${kind}` })),
   );
   const names = Object.keys(shape.query.properties ?? {});
   if (names.length > 0) {

@@ -15,7 +15,8 @@ export function percentEncode(text: string): string {
 function scalarText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return BigInt(value).toString();
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value);
 }
 
 function pairs(key: string, value: unknown): string[] {
@@ -46,7 +47,7 @@ export interface WireBody {
 }
 
 function multipart(value: unknown): Buffer {
-  const fields = value !== null && typeof value === 'object' ? Object.entries(value) : [['value', value]];
+  const fields: [string, unknown][] = value !== null && typeof value === 'object' ? Object.entries(value) : [['value', value]];
   const parts = fields.map(([name, inner]) => `--fuzz\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${scalarText(inner)}\r\n`);
   return Buffer.from(`${parts.join('')}--fuzz--\r\n`, 'utf8');
 }

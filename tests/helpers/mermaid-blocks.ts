@@ -20,7 +20,7 @@ export function mermaidBlocksOf(file: string, markdown: string): MermaidBlock[] 
     const opening = OPENING_FENCE.exec(lines[index] as string);
     if (!opening) continue;
     const [, indent = '', fence = ''] = opening;
-    const closing = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
+    const closing = new RegExp(`^\\s*${fence.startsWith('`') ? '`' : '~'}{${fence.length},}\\s*$`);
     const start = index;
     const body: string[] = [];
     for (index += 1; index < lines.length && !closing.test(lines[index] as string); index += 1) {

@@ -13,8 +13,9 @@ export interface ServiceProcess {
 
 /** Runs the real entry point (`npm start` minus npm, or `args`) and waits for its "listening" line. */
 export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string; args?: string[] } = {}): Promise<ServiceProcess> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...SUITE_WIDE_LIMITS, ...env };
-  for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
+  // A variable given as undefined is left out, also when this process has it.
+  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...SUITE_WIDE_LIMITS, ...env };
+  const childEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
   const child = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

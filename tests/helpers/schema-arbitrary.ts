@@ -81,6 +81,7 @@ export function admitsType(types: string[], type: string): boolean {
 
 /** String length as JSON Schema counts it: in code points, not UTF-16 units. */
 export function lengthOf(text: string): number {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points are what JSON Schema's length counts
   return [...text].length;
 }
 
@@ -98,6 +99,7 @@ export function fitsString(schema: JsonSchema, text: string): boolean {
 
 /** Cut or padded to the schema's length limits, so that the content is what is tested, not the length. */
 export function fitted(schema: JsonSchema, text: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- cut in code points, as JSON Schema's length counts
   return [...text.padEnd(schema.minLength ?? 0, 'x')].slice(0, schema.maxLength ?? Number.POSITIVE_INFINITY).join('');
 }
 

@@ -118,7 +118,10 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
         fetch: (request) => fetch(new Request(request, { redirect: 'manual' })),
       }),
     // The tests always run on postgres.js, whose execute() answers the rows as an array.
-    query: async <T>(statement: SQL) => (await container.database.db.execute(statement)) as unknown as T[],
+    query: async <T>(statement: SQL) => {
+      const rows: unknown = await container.database.db.execute(statement);
+      return rows as T[];
+    },
     logs: () => captured.join(''),
     async close() {
       server.closeAllConnections();

@@ -1,5 +1,5 @@
 import { and, count, eq, isNull, ne, sql } from 'drizzle-orm';
-import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
+import { SYSTEM_ROLE_IDS } from '../system-roles.js';
 import type { Queryable } from '../client.js';
 import { type UserRow, userRoles, users } from '../schema.js';
 

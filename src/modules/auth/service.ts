@@ -8,11 +8,11 @@ import { emailDomain } from '../../core/email-domain.js';
 import { AppError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 import type { RequestMeta } from '../../core/request-meta.js';
-import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
 import { withUniqueConflict } from '../../core/unique-conflict.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { countLiveUsers, findLiveUser } from '../../db/queries/users.js';
 import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
+import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 export interface Registration {

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import type { ApiDocument } from '../../http/openapi.js';
 import { REDOC_BUNDLE_FILE } from '../../package-files.js';
+
+/** What this file reads of the contract (http/openapi.ts's ApiDocument is one; module helpers do not import http/). */
+interface Contract {
+  info: { title: string };
+  [key: string]: unknown;
+}
 
 /** One representation as served: its bytes (or what serializes to them), and its strong ETag. */
 export interface Representation<Body> {
@@ -10,8 +15,8 @@ export interface Representation<Body> {
   etag: string;
 }
 
-export interface Documents {
-  json: Representation<ApiDocument>;
+export interface Documents<Document extends Contract> {
+  json: Representation<Document>;
   yaml: Representation<string>;
   page: Representation<string> & { contentSecurityPolicy: string };
 }
@@ -24,7 +29,7 @@ function strongEtag(bytes: string): string {
 }
 
 /** The contract as this instance serves it: its own PUBLIC_URL as the server (the paths carry API_PREFIX). */
-export function servedDocument(apiDocument: ApiDocument, publicUrl: string): ApiDocument {
+export function servedDocument<Document extends Contract>(apiDocument: Document, publicUrl: string): Document {
   return { ...apiDocument, servers: [{ url: publicUrl, description: 'This service' }] };
 }
 
@@ -35,7 +40,7 @@ export function servedDocument(apiDocument: ApiDocument, publicUrl: string): Api
  * parses: the document's `<` become \u003c, and the bundle's "</script" "<\/script" (as redocly's
  * own --inlineBundle does).
  */
-function renderPage(document: ApiDocument): { html: string; script: string } {
+function renderPage(document: Contract): { html: string; script: string } {
   const bundle = readFileSync(REDOC_BUNDLE_FILE, 'utf8').replace(/<\/(script)/gi, '<\\/$1');
   const definition = JSON.stringify(document).replace(/</g, '\\u003c');
   const script = `${bundle}\ninit(${definition}, ${JSON.stringify(REDOC_OPTIONS)}, document.getElementById('redoc'));\n`;
@@ -79,7 +84,7 @@ function contentSecurityPolicy(script: string): string {
   ].join('; ');
 }
 
-export function buildDocuments(document: ApiDocument): Documents {
+export function buildDocuments<Document extends Contract>(document: Document): Documents<Document> {
   const yaml = stringify(document, { aliasDuplicateObjects: false });
   const { html, script } = renderPage(document);
   return {

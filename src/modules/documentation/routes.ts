@@ -1,5 +1,6 @@
 import type { Container } from '../../container.js';
 import { AppError } from '../../core/errors.js';
+import type { ApiDocument } from '../../http/openapi.js';
 import type { HandlersFor } from '../../http/types.js';
 import { buildDocuments, type Documents, servedDocument } from './documents.js';
 
@@ -9,8 +10,8 @@ const CACHE_CONTROL = 'public, max-age=300';
 
 export function documentationHandlers({ config, apiDocument }: Container): HandlersFor<'getApiDocs' | 'getOpenApiJson' | 'getOpenApiYaml'> {
   // Built on the first request: most servers (every test's) are never asked, and the page inlines 2 MB of Redoc.
-  let documents: Documents | undefined;
-  const served = (): Documents => {
+  let documents: Documents<ApiDocument> | undefined;
+  const served = (): Documents<ApiDocument> => {
     if (!config.docsEnabled) throw AppError.notFound('documentation_disabled', 'The API documentation is not served here');
     documents ??= buildDocuments(servedDocument(apiDocument, config.publicUrl));
     return documents;

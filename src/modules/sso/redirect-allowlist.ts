@@ -15,7 +15,7 @@ export function isAllowedRedirect(uri: string, allowlist: readonly string[]): bo
   if (!target || !['http:', 'https:'].includes(target.protocol) || target.username || target.password || uri.includes('#')) return false;
   return allowlist.some((entry) => {
     const allowed = parseUrl(entry);
-    if (!allowed || allowed.origin !== target.origin) return false;
+    if (allowed?.origin !== target.origin) return false;
     const prefix = allowed.pathname.endsWith('/') ? allowed.pathname : `${allowed.pathname}/`;
     return target.pathname === allowed.pathname || target.pathname.startsWith(prefix);
   });

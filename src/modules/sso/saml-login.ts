@@ -9,7 +9,7 @@ import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { emailDomain } from '../../core/email-domain.js';
-import { SYSTEM_ROLE_IDS } from '../../core/system-roles.js';
+import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import { isAllowedRedirect } from './redirect-allowlist.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
 import { identityOf } from './saml-identity.js';
@@ -163,7 +163,7 @@ export class SamlLoginService {
       let redirectUri: string | null = null;
       if (assertion.inResponseTo !== null) {
         const [request] = await tx.select().from(samlRequests).where(eq(samlRequests.id, assertion.inResponseTo)).for('update');
-        if (!request || request.ssoConfigurationId !== config.id) {
+        if (request?.ssoConfigurationId !== config.id) {
           throw new SamlRejection('unknown_request', 'it does not answer a login request this service made (InResponseTo)');
         }
         if (request.consumedAt) throw new SamlRejection('request_reused', 'it answers a login request that was already used');

@@ -64,20 +64,27 @@ export interface VerifiedAssertion {
 }
 
 function parseXml(xml: string): Document | null {
-  let failed = false;
+  let errors = 0;
   const parser = new DOMParser({
     errorHandler: {
       warning: () => undefined,
       error: () => {
-        failed = true;
+        errors += 1;
       },
       fatalError: () => {
-        failed = true;
+        errors += 1;
       },
     },
   });
-  const document = parser.parseFromString(xml, 'text/xml') as unknown as Document;
-  return failed || !document?.documentElement ? null : document;
+  // Typed as always a Document with a root, xmldom answers undefined for an empty source and may leave the root null.
+  const document = parser.parseFromString(xml, 'text/xml') as Document | undefined;
+  return errors > 0 || !document?.documentElement ? null : document;
+}
+
+/** xmldom answers '' for an absent attribute (the DOM's types say null): both mean absent here. */
+function attributeOrNull(element: Element, name: string): string | null {
+  const value = element.getAttribute(name);
+  return value === null || value === '' ? null : value;
 }
 
 function children(element: Element, namespace: string, name: string): Element[] {
@@ -87,7 +94,7 @@ function children(element: Element, namespace: string, name: string): Element[] 
 }
 
 function text(element: Element | undefined): string {
-  return element?.textContent?.trim() ?? '';
+  return element?.textContent.trim() ?? '';
 }
 
 function timeOf(value: string | null): number | null {
@@ -184,7 +191,7 @@ export class SamlServiceProvider {
     if (destination && destination !== this.sp.acsUrl) {
       throw new SamlRejection('wrong_destination', 'the response is addressed to another URL (Destination)');
     }
-    const responseInResponseTo = response.getAttribute('InResponseTo') || null;
+    const responseInResponseTo = attributeOrNull(response, 'InResponseTo');
     if (responseInResponseTo !== null && responseInResponseTo !== confirmation.inResponseTo) {
       throw new SamlRejection('in_response_to_mismatch', 'the response and its assertion answer different requests');
     }
@@ -208,9 +215,8 @@ export class SamlServiceProvider {
     const xml = Buffer.from(compact, 'base64').toString('utf8');
     // No DTDs: entity tricks have no place in a SAML response.
     if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SamlRejection('malformed', 'the response contains a document type declaration');
-    const document = parseXml(xml);
-    const root = document?.documentElement;
-    if (!root || root.namespaceURI !== NS.protocol || root.localName !== 'Response') {
+    const root = parseXml(xml)?.documentElement;
+    if (root?.namespaceURI !== NS.protocol || root.localName !== 'Response') {
       throw new SamlRejection('malformed', 'SAMLResponse is not a SAML 2.0 Response document');
     }
     if (root.getElementsByTagNameNS(NS.assertion, 'EncryptedAssertion').length > 0) {
@@ -243,7 +249,7 @@ export class SamlServiceProvider {
     for (const signature of signatures) {
       const verifier = new SignedXml({ publicCert: this.idp.certificate });
       try {
-        verifier.loadSignature(signature as unknown as Node);
+        verifier.loadSignature(signature);
         if (!verifier.checkSignature(xml)) continue;
       } catch {
         continue;
@@ -289,7 +295,7 @@ export class SamlServiceProvider {
     const confirmedUntil = timeOf(live.getAttribute('NotOnOrAfter')) as number;
     const conditionsUntil = timeOf(conditions.getAttribute('NotOnOrAfter')) ?? confirmedUntil;
     return {
-      inResponseTo: live.getAttribute('InResponseTo') || null,
+      inResponseTo: attributeOrNull(live, 'InResponseTo'),
       expiresAt: new Date(Math.max(confirmedUntil, conditionsUntil)),
     };
   }
