@@ -9,7 +9,7 @@
  * (a session its user, an audit row its actor's organization) without a join.
  */
 import postgres from 'postgres';
-import { SYSTEM_ROLE_IDS } from '../../src/modules/roles/system-roles.js';
+import { SYSTEM_ROLE_IDS } from '../../src/core/system-roles.js';
 
 export interface ScaleSizes {
   organizations: number;
