@@ -51,8 +51,15 @@ interface Operation {
   'x-platform'?: boolean;
 }
 
+interface ProblemCodeEntry {
+  const: string;
+  'x-status': number;
+  description: string;
+}
+
 interface Spec {
   tags: { name: string; description: string }[];
+  components: { schemas: { ProblemCode?: { oneOf: ProblemCodeEntry[] } } };
   paths: Record<string, Record<string, unknown> & { parameters?: Parameter[] }>;
 }
 
@@ -210,6 +217,21 @@ function renderOperation(resolver: SchemaResolver, entry: Entry): string[] {
   ];
 }
 
+/** The spec's `ProblemCode` list as a table, by status. */
+function problemCodeTable(spec: Spec): string[] {
+  const codes = [...(spec.components.schemas.ProblemCode?.oneOf ?? [])].sort((a, b) => a['x-status'] - b['x-status'] || a.const.localeCompare(b.const));
+  return [
+    '### Problem codes',
+    '',
+    'Every problem body carries one of these in `code` (see [Error handling](#error-handling)).',
+    '',
+    '| status | `code` | meaning |',
+    '| --- | --- | --- |',
+    ...codes.map((entry) => `| ${entry['x-status']} | \`${entry.const}\` | ${cell(entry.description)} |`),
+    '',
+  ];
+}
+
 export function renderEndpoints(specText: string): string {
   const spec = parse(specText) as Spec;
   const resolver = new SchemaResolver(spec);
@@ -231,6 +253,7 @@ export function renderEndpoints(specText: string): string {
     ...index,
     '',
     ...sections,
+    ...problemCodeTable(spec),
   ].join('\n');
 }
 

@@ -11,14 +11,20 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** CPU seconds used so far by every PostgreSQL server process on this machine. */
-export function postgresCpuSeconds(): number {
+/**
+ * CPU seconds used so far by every PostgreSQL server process on this machine, or only by the
+ * backends connected to `database` (whose process title names it: "postgres: 15/main: user
+ * database client state"), which leaves out whatever else shares the server.
+ */
+export function postgresCpuSeconds(database?: string): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes(' (postgres) ')) total += cpuSeconds(Number(entry));
+      if (!stat.includes(' (postgres) ')) continue;
+      if (database && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').split(/[\s\0]/).includes(database)) continue;
+      total += cpuSeconds(Number(entry));
     } catch {
       // The process ended between the listing and the read.
     }
@@ -75,3 +81,31 @@ export function drive(options: autocannon.Options): Promise<LoadResult> {
     instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
   });
 }
+
+export interface Row extends LoadResult {
+  scenario: string;
+  requestsPerServiceCpuSecond: number;
+  serviceCpuSeconds: number;
+  databaseCpuSeconds: number;
+  rssMb: number;
+}
+
+/** One scenario: its load, the CPU the service and PostgreSQL spent on it, the service's memory after. */
+export function measurer(pid: number, defaults: { seconds: number; connections: number; database?: string }) {
+  return async (scenario: string, options: autocannon.Options, target = pid): Promise<Row> => {
+    const [serviceBefore, databaseBefore] = [cpuSeconds(target), postgresCpuSeconds(defaults.database)];
+    const load = await drive({ ...(options.amount ? {} : { duration: defaults.seconds }), connections: defaults.connections, ...options });
+    const serviceCpu = cpuSeconds(target) - serviceBefore;
+    return {
+      scenario,
+      ...load,
+      serviceCpuSeconds: serviceCpu,
+      requestsPerServiceCpuSecond: load.requests / (serviceCpu || 1),
+      // PostgreSQL backends that exit during a scenario take their CPU time with them: a floor, not a sum.
+      databaseCpuSeconds: Math.max(0, postgresCpuSeconds(defaults.database) - databaseBefore),
+      rssMb: memoryMb(target).rss,
+    };
+  };
+}
+
+export type Measure = ReturnType<typeof measurer>;

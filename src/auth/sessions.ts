@@ -1,5 +1,6 @@
 import { and, count, eq, gt, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
+import { qualified } from '../db/qualified.js';
 import type { Database, Queryable } from '../db/client.js';
 import { organizations, permissions, refreshTokens, rolePermissions, sessions, userRoles, users } from '../db/schema.js';
 import { AppError } from '../core/errors.js';
@@ -50,35 +51,38 @@ const INVALID_REFRESH = 'Invalid refresh token: it is unknown, expired, used or 
 /** Sessions that still let someone in: neither revoked nor expired. */
 const isLive = () => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`));
 
-/** Built once: every authenticated request runs these two, and building their SQL cost more CPU than sending it. */
-function authenticationQueries(db: Database) {
-  return {
-    liveSession: db
-      .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .innerJoin(organizations, eq(organizations.id, users.organizationId))
-      .where(
-        and(
-          eq(sessions.id, sql.placeholder('sessionId')),
-          eq(sessions.userId, sql.placeholder('userId')),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, sql`now()`),
-          eq(users.isActive, true),
-          isNull(users.deletedAt),
-          eq(organizations.isActive, true),
-          isNull(organizations.deletedAt),
-        ),
-      )
-      .prepare('fm_auth_live_session'),
-    grantedPermissions: db
-      .selectDistinct({ name: permissions.name })
-      .from(userRoles)
-      .innerJoin(rolePermissions, eq(rolePermissions.roleId, userRoles.roleId))
-      .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
-      .where(eq(userRoles.userId, sql.placeholder('userId')))
-      .prepare('fm_auth_granted_permissions'),
-  };
+/**
+ * What a user's roles grant, as one array: a subquery of the authentication query, so a request
+ * pays one round trip for session, user, organization and permissions.
+ */
+const grantedPermissions = sql<string[]>`coalesce((
+  select array_agg(distinct ${qualified(permissions.name)})
+  from ${userRoles}
+  inner join ${rolePermissions} on ${qualified(rolePermissions.roleId)} = ${qualified(userRoles.roleId)}
+  inner join ${permissions} on ${qualified(permissions.id)} = ${qualified(rolePermissions.permissionId)}
+  where ${qualified(userRoles.userId)} = ${qualified(users.id)}
+), '{}')`;
+
+/** Built once and prepared: every authenticated request runs it, and building its SQL cost more CPU than sending it. */
+function liveSessionQuery(db: Database) {
+  return db
+    .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin, permissions: grantedPermissions })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .innerJoin(organizations, eq(organizations.id, users.organizationId))
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('sessionId')),
+        eq(sessions.userId, sql.placeholder('userId')),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`now()`),
+        eq(users.isActive, true),
+        isNull(users.deletedAt),
+        eq(organizations.isActive, true),
+        isNull(organizations.deletedAt),
+      ),
+    )
+    .prepare('fm_auth_live_session');
 }
 
 /** Sessions, their rotating refresh tokens and the access tokens bound to them by `sid`. */
@@ -88,7 +92,7 @@ export class Sessions {
   private readonly refreshTokenTtlSeconds: number;
   private readonly metrics: Metrics;
   private readonly audit: AuditLog;
-  private readonly queries: ReturnType<typeof authenticationQueries>;
+  private readonly liveSession: ReturnType<typeof liveSessionQuery>;
 
   constructor({ db, accessTokens, jwt, metrics, audit }: SessionsDependencies) {
     this.db = db;
@@ -96,7 +100,7 @@ export class Sessions {
     this.refreshTokenTtlSeconds = jwt.refreshTokenTtlSeconds;
     this.metrics = metrics;
     this.audit = audit;
-    this.queries = authenticationQueries(db);
+    this.liveSession = liveSessionQuery(db);
   }
 
   private refreshExpiry(): Date {
@@ -252,12 +256,12 @@ export class Sessions {
   /** Verifies a bearer token and that its session, user and organization are all still live. */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.accessTokens.verify(token);
-    const [row] = await this.queries.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
+    const [row] = await this.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
     if (!row) {
       if (await this.isDisabled(claims.sub)) throw AppError.unauthorized('account_disabled', ACCOUNT_DISABLED, 'invalid_token');
       throw AppError.unauthorized('session_ended', SESSION_ENDED, 'invalid_token');
     }
-    const granted = await this.queries.grantedPermissions.execute({ userId: claims.sub });
-    return { userId: claims.sub, sessionId: claims.sid, ...row, permissions: new Set(granted.map((permission) => permission.name)) };
+    const { permissions: granted, ...account } = row;
+    return { userId: claims.sub, sessionId: claims.sid, ...account, permissions: new Set(granted) };
   }
 }

@@ -93,6 +93,8 @@ export const users = pgTable(
       .on(t.organizationId, t.ssoProvider, t.ssoSubjectId)
       .where(sql`${t.ssoSubjectId} is not null and ${t.deletedAt} is null`),
     index('users_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    // Lists and quota counts read live users only: without deleted_at in the index, counting a large organization visits every row.
+    index('users_org_live_created_idx').on(t.organizationId, t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
     index('users_team_idx').on(t.teamId),
   ],
 );

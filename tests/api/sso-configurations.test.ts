@@ -93,7 +93,7 @@ describe('POST /sso', () => {
     ['a PEM block with garbage inside', { saml_x509_cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }, 'sso_configuration_invalid'],
     ['a SAML configuration without entity id', { saml_entity_id: undefined }, 'sso_configuration_invalid'],
     ['a SAML configuration without SSO URL', { saml_sso_url: undefined }, 'sso_configuration_invalid'],
-    ['an SSO URL that is not http(s)', { saml_sso_url: 'ftp://idp.example/sso' }, 'sso_configuration_invalid'],
+    ['an SSO URL that is not http(s)', { saml_sso_url: 'ftp://idp.example/sso' }, 'request_invalid'],
     ['an unknown provider type', { provider_type: 'kerberos' }, 'request_invalid'],
     ['a field outside the spec', { client_secret_plain: 'x' }, 'request_invalid'],
   ] as const)('returns 422 for %s', async (_label, override, code) => {

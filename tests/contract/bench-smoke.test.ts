@@ -17,6 +17,14 @@ interface Results {
   productionInstallMb: number;
 }
 
+interface ScaleResults {
+  scenarios: { scenario: string; empty: { requests: number; errors: number }; scaled: { requests: number; errors: number }; p50Ratio: number }[];
+  seeding: { seconds: number; rows: Record<string, number> };
+  auditPageP50Ms: number;
+}
+
+const SCALE_SCENARIOS = ['POST /auth/login', 'POST /auth/refresh', 'GET /auth/me', 'GET /users/organization/{id}', 'GET /audit-logs (one organization', 'GET /audit-logs (platform-wide)'];
+
 // The benchmark is a tool, not a timed test: this smoke run only proves it still runs end to end.
 describe('npm run bench -- --smoke', () => {
   it('runs every scenario without an error and writes the figures as JSON', { timeout: 180_000 }, async () => {
@@ -36,5 +44,30 @@ describe('npm run bench -- --smoke', () => {
     expect(results.coldStartPostgresSeconds).toBeGreaterThan(0);
     expect(results.idleRssMb).toBeGreaterThan(20);
     expect(results.productionInstallMb).toBeGreaterThan(1);
+  });
+});
+
+// A thousandth of the full size, so the seeding SQL keeps up with the schema.
+describe('npm run bench -- --scale', () => {
+  it('measures every scenario before and after seeding, and seeds every table', { timeout: 120_000 }, async () => {
+    const file = join(scratch, 'scale.json');
+    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--scale', '--json', file], { env: { ...process.env, BENCH_SCALE: '0.001', BENCH_SECONDS: '1' } });
+    expect(result.status, result.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(file, 'utf8')) as ScaleResults;
+    for (const scenario of SCALE_SCENARIOS) {
+      const rows = results.scenarios.filter((candidate) => candidate.scenario.startsWith(scenario));
+      expect(rows.length, scenario).toBeGreaterThan(0);
+      for (const row of rows) {
+        for (const phase of [row.empty, row.scaled]) {
+          expect(phase.requests, row.scenario).toBeGreaterThan(0);
+          expect(phase.errors, row.scenario).toBe(0);
+        }
+        expect(result.stdout).toContain(row.scenario);
+      }
+    }
+    // The seeded rows come on top of the benchmark's own.
+    const minimum = { organizations: 10, teams: 30, users: 1000, user_roles: 1000, sessions: 2000, refresh_tokens: 3000, audit_logs: 5000 };
+    for (const [table, rows] of Object.entries(minimum)) expect(results.seeding.rows[table], table).toBeGreaterThanOrEqual(rows);
+    expect(results.auditPageP50Ms).toBeGreaterThan(0);
   });
 });

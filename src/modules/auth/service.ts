@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import type { Passwords } from '../../auth/passwords.js';
 import { ACCOUNT_DISABLED, type Sessions, type TokenPair } from '../../auth/sessions.js';
@@ -9,8 +9,9 @@ import { AppError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import { withUniqueConflict } from '../../core/unique-conflict.js';
+import { qualified } from '../../db/qualified.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { countLiveUsers, findLiveUser } from '../../db/queries/users.js';
+import { countLiveUsers } from '../../db/queries/users.js';
 import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -53,6 +54,22 @@ function slugify(name: string): string {
   return slug === '' ? 'organization' : slug;
 }
 
+const assignedRoles = sql<CurrentUser['roles']>`coalesce((
+  select json_agg(json_build_object('id', ${qualified(roles.id)}, 'name', ${qualified(roles.name)}, 'description', ${qualified(roles.description)}) order by ${qualified(roles.name)})
+  from ${userRoles}
+  inner join ${roles} on ${qualified(roles.id)} = ${qualified(userRoles.roleId)}
+  where ${qualified(userRoles.userId)} = ${qualified(users.id)}
+), '[]')`;
+
+/** GET /auth/me's one query, prepared once: it runs on every call. */
+function currentUserQuery(db: Database) {
+  return db
+    .select({ user: users, roles: assignedRoles })
+    .from(users)
+    .where(and(eq(users.id, sql.placeholder('userId')), isNull(users.deletedAt)))
+    .prepare('fm_auth_current_user');
+}
+
 export class AuthService {
   private readonly db: Database;
   private readonly passwords: Passwords;
@@ -61,6 +78,7 @@ export class AuthService {
   private readonly metrics: Metrics;
   private readonly throttle: LoginThrottle;
   private readonly allowOrganizationSignup: boolean;
+  private readonly currentUserQuery: ReturnType<typeof currentUserQuery>;
 
   constructor(dependencies: AuthDependencies) {
     this.db = dependencies.db;
@@ -70,6 +88,7 @@ export class AuthService {
     this.metrics = dependencies.metrics;
     this.throttle = dependencies.throttle;
     this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
+    this.currentUserQuery = currentUserQuery(this.db);
   }
 
   async register(input: Registration, meta: RequestMeta): Promise<UserRow> {
@@ -193,17 +212,11 @@ export class AuthService {
     });
   }
 
-  /** The caller with their roles; their permissions are the ones `authenticate` just read. */
+  /** The caller with their roles, in one round trip; their permissions are the ones `authenticate` just read. */
   async currentUser(principal: Principal): Promise<CurrentUser> {
-    const user = await findLiveUser(this.db, principal.userId);
-    if (!user) throw AppError.unauthorized('session_ended', 'The session has ended; log in again', 'invalid_token');
-    const assigned = await this.db
-      .select({ id: roles.id, name: roles.name, description: roles.description })
-      .from(userRoles)
-      .innerJoin(roles, eq(roles.id, userRoles.roleId))
-      .where(eq(userRoles.userId, user.id))
-      .orderBy(asc(roles.name));
-    return { user, roles: assigned, permissions: [...principal.permissions].sort() };
+    const [row] = await this.currentUserQuery.execute({ userId: principal.userId });
+    if (!row) throw AppError.unauthorized('session_ended', 'The session has ended; log in again', 'invalid_token');
+    return { user: row.user, roles: row.roles, permissions: [...principal.permissions].sort() };
   }
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
