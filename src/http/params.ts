@@ -18,3 +18,17 @@ export function pageOf(query: { skip?: number; limit?: number }): PageRequest {
   }
   return page;
 }
+
+// RFC 3339 allows a leap second (23:59:60); JavaScript's Date does not.
+const LEAP_SECOND = /:60(?=(\.\d+)?(Z|[+-]\d\d:\d\d)$)/i;
+
+/** An RFC 3339 query timestamp as a Date; a leap second is the instant the next second starts. */
+export function timestampOf(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const leap = LEAP_SECOND.test(value);
+  const date = new Date(leap ? value.replace(LEAP_SECOND, ':59') : value);
+  if (Number.isNaN(date.getTime())) {
+    throw AppError.validation('request_query_invalid', `${name} is not a valid date-time`, [{ path: `/query/${name}`, message: 'must be a valid RFC 3339 date-time' }]);
+  }
+  return leap ? new Date(date.getTime() + 1000) : date;
+}

@@ -101,6 +101,14 @@ describe('GET /audit-logs', () => {
     expect(await events(`?until=${encodeURIComponent(before)}&since=${encodeURIComponent(before)}`)).toEqual([]);
   });
 
+  it('takes a leap second (RFC 3339 23:59:60) as the start of the next second', async () => {
+    const window = (since: string, until: string) =>
+      server.request('GET', `${API}/audit-logs?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`, { token: adminTokens.access_token });
+    const leap = await window('2016-12-31T23:59:60Z', '2017-01-01T00:00:01Z');
+    expect(leap.status, leap.text).toBe(200);
+    expect((await window('2016-12-31T23:59:60.5+00:00', '2017-01-01T00:00:00Z')).status).toBe(200);
+  });
+
   it('keeps each organization to its own trail; the super-admin reads any', async () => {
     const mine = await events();
     expect(mine.some((event) => event.organization_id === outsider.organizationId)).toBe(false);

@@ -1,5 +1,5 @@
 import type { Container } from '../../container.js';
-import { pageOf } from '../../http/params.js';
+import { pageOf, timestampOf } from '../../http/params.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import type { AuditLogRow as AuditRow } from '../../db/schema.js';
 
@@ -29,8 +29,8 @@ export function auditLogHandlers({ services: { auditLogs } }: Container): Handle
           eventType: query.event_type,
           userId: query.user_id,
           organizationId: query.organization_id,
-          since: query.since ? new Date(query.since) : undefined,
-          until: query.until ? new Date(query.until) : undefined,
+          since: timestampOf('since', query.since),
+          until: timestampOf('until', query.until),
         },
         pageOf(query),
       );
