@@ -36,7 +36,12 @@ const layerZones = LAYERS.slice(0, -1).map((layer, index) => {
   const allowed = layer.flatMap((path) => UPWARD_ALLOWED[path] ?? []);
   return {
     target: layer,
-    from: [...LAYERS.slice(index + 1).flat().filter((path) => !allowed.includes(path)), './src/client'],
+    from: [
+      ...LAYERS.slice(index + 1)
+        .flat()
+        .filter((path) => !allowed.includes(path)),
+      './src/client',
+    ],
     message: 'Layers import downwards only (ARCHITECTURE.md): move the shared piece down a layer instead.',
   };
 });

@@ -85,10 +85,9 @@ export function fieldTable(resolver: SchemaResolver, reference: Schema): string[
     const text = [constraintsOf(resolver, property), description].filter(Boolean).join('. ');
     return `| \`${name}\` | ${describeType(resolver, property)} | ${required.has(name) ? 'yes' : 'no'} | ${text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|')} |`;
   });
-  const notes = [
-    schema.minProperties ? `At least ${schema.minProperties} field.` : null,
-    schema.additionalProperties === false ? 'No other fields are accepted.' : null,
-  ].filter(Boolean);
+  const notes = [schema.minProperties ? `At least ${schema.minProperties} field.` : null, schema.additionalProperties === false ? 'No other fields are accepted.' : null].filter(
+    Boolean,
+  );
   return ['| field | type | required | rules and meaning |', '| --- | --- | --- | --- |', ...rows, ...(notes.length > 0 ? ['', notes.join(' ')] : [])];
 }
 

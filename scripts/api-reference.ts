@@ -167,7 +167,9 @@ function responseSection(resolver: SchemaResolver, operation: Operation): string
   const examples: string[] = [];
   for (const [status, reference] of Object.entries(operation.responses)) {
     const response = resolver.resolve<Response>(reference);
-    const headers = Object.keys(response.headers ?? {}).map((name) => `\`${name}\``).join(', ');
+    const headers = Object.keys(response.headers ?? {})
+      .map((name) => `\`${name}\``)
+      .join(', ');
     const [mediaType, media] = Object.entries(response.content ?? {})[0] ?? [];
     const example = media ? mediaExample(resolver, media) : undefined;
     const label = status === 'default' ? 'other' : status;

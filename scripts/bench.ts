@@ -133,7 +133,13 @@ async function measureSaml(url: string, organizationId: string, token: string, m
     url: acsUrl,
     amount: SAML_RESPONSES,
     connections: Math.min(CONNECTIONS, SAML_RESPONSES),
-    requests: [{ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, setupRequest: (request) => ({ ...request, body: bodies[next++] }) }],
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        setupRequest: (request) => ({ ...request, body: bodies[next++] }),
+      },
+    ],
   });
 }
 
@@ -161,7 +167,9 @@ function report(rows: Row[], extra: Record<string, unknown>): void {
   const ratio = baseline && me ? me.requestsPerSecond / baseline.requestsPerSecond : null;
   console.log(`\nfm-auth benchmark: ${CONNECTIONS} connections, ${SECONDS} s a scenario${SMOKE ? ' (smoke run)' : ''}, loopback, the client on the same cores`);
   console.log('req/cpu-s: requests per CPU-second of the service process; db cpu-s: PostgreSQL CPU seconds spent; latencies in ms');
-  console.log(`${'scenario'.padEnd(48)} ${'req/s'.padStart(7)} ${'req/cpu-s'.padStart(9)} ${'db cpu-s'.padStart(8)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'p99'.padStart(6)} ${'errors'.padStart(6)} ${'rss MB'.padStart(7)}`);
+  console.log(
+    `${'scenario'.padEnd(48)} ${'req/s'.padStart(7)} ${'req/cpu-s'.padStart(9)} ${'db cpu-s'.padStart(8)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'p99'.padStart(6)} ${'errors'.padStart(6)} ${'rss MB'.padStart(7)}`,
+  );
   for (const row of rows) {
     console.log(
       `${row.scenario.padEnd(48)} ${row.requestsPerSecond.toFixed(0).padStart(7)} ${row.requestsPerServiceCpuSecond.toFixed(0).padStart(9)} ${row.databaseCpuSeconds.toFixed(1).padStart(8)} ${row.p50.toFixed(1).padStart(6)} ${row.p95.toFixed(1).padStart(6)} ${row.p99.toFixed(1).padStart(6)} ${`${row.errors}`.padStart(6)} ${row.rssMb.toFixed(0).padStart(7)}`,

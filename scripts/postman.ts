@@ -77,7 +77,7 @@ const FLOW: Record<string, FlowStep> = {
     tests: ["pm.expect(pm.response.json().keys).to.be.an('array');", "pm.expect(pm.response.headers.get('Cache-Control')).to.include('max-age');"],
   },
   getOpenApiJson: {
-    tests: ["pm.expect(pm.response.json().servers[0].url).to.match(/^https?:\\/\\//);", "pm.expect(pm.response.headers.get('ETag')).to.match(/^\"sha256-/);"],
+    tests: ['pm.expect(pm.response.json().servers[0].url).to.match(/^https?:\\/\\//);', "pm.expect(pm.response.headers.get('ETag')).to.match(/^\"sha256-/);"],
   },
   getOpenApiYaml: { tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('application/yaml');"] },
   getApiDocs: { tests: ["pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html');"] },
@@ -102,10 +102,7 @@ const FLOW: Record<string, FlowStep> = {
     ],
   },
   getCurrentUser: {
-    tests: [
-      "pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));",
-      "pm.expect(pm.response.json().permissions).to.include('users:read');",
-    ],
+    tests: ["pm.expect(pm.response.json().email).to.eql(pm.collectionVariables.get('email'));", "pm.expect(pm.response.json().permissions).to.include('users:read');"],
   },
   refreshTokens: {
     body: { refresh_token: '{{refresh_token}}' },
@@ -144,7 +141,7 @@ const FLOW: Record<string, FlowStep> = {
   },
   listTeams: { tests: ["pm.expect(pm.response.json().map((t) => t.id)).to.eql([pm.collectionVariables.get('team_id')]);"] },
   getTeam: { tests: ["pm.expect(pm.response.json().slug).to.eql('qa-team');"] },
-  updateTeam: { body: { name: 'QA Team (renamed)', description: null }, tests: ["pm.expect(pm.response.json().description).to.eql(null);"] },
+  updateTeam: { body: { name: 'QA Team (renamed)', description: null }, tests: ['pm.expect(pm.response.json().description).to.eql(null);'] },
   deleteTeam: {},
   createUser: {
     prerequest: ["pm.collectionVariables.set('member_email', `qa.member.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`);"],
@@ -179,7 +176,7 @@ const FLOW: Record<string, FlowStep> = {
       auto_create_users: true,
     },
     tests: [
-      "pm.expect(pm.response.json().saml_certificate_fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);",
+      'pm.expect(pm.response.json().saml_certificate_fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);',
       "pm.collectionVariables.set('sso_config_id', pm.response.json().id);",
     ],
   },
@@ -206,7 +203,7 @@ const FLOW: Record<string, FlowStep> = {
     query: { email: 'someone@{{sso_domain}}' },
     tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('sso_config_id'));"],
   },
-  updateSsoConfiguration: { body: { is_enabled: false }, tests: ["pm.expect(pm.response.json().is_enabled).to.eql(false);"] },
+  updateSsoConfiguration: { body: { is_enabled: false }, tests: ['pm.expect(pm.response.json().is_enabled).to.eql(false);'] },
   deleteSsoConfiguration: {},
   listAuditLogs: {
     tests: ["pm.expect(pm.response.json().map((e) => e.event_type)).to.include.members(['auth.register', 'auth.login', 'role.delete']);"],
@@ -214,7 +211,21 @@ const FLOW: Record<string, FlowStep> = {
 };
 
 const FOLDER_ORDER = ['health', 'keys', 'documentation', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
-const VARIABLES = ['base_url', 'access_token', 'refresh_token', 'email', 'password', 'organization_id', 'team_id', 'member_email', 'user_id', 'role_id', 'sso_config_id', 'sso_domain', 'redirect_uri'];
+const VARIABLES = [
+  'base_url',
+  'access_token',
+  'refresh_token',
+  'email',
+  'password',
+  'organization_id',
+  'team_id',
+  'member_email',
+  'user_id',
+  'role_id',
+  'sso_config_id',
+  'sso_domain',
+  'redirect_uri',
+];
 /** Where a QA login lands; on the allow-list of `.env.development` (its CORS_ORIGINS). */
 const DEFAULT_VALUES: Record<string, string> = { base_url: 'http://127.0.0.1:8000', redirect_uri: 'http://localhost:3000/sso/callback' };
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
@@ -275,7 +286,9 @@ function specOperations(spec: Spec) {
       const operation = item[method];
       if (!operation) continue;
       const route = `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`;
-      const successes = Object.keys(operation.responses).filter((status) => /^[23]\d\d$/.test(status)).map(Number);
+      const successes = Object.keys(operation.responses)
+        .filter((status) => /^[23]\d\d$/.test(status))
+        .map(Number);
       if (successes.length === 0) throw new Error(`${operation.operationId} documents no success response`);
       byRoute.set(route, {
         operationId: operation.operationId,
@@ -291,17 +304,13 @@ function specOperations(spec: Spec) {
 
 function convert(spec: string): Promise<Record<string, unknown> & { item: PostmanItem[] }> {
   return new Promise((resolve, reject) => {
-    Converter.convert(
-      { type: 'string', data: spec },
-      { folderStrategy: 'Tags', parametersResolution: 'Example' },
-      (err, result) => {
-        const converted = result as { result: boolean; reason?: string; output: { data: never }[] } | undefined;
-        if (err) reject(new Error(`openapi-to-postmanv2: ${err.message}`));
-        else if (!converted?.result) reject(new Error(`openapi-to-postmanv2: ${converted?.reason}`));
-        else if (!converted.output[0]) reject(new Error('openapi-to-postmanv2: no collection in its output'));
-        else resolve(converted.output[0].data);
-      },
-    );
+    Converter.convert({ type: 'string', data: spec }, { folderStrategy: 'Tags', parametersResolution: 'Example' }, (err, result) => {
+      const converted = result as { result: boolean; reason?: string; output: { data: never }[] } | undefined;
+      if (err) reject(new Error(`openapi-to-postmanv2: ${err.message}`));
+      else if (!converted?.result) reject(new Error(`openapi-to-postmanv2: ${converted?.reason}`));
+      else if (!converted.output[0]) reject(new Error('openapi-to-postmanv2: no collection in its output'));
+      else resolve(converted.output[0].data);
+    });
   });
 }
 

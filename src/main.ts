@@ -41,9 +41,7 @@ const container = await buildContainer(config);
 for (const warning of config.warnings) container.logger.warn(warning);
 container.logger.info('database', { using: container.database.description });
 try {
-  await migrateWhenReachable(container.database, config.database.startupWaitMs, (reason) =>
-    container.logger.warn('database not reachable yet, retrying', { reason }),
-  );
+  await migrateWhenReachable(container.database, config.database.startupWaitMs, (reason) => container.logger.warn('database not reachable yet, retrying', { reason }));
 } catch (error) {
   container.logger.error('fm-auth cannot start: the database migration failed', { error });
   await container.close();

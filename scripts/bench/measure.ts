@@ -23,7 +23,13 @@ export function postgresCpuSeconds(database?: string): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (!stat.includes(' (postgres) ')) continue;
-      if (database && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').split(/[\s\0]/).includes(database)) continue;
+      if (
+        database &&
+        !readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+          .split(/[\s\0]/)
+          .includes(database)
+      )
+        continue;
       total += cpuSeconds(Number(entry));
     } catch {
       // The process ended between the listing and the read.

@@ -87,7 +87,13 @@ function describeSizes(sizes: ScaleSizes): string {
 function report(run: ScaleRun, factor: number, sizes: ScaleSizes, seeding: Seeding, comparisons: Comparison[]): void {
   const auditPage = comparisons.find((comparison) => comparison.scenario === AUDIT_PAGE)?.scaled.p50 ?? Number.NaN;
   const cell = (row: Row) =>
-    [row.p50.toFixed(1).padStart(7), row.p99.toFixed(1).padStart(7), row.requestsPerSecond.toFixed(0).padStart(6), ((1000 * row.databaseCpuSeconds) / (row.requests || 1)).toFixed(2).padStart(6), `${row.errors}`.padStart(4)].join(' ');
+    [
+      row.p50.toFixed(1).padStart(7),
+      row.p99.toFixed(1).padStart(7),
+      row.requestsPerSecond.toFixed(0).padStart(6),
+      ((1000 * row.databaseCpuSeconds) / (row.requests || 1)).toFixed(2).padStart(6),
+      `${row.errors}`.padStart(4),
+    ].join(' ');
   const heading = ['p50'.padStart(7), 'p99'.padStart(7), 'req/s'.padStart(6), 'db ms'.padStart(6), 'err'.padStart(4)].join(' ');
   console.log(`\nfm-auth at scale (BENCH_SCALE=${factor}): ${run.connections} connections unless said, ${run.seconds} s a scenario; latencies in ms`);
   // CPU per request holds still when another process takes cores from the benchmark; latencies do not.
@@ -97,11 +103,30 @@ function report(run: ScaleRun, factor: number, sizes: ScaleSizes, seeding: Seedi
   for (const { scenario, empty, scaled, p50Ratio, withinTarget } of comparisons) {
     console.log(`${scenario.padEnd(52)} ${cell(empty)}   ${cell(scaled)}   ${p50Ratio.toFixed(2).padStart(5)} ${withinTarget ? 'ok' : `> ${P50_RATIO_TARGET}`}`);
   }
-  console.log(`one organization's audit-log page at scale, 1 connection: p50 ${auditPage.toFixed(1)} ms (target < ${AUDIT_PAGE_TARGET_MS} ms): ${auditPage < AUDIT_PAGE_TARGET_MS ? 'met' : 'missed'}`);
+  console.log(
+    `one organization's audit-log page at scale, 1 connection: p50 ${auditPage.toFixed(1)} ms (target < ${AUDIT_PAGE_TARGET_MS} ms): ${auditPage < AUDIT_PAGE_TARGET_MS ? 'met' : 'missed'}`,
+  );
   console.log(`seeded ${describeSizes(sizes)} in ${seeding.seconds.toFixed(0)} s; database ${seeding.databaseMb.toFixed(0)} MB`);
-  console.log(`  steps (audit rows load beside the rest): ${Object.entries(seeding.steps).map(([step, seconds]) => `${step} ${seconds.toFixed(1)} s`).join(', ')}`);
-  console.log(`  rows: ${Object.entries(seeding.rows).map(([table, rows]) => `${table} ${rows.toLocaleString('en-US')}`).join(', ')}`);
-  const results = { scale: factor, seconds: run.seconds, connections: run.connections, sizes, seeding, scenarios: comparisons, auditPageP50Ms: auditPage, auditPageWithinTarget: auditPage < AUDIT_PAGE_TARGET_MS };
+  console.log(
+    `  steps (audit rows load beside the rest): ${Object.entries(seeding.steps)
+      .map(([step, seconds]) => `${step} ${seconds.toFixed(1)} s`)
+      .join(', ')}`,
+  );
+  console.log(
+    `  rows: ${Object.entries(seeding.rows)
+      .map(([table, rows]) => `${table} ${rows.toLocaleString('en-US')}`)
+      .join(', ')}`,
+  );
+  const results = {
+    scale: factor,
+    seconds: run.seconds,
+    connections: run.connections,
+    sizes,
+    seeding,
+    scenarios: comparisons,
+    auditPageP50Ms: auditPage,
+    auditPageWithinTarget: auditPage < AUDIT_PAGE_TARGET_MS,
+  };
   writeFileSync(run.jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote ${run.jsonFile}`);
 }

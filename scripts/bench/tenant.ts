@@ -38,7 +38,10 @@ export async function openTenant(app: string, env: NodeJS.ProcessEnv, url: strin
 
 async function createSuperadmin(app: string, env: NodeJS.ProcessEnv): Promise<Credentials> {
   const root = { email: `bench.root.${Date.now()}@example.com`, password: PASSWORD };
-  const cli = spawn(process.execPath, [join(app, 'dist/cli/admin.js'), 'create-superadmin', '--email', root.email], { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const cli = spawn(process.execPath, [join(app, 'dist/cli/admin.js'), 'create-superadmin', '--email', root.email], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
   cli.stdin.end(`${PASSWORD}\n`);
   const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
   if (code !== 0) throw new Error(`create-superadmin exited with ${String(code)}`);

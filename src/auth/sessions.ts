@@ -107,12 +107,7 @@ export class Sessions {
     return new Date(Date.now() + this.refreshTokenTtlSeconds * 1000);
   }
 
-  async start(
-    db: Queryable,
-    user: { id: string; email: string; organizationId: string },
-    authMethod: 'password' | 'saml',
-    meta: RequestMeta,
-  ): Promise<TokenPair> {
+  async start(db: Queryable, user: { id: string; email: string; organizationId: string }, authMethod: 'password' | 'saml', meta: RequestMeta): Promise<TokenPair> {
     const expiresAt = this.refreshExpiry();
     const [session] = await db
       .insert(sessions)
@@ -122,12 +117,7 @@ export class Sessions {
     return this.issuePair(db, session.id, user, expiresAt);
   }
 
-  private async issuePair(
-    db: Queryable,
-    sessionId: string,
-    user: { id: string; email: string; organizationId: string },
-    expiresAt: Date,
-  ): Promise<TokenPair> {
+  private async issuePair(db: Queryable, sessionId: string, user: { id: string; email: string; organizationId: string }, expiresAt: Date): Promise<TokenPair> {
     const refresh = newRefreshToken();
     await db.insert(refreshTokens).values({ sessionId, tokenHash: refresh.hash, expiresAt });
     const access = await this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
@@ -191,8 +181,7 @@ export class Sessions {
       if (!found || found.revokedAt) return { kind: 'invalid' } as const;
       const owner = { sessionId: found.sessionId, userId: found.user.id, organizationId: found.user.organizationId };
       if (found.usedAt) return { kind: 'reused', session: owner } as const;
-      const accountLive =
-        found.user.isActive && !found.user.deletedAt && found.organization.isActive && !found.organization.deletedAt;
+      const accountLive = found.user.isActive && !found.user.deletedAt && found.organization.isActive && !found.organization.deletedAt;
       if (!accountLive || found.tokenExpiresAt.getTime() <= Date.now()) return { kind: 'invalid' } as const;
 
       await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, found.tokenId));
@@ -232,11 +221,7 @@ export class Sessions {
   }
 
   private async revokeWhere(db: Queryable, reason: RevokeReason, scope: SQL | undefined): Promise<number> {
-    const revoked = await db
-      .update(sessions)
-      .set({ revokedAt: new Date(), revokedReason: reason })
-      .where(and(scope, isLive()))
-      .returning({ id: sessions.id });
+    const revoked = await db.update(sessions).set({ revokedAt: new Date(), revokedReason: reason }).where(and(scope, isLive())).returning({ id: sessions.id });
     return revoked.length;
   }
 

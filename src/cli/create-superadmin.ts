@@ -36,10 +36,7 @@ async function createSuperadmin(container: Container, options: Options): Promise
   container.passwords.assertAcceptable(password, options.email);
   const passwordHash = await container.passwords.hash(password);
   await db.transaction(async (tx) => {
-    await tx
-      .insert(organizations)
-      .values({ name: 'Platform', slug: options.organizationSlug, plan: 'enterprise' })
-      .onConflictDoNothing();
+    await tx.insert(organizations).values({ name: 'Platform', slug: options.organizationSlug, plan: 'enterprise' }).onConflictDoNothing();
     const [organization] = await tx
       .select({ id: organizations.id })
       .from(organizations)

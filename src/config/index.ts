@@ -7,9 +7,7 @@ import { DEFAULT_PORT } from './port.js';
 export type Environment = 'development' | 'test' | 'staging' | 'production';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | KeyPairAlgorithm;
 /** What signs and verifies access tokens: HMAC secrets for HS*, a key pair for EdDSA, ES256 and RS256. */
-export type JwtKeys =
-  | { kind: 'hmac'; secretKey: string; previousSecretKey: string | null }
-  | ({ kind: 'key-pair' } & JwtKeyPair);
+export type JwtKeys = { kind: 'hmac'; secretKey: string; previousSecretKey: string | null } | ({ kind: 'key-pair' } & JwtKeyPair);
 export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'debug';
 
 export interface Config {
@@ -181,12 +179,13 @@ function parseTrustProxy(raw: string | undefined, problems: string[], warnings: 
     const hops = Number(value);
     if (hops <= 10) return hops === 0 ? false : hops;
   }
-  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   const invalid = entries.filter((entry) => !TRUST_PROXY_PRESETS.includes(entry) && !isAddressOrCidr(entry));
   if (entries.length === 0 || invalid.length > 0) {
-    problems.push(
-      `TRUST_PROXY must be false, true, a hop count from 0 to 10, or proxy addresses, CIDRs or ${TRUST_PROXY_PRESETS.join('/')} separated by commas (got "${raw}")`,
-    );
+    problems.push(`TRUST_PROXY must be false, true, a hop count from 0 to 10, or proxy addresses, CIDRs or ${TRUST_PROXY_PRESETS.join('/')} separated by commas (got "${raw}")`);
     return false;
   }
   return entries;
@@ -222,7 +221,10 @@ function parseDatabaseUrl(raw: string | undefined, problems: string[]): string |
 function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
   if (raw === undefined) return [];
   // Browsers send origins in lower case; hosts are case-insensitive.
-  const origins = raw.split(',').map((o) => o.trim().toLowerCase()).filter((o) => o !== '');
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim().toLowerCase())
+    .filter((o) => o !== '');
   for (const origin of origins) {
     if (origin === '*') continue;
     let parsed: URL | undefined;
@@ -292,7 +294,10 @@ function parseRedirectAllowlist(environment: Environment, raw: string | undefine
     const fromCors = corsOrigins.filter((origin) => origin !== '*');
     return fromCors.length === 0 && environment === 'development' ? DEVELOPMENT_REDIRECT_ALLOWLIST : fromCors;
   }
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   for (const entry of entries) {
     if (!parseHttpUrl(entry)) problems.push(`SSO_REDIRECT_ALLOWLIST: "${entry}" is not an origin or URL prefix like https://app.example.com/sso/`);
   }
@@ -363,13 +368,7 @@ function parseManagement(rawPort: string | undefined, rawHost: string | undefine
   return { port: parseInteger('MANAGEMENT_PORT', rawPort, 9000, 0, 65535, problems), host: rawHost ?? '127.0.0.1' };
 }
 
-function parseJwtKeys(
-  environment: Environment,
-  algorithm: JwtAlgorithm,
-  read: (name: string) => string | undefined,
-  problems: string[],
-  warnings: string[],
-): JwtKeys {
+function parseJwtKeys(environment: Environment, algorithm: JwtAlgorithm, read: (name: string) => string | undefined, problems: string[], warnings: string[]): JwtKeys {
   const pems = {
     privateKey: unescapeNewlines(read('JWT_PRIVATE_KEY')),
     publicKey: unescapeNewlines(read('JWT_PUBLIC_KEY')),
@@ -385,9 +384,7 @@ function parseJwtKeys(
   }
   // Keys without an asymmetric algorithm would sign nothing: the operator surely meant to switch.
   if (Object.values(pems).some((pem) => pem !== undefined)) {
-    problems.push(
-      `JWT_PRIVATE_KEY, JWT_PUBLIC_KEY and JWT_PREVIOUS_PUBLIC_KEY are used only with JWT_ALGORITHM=${KEY_PAIR_ALGORITHMS.join(', ')} (JWT_ALGORITHM is ${algorithm})`,
-    );
+    problems.push(`JWT_PRIVATE_KEY, JWT_PUBLIC_KEY and JWT_PREVIOUS_PUBLIC_KEY are used only with JWT_ALGORITHM=${KEY_PAIR_ALGORITHMS.join(', ')} (JWT_ALGORITHM is ${algorithm})`);
   }
   return {
     kind: 'hmac',
@@ -482,9 +479,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)');
   }
   if ((environment === 'production' || environment === 'staging') && config.metricsToken === null && config.management === null) {
-    problems.push(
-      `/metrics must be protected when ENVIRONMENT=${environment}: set METRICS_TOKEN, or MANAGEMENT_PORT to serve it on a port of its own`,
-    );
+    problems.push(`/metrics must be protected when ENVIRONMENT=${environment}: set METRICS_TOKEN, or MANAGEMENT_PORT to serve it on a port of its own`);
   }
   if (config.management !== null && config.management.port === port && port !== 0) {
     problems.push('MANAGEMENT_PORT must differ from PORT');

@@ -96,8 +96,7 @@ export function parseKeyPair(algorithm: KeyPairAlgorithm, pems: KeyPairPems, pro
   }
   const privateKey = parsePrivateKey(pems.privateKey, problems);
   const givenPublicKey = pems.publicKey === undefined ? null : parsePublicKey('JWT_PUBLIC_KEY', pems.publicKey, problems);
-  const previousPublicKey =
-    pems.previousPublicKey === undefined ? null : parsePublicKey('JWT_PREVIOUS_PUBLIC_KEY', pems.previousPublicKey, problems);
+  const previousPublicKey = pems.previousPublicKey === undefined ? null : parsePublicKey('JWT_PREVIOUS_PUBLIC_KEY', pems.previousPublicKey, problems);
   if (!privateKey || !checkFits('JWT_PRIVATE_KEY', algorithm, privateKey, problems)) return null;
 
   const publicKey = createPublicKey(privateKey);

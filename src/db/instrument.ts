@@ -51,8 +51,7 @@ export function instrumentPglite(client: PGlite, observer: QueryObserver): PGlit
           return (...args: unknown[]) => timed(observer, () => (value as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
         }
         if (property === 'transaction') {
-          return (callback: (tx: PgliteTransaction) => Promise<unknown>) =>
-            (value as PGlite['transaction']).call(inner, (tx) => callback(wrapQueries(tx)));
+          return (callback: (tx: PgliteTransaction) => Promise<unknown>) => (value as PGlite['transaction']).call(inner, (tx) => callback(wrapQueries(tx)));
         }
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(inner) : value;
       },

@@ -14,16 +14,19 @@ export interface Page<T> {
 }
 
 /** One page of `table` within `scope`, in a stable `order`, with the total across all pages. */
-export async function paginate<T extends PgTable>(
-  db: Queryable,
-  table: T,
-  scope: SQL | undefined,
-  order: (SQL | PgColumn)[],
-  page: PageRequest,
-): Promise<Page<T['$inferSelect']>> {
+export async function paginate<T extends PgTable>(db: Queryable, table: T, scope: SQL | undefined, order: (SQL | PgColumn)[], page: PageRequest): Promise<Page<T['$inferSelect']>> {
   const [items, [totals]] = await Promise.all([
-    db.select().from(table as PgTable).where(scope).orderBy(...order).offset(page.skip).limit(page.limit),
-    db.select({ total: count() }).from(table as PgTable).where(scope),
+    db
+      .select()
+      .from(table as PgTable)
+      .where(scope)
+      .orderBy(...order)
+      .offset(page.skip)
+      .limit(page.limit),
+    db
+      .select({ total: count() })
+      .from(table as PgTable)
+      .where(scope),
   ]);
   return { items, total: totals?.total ?? 0 };
 }

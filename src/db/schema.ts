@@ -1,18 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  boolean,
-  check,
-  index,
-  inet,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { boolean, check, index, inet, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const id = () => uuid('id').primaryKey().defaultRandom();
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -30,14 +17,19 @@ export const organizations = pgTable(
     contactName: text('contact_name'),
     maxUsers: integer('max_users').notNull().default(25),
     maxTeams: integer('max_teams').notNull().default(10),
-    allowedEmailDomains: text('allowed_email_domains').array().notNull().default(sql`'{}'::text[]`),
+    allowedEmailDomains: text('allowed_email_domains')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     isActive: boolean('is_active').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: timestamptz('deleted_at'),
   },
   (t) => [
-    uniqueIndex('organizations_slug_live_uq').on(t.slug).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('organizations_slug_live_uq')
+      .on(t.slug)
+      .where(sql`${t.deletedAt} is null`),
     check('organizations_plan_ck', sql`${t.plan} in ('trial', 'starter', 'professional', 'enterprise')`),
     check('organizations_quotas_ck', sql`${t.maxUsers} >= 1 and ${t.maxTeams} >= 1`),
   ],
@@ -58,7 +50,9 @@ export const teams = pgTable(
     deletedAt: timestamptz('deleted_at'),
   },
   (t) => [
-    uniqueIndex('teams_org_slug_live_uq').on(t.organizationId, t.slug).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('teams_org_slug_live_uq')
+      .on(t.organizationId, t.slug)
+      .where(sql`${t.deletedAt} is null`),
     index('teams_org_created_idx').on(t.organizationId, t.createdAt, t.id),
   ],
 );
@@ -88,13 +82,17 @@ export const users = pgTable(
     deletedAt: timestamptz('deleted_at'),
   },
   (t) => [
-    uniqueIndex('users_email_live_uq').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('users_email_live_uq')
+      .on(sql`lower(${t.email})`)
+      .where(sql`${t.deletedAt} is null`),
     uniqueIndex('users_sso_subject_uq')
       .on(t.organizationId, t.ssoProvider, t.ssoSubjectId)
       .where(sql`${t.ssoSubjectId} is not null and ${t.deletedAt} is null`),
     index('users_org_created_idx').on(t.organizationId, t.createdAt, t.id),
     // Lists and quota counts read live users only: without deleted_at in the index, counting a large organization visits every row.
-    index('users_org_live_created_idx').on(t.organizationId, t.createdAt, t.id).where(sql`${t.deletedAt} is null`),
+    index('users_org_live_created_idx')
+      .on(t.organizationId, t.createdAt, t.id)
+      .where(sql`${t.deletedAt} is null`),
     index('users_team_idx').on(t.teamId),
   ],
 );
@@ -118,8 +116,12 @@ export const roles = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex('roles_system_name_uq').on(sql`lower(${t.name})`).where(sql`${t.organizationId} is null`),
-    uniqueIndex('roles_org_name_uq').on(t.organizationId, sql`lower(${t.name})`).where(sql`${t.organizationId} is not null`),
+    uniqueIndex('roles_system_name_uq')
+      .on(sql`lower(${t.name})`)
+      .where(sql`${t.organizationId} is null`),
+    uniqueIndex('roles_org_name_uq')
+      .on(t.organizationId, sql`lower(${t.name})`)
+      .where(sql`${t.organizationId} is not null`),
     check('roles_system_scope_ck', sql`${t.isSystem} = (${t.organizationId} is null)`),
   ],
 );
@@ -239,7 +241,9 @@ export const sessions = pgTable(
     index('sessions_user_idx').on(t.userId),
     // What the retention job looks for: sessions past their expiry or revoked long ago.
     index('sessions_expires_idx').on(t.expiresAt),
-    index('sessions_revoked_idx').on(t.revokedAt).where(sql`${t.revokedAt} is not null`),
+    index('sessions_revoked_idx')
+      .on(t.revokedAt)
+      .where(sql`${t.revokedAt} is not null`),
   ],
 );
 

@@ -54,10 +54,7 @@ export function loadApiDocument(apiPrefix: string): ApiDocument {
   const document = withAccessSentences(parse(readFileSync(SPEC_FILE, 'utf8')) as ApiDocument);
   if (apiPrefix === SPEC_PREFIX) return document;
   const paths = Object.fromEntries(
-    Object.entries(document.paths).map(([path, item]) => [
-      path.startsWith(`${SPEC_PREFIX}/`) ? apiPrefix + path.slice(SPEC_PREFIX.length) : path,
-      item,
-    ]),
+    Object.entries(document.paths).map(([path, item]) => [path.startsWith(`${SPEC_PREFIX}/`) ? apiPrefix + path.slice(SPEC_PREFIX.length) : path, item]),
   );
   return { ...document, paths };
 }

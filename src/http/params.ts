@@ -14,7 +14,8 @@ export function pageOf(query: { skip?: number; limit?: number }): PageRequest {
   const page = { skip: query.skip ?? 0, limit: query.limit ?? 100 };
   // The validator's integer check lets `Infinity` through (Infinity % 1 is NaN, not truthy).
   for (const [name, value] of Object.entries(page)) {
-    if (!Number.isSafeInteger(value)) throw AppError.validation('request_query_invalid', `${name} must be a whole number`, [{ path: `/query/${name}`, message: 'must be a whole number' }]);
+    if (!Number.isSafeInteger(value))
+      throw AppError.validation('request_query_invalid', `${name} must be a whole number`, [{ path: `/query/${name}`, message: 'must be a whole number' }]);
   }
   return page;
 }

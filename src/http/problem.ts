@@ -87,7 +87,8 @@ function isUndecodablePath(err: unknown): boolean {
 
 function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
-  if (isUndecodablePath(err)) return AppError.validation('request_path_malformed', 'The path holds invalid percent-encoding', [{ path: '/path', message: 'must be valid percent-encoded UTF-8' }]);
+  if (isUndecodablePath(err))
+    return AppError.validation('request_path_malformed', 'The path holds invalid percent-encoding', [{ path: '/path', message: 'must be valid percent-encoded UTF-8' }]);
   if (isBodyParserError(err)) return fromBodyParser(err);
   if (isValidatorError(err)) return fromValidator(err);
   return null;
@@ -106,10 +107,7 @@ function requestIdOf(res: Response): string {
 export function problemHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appError =
-      toAppError(err) ??
-      (isDatabaseUnavailable(err)
-        ? AppError.unavailable('database_unavailable', 'The database is unavailable; try again shortly')
-        : internalError());
+      toAppError(err) ?? (isDatabaseUnavailable(err) ? AppError.unavailable('database_unavailable', 'The database is unavailable; try again shortly') : internalError());
     if (appError.status >= 500) {
       // The raw error may hold internals (SQL, response-validation text): logs only, never the body.
       logger.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err : String(err) });

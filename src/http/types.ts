@@ -6,11 +6,7 @@ export type Schemas = components['schemas'];
 export type OperationId = keyof operations;
 type Operation<Id extends OperationId> = operations[Id];
 
-type BodyOf<T> = T extends { content: { 'application/json': infer Body } }
-  ? Body
-  : T extends { content: { 'application/x-www-form-urlencoded': infer Form } }
-    ? Form
-    : undefined;
+type BodyOf<T> = T extends { content: { 'application/json': infer Body } } ? Body : T extends { content: { 'application/x-www-form-urlencoded': infer Form } } ? Form : undefined;
 type OrEmpty<T> = [NonNullable<T>] extends [never] ? Record<string, never> : NonNullable<T>;
 
 export type RequestBody<Id extends OperationId> = Operation<Id> extends { requestBody: infer Body } ? BodyOf<Body> : undefined;

@@ -67,10 +67,7 @@ const withRequestId = winston.format((info, options) => {
  * Creates the service logger. `destination` replaces the console (tests capture output
  * through it); JSON lines in production, readable lines elsewhere.
  */
-export function createLogger(
-  config: Pick<Config, 'environment' | 'logLevel'>,
-  options: { destination?: Writable; scope?: RequestScope } = {},
-): Logger {
+export function createLogger(config: Pick<Config, 'environment' | 'logLevel'>, options: { destination?: Writable; scope?: RequestScope } = {}): Logger {
   const { destination, scope } = options;
   const json = config.environment === 'production' || destination !== undefined;
   const format = json
@@ -85,9 +82,7 @@ export function createLogger(
           return `${String(timestamp)} ${level} ${String(message)}${rest}`;
         }),
       );
-  const transport = destination
-    ? new winston.transports.Stream({ stream: destination })
-    : new winston.transports.Console({ stderrLevels: ['error'] });
+  const transport = destination ? new winston.transports.Stream({ stream: destination }) : new winston.transports.Console({ stderrLevels: ['error'] });
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston types its transports as interfaces; at run time they are winston-transport instances
   return winston.createLogger({ level: config.logLevel, format, transports: [transport] });
 }

@@ -1,6 +1,17 @@
 import type { components } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, disableOrganization, expectProblem, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
+import {
+  API,
+  disableOrganization,
+  expectProblem,
+  loginSuperadmin,
+  type ProblemCode,
+  registerOrganization,
+  STRONG_PASSWORD,
+  type Tokens,
+  uniqueEmail,
+  updateOrganization,
+} from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -83,9 +94,7 @@ describe('POST /auth/register', () => {
     const admin = await registerOrganization(server);
     await allowDomains(admin.organizationId, ['quota.example'], 3);
     const attempts = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        register({ email: uniqueEmail('q', 'quota.example'), password: STRONG_PASSWORD, full_name: 'Q', organization_id: admin.organizationId }),
-      ),
+      Array.from({ length: 6 }, () => register({ email: uniqueEmail('q', 'quota.example'), password: STRONG_PASSWORD, full_name: 'Q', organization_id: admin.organizationId })),
     );
     expect(attempts.filter((r) => r.response.status === 201)).toHaveLength(2);
     for (const refused of attempts.filter((r) => r.response.status !== 201)) expectProblem(refused, 403, 'organization_user_limit_reached');

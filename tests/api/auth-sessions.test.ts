@@ -88,7 +88,7 @@ describe('POST /auth/refresh', () => {
 });
 
 describe('POST /auth/logout', () => {
-  it('answers 200 with the old service\'s message and ends the session: its access and refresh tokens stop working', async () => {
+  it("answers 200 with the old service's message and ends the session: its access and refresh tokens stop working", async () => {
     const account = await registerOrganization(server);
     const tokens = await login(server, account);
     const other = await login(server, account);
@@ -109,8 +109,7 @@ describe('POST /auth/logout', () => {
 });
 
 describe('POST /auth/password', () => {
-  const changePassword = (tokens: Tokens, body: { current_password: string; new_password: string }) =>
-    server.client(tokens).api.POST('/api/v1/enterprise/auth/password', { body });
+  const changePassword = (tokens: Tokens, body: { current_password: string; new_password: string }) => server.client(tokens).api.POST('/api/v1/enterprise/auth/password', { body });
 
   it('changes the password: the old one stops working, the new one works, other sessions end, this one stays', async () => {
     const account = await registerOrganization(server);

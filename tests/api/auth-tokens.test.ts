@@ -1,7 +1,20 @@
 import type { Credentials } from 'fm-auth/client';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, deleteUser, disableOrganization, disableUser, expectProblem, getUser, login, loginSuperadmin, organizationWithMember, registerOrganization, type Tokens } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  deleteUser,
+  disableOrganization,
+  disableUser,
+  expectProblem,
+  getUser,
+  login,
+  loginSuperadmin,
+  organizationWithMember,
+  registerOrganization,
+  type Tokens,
+} from '../helpers/fixtures.js';
 import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
 import type { ProblemCode } from '../../src/core/errors.js';
 

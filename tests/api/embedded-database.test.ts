@@ -19,8 +19,7 @@ describe('embedded database (no DATABASE_URL)', () => {
     service = await spawnService({ DATA_DIR: dataDir, ENVIRONMENT: 'development', DATABASE_URL: undefined, JWT_SECRET_KEY: undefined });
     const { baseUrl } = service;
     expect(service.output()).toMatch(/embedded PostgreSQL \(PGlite\)/);
-    const post = (path: string, body: unknown) =>
-      fetch(baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) => fetch(baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
     const email = uniqueEmail('embedded');
     const registered = await post(`${API}/auth/register`, { email, password: STRONG_PASSWORD, full_name: 'Em Bedded', organization_name: 'Embedded Co' });

@@ -54,7 +54,10 @@ describe('control characters in strings', () => {
   });
 
   it('refuses control characters in field names and nested values', async () => {
-    const response = await server.request('POST', `${API}/auth/login`, { rawBody: '{"email":"a@example.com","password":"x","ext\\u0001":{"deep":["\\u001b[31m"]}}', headers: { 'content-type': 'application/json' } });
+    const response = await server.request('POST', `${API}/auth/login`, {
+      rawBody: '{"email":"a@example.com","password":"x","ext\\u0001":{"deep":["\\u001b[31m"]}}',
+      headers: { 'content-type': 'application/json' },
+    });
     expectProblem(response, 422, 'request_control_characters');
     expect(response.body.errors.map((error: { path: string }) => error.path)).toEqual(['/body/ext?', '/body/ext?/deep/0']);
   });

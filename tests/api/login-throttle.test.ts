@@ -11,20 +11,22 @@ let server: TestServer;
 /** The platform super-admin: the only reader of audit rows tied to no organization (a throttled login). */
 let root: Tokens;
 beforeAll(async () => {
-  server = await startServer({
-    TRUST_PROXY: '1',
-    LOGIN_MAX_FAILURES: '3',
-    LOGIN_LOCKOUT_SECONDS: '30',
-    LOGIN_IP_MAX_FAILURES: '10',
-    LOGIN_SLOWDOWN_AFTER_FAILURES: '6',
-    LOGIN_SLOWDOWN_MAX_MS: '400',
-  }, { clientAddress: newClient() });
+  server = await startServer(
+    {
+      TRUST_PROXY: '1',
+      LOGIN_MAX_FAILURES: '3',
+      LOGIN_LOCKOUT_SECONDS: '30',
+      LOGIN_IP_MAX_FAILURES: '10',
+      LOGIN_SLOWDOWN_AFTER_FAILURES: '6',
+      LOGIN_SLOWDOWN_MAX_MS: '400',
+    },
+    { clientAddress: newClient() },
+  );
   root = await loginSuperadmin(server);
 });
 afterAll(async () => {
   await server.close();
 });
-
 
 const attempt = (email: string, password: string, client: string): Promise<ApiResponse> =>
   server.request('POST', `${API}/auth/login`, { body: { email, password }, headers: { 'x-forwarded-for': client } });
@@ -74,7 +76,12 @@ describe('login throttling per account and client', () => {
     const unknown = await attempt(ghost, 'a wrong password', client);
     expectProblem(real, 429, 'login_throttled');
     expectProblem(unknown, 429, 'login_throttled');
-    expect({ ...real.body, instance: undefined, detail: undefined, request_id: undefined }).toEqual({ ...unknown.body, instance: undefined, detail: undefined, request_id: undefined });
+    expect({ ...real.body, instance: undefined, detail: undefined, request_id: undefined }).toEqual({
+      ...unknown.body,
+      instance: undefined,
+      detail: undefined,
+      request_id: undefined,
+    });
   });
 
   it('checks at most LOGIN_MAX_FAILURES passwords however parallel the attempts, and never answers 5xx', async () => {
@@ -85,9 +92,7 @@ describe('login throttling per account and client', () => {
     expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(3);
     expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
     // The account's own Admin reads its trail, logged in from a client of its own (this one is locked out).
-    const checked = (await auditEvents(server, await login(server, account), { event_type: 'auth.login', user_id: account.userId })).filter(
-      (event) => event.status === 'failure',
-    );
+    const checked = (await auditEvents(server, await login(server, account), { event_type: 'auth.login', user_id: account.userId })).filter((event) => event.status === 'failure');
     expect(checked.length).toBeLessThanOrEqual(3);
   });
 

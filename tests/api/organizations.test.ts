@@ -4,7 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI_TEST_TIMEOUT_MS, runAdminCli } from '../helpers/commands.js';
-import { type Account, API, auditEvents, createSuperadmin, expectProblem, login, registerOrganization, setUserRoles, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  auditEvents,
+  createSuperadmin,
+  expectProblem,
+  login,
+  registerOrganization,
+  setUserRoles,
+  STRONG_PASSWORD,
+  SYSTEM_ROLES,
+  type Tokens,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -37,28 +50,32 @@ async function auditOf(organizationId: string) {
 }
 
 describe('npm run admin -- create-superadmin', () => {
-  it('promotes an existing user, creates one from --password-file, and refuses bad usage', async () => {
-    const cli = (args: string[], input = '') => runAdminCli(inject('databaseUrl'), args, input);
+  it(
+    'promotes an existing user, creates one from --password-file, and refuses bad usage',
+    async () => {
+      const cli = (args: string[], input = '') => runAdminCli(inject('databaseUrl'), args, input);
 
-    const member = await registerOrganization(server);
-    const promoted = await cli(['create-superadmin', '--email', member.email.toUpperCase()]);
-    expect(promoted.stdout).toMatch(/promoted/);
-    const tokens = await login(server, member);
-    const all = await server.request('GET', orgs, { token: tokens.access_token });
-    expect(Number(all.headers.get('x-total-count'))).toBeGreaterThan(1);
+      const member = await registerOrganization(server);
+      const promoted = await cli(['create-superadmin', '--email', member.email.toUpperCase()]);
+      expect(promoted.stdout).toMatch(/promoted/);
+      const tokens = await login(server, member);
+      const all = await server.request('GET', orgs, { token: tokens.access_token });
+      expect(Number(all.headers.get('x-total-count'))).toBeGreaterThan(1);
 
-    const passwordFile = join(mkdtempSync(join(tmpdir(), 'fm-auth-cli-')), 'password');
-    writeFileSync(passwordFile, `${STRONG_PASSWORD}\n`);
-    const email = `file.${randomUUID()}@example.com`;
-    const created = await cli(['create-superadmin', '--email', email, '--password-file', passwordFile]);
-    expect(created.stdout).toMatch(/created platform super-admin/);
-    expect((await login(server, { email, password: STRONG_PASSWORD })).token_type).toBe('bearer');
+      const passwordFile = join(mkdtempSync(join(tmpdir(), 'fm-auth-cli-')), 'password');
+      writeFileSync(passwordFile, `${STRONG_PASSWORD}\n`);
+      const email = `file.${randomUUID()}@example.com`;
+      const created = await cli(['create-superadmin', '--email', email, '--password-file', passwordFile]);
+      expect(created.stdout).toMatch(/created platform super-admin/);
+      expect((await login(server, { email, password: STRONG_PASSWORD })).token_type).toBe('bearer');
 
-    expect((await cli(['create-superadmin'])).status).toBe(2);
-    const weak = await cli(['create-superadmin', '--email', `weak.${randomUUID()}@example.com`], 'password\n');
-    expect(weak.status).toBe(1);
-    expect(weak.stderr).toMatch(/too common/);
-  }, CLI_TEST_TIMEOUT_MS);
+      expect((await cli(['create-superadmin'])).status).toBe(2);
+      const weak = await cli(['create-superadmin', '--email', `weak.${randomUUID()}@example.com`], 'password\n');
+      expect(weak.status).toBe(1);
+      expect(weak.stderr).toMatch(/too common/);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('POST /organizations', () => {
@@ -171,7 +188,9 @@ describe('PUT /organizations/{organization_id}', () => {
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject(body);
     const audit = await auditOf(owner.organizationId);
-    expect(audit).toContainEqual(expect.objectContaining({ event_type: 'organization.update', context: { changed: ['name', 'contact_email', 'contact_name', 'allowed_email_domains'] } }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ event_type: 'organization.update', context: { changed: ['name', 'contact_email', 'contact_name', 'allowed_email_domains'] } }),
+    );
   });
 
   it.each([

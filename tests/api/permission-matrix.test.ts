@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, expectProblem, login, loginSuperadmin, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  expectProblem,
+  login,
+  loginSuperadmin,
+  registerOrganization,
+  STRONG_PASSWORD,
+  SYSTEM_ROLES,
+  type Tokens,
+  uniqueEmail,
+  updateOrganization,
+} from '../helpers/fixtures.js';
 import { listOperations, loadApiDocument } from '../../src/http/openapi.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -12,9 +24,25 @@ const tokens: Record<string, string> = {};
 const CUSTOM_PERMISSIONS = ['audit:read', 'teams:create', 'teams:read', 'users:read'];
 const GRANTS: Record<string, ReadonlySet<string>> = {
   Admin: new Set([
-    'organizations:read', 'organizations:update', 'teams:create', 'teams:read', 'teams:update', 'teams:delete',
-    'users:create', 'users:read', 'users:update', 'users:delete', 'sso:create', 'sso:read', 'sso:update', 'sso:delete',
-    'roles:create', 'roles:read', 'roles:update', 'roles:delete', 'audit:read',
+    'organizations:read',
+    'organizations:update',
+    'teams:create',
+    'teams:read',
+    'teams:update',
+    'teams:delete',
+    'users:create',
+    'users:read',
+    'users:update',
+    'users:delete',
+    'sso:create',
+    'sso:read',
+    'sso:update',
+    'sso:delete',
+    'roles:create',
+    'roles:read',
+    'roles:update',
+    'roles:delete',
+    'audit:read',
   ]),
   Member: new Set(['organizations:read', 'teams:read', 'users:read']),
   Viewer: new Set(['teams:read', 'users:read']),
@@ -43,7 +71,11 @@ const REQUESTS: Record<string, RequestOf> = {
   getTeam: async () => ({ method: 'GET', path: `/teams/${await freshTeam()}` }),
   updateTeam: async () => ({ method: 'PUT', path: `/teams/${await freshTeam()}`, body: { name: 'U' } }),
   deleteTeam: async () => ({ method: 'DELETE', path: `/teams/${await freshTeam()}` }),
-  createUser: async () => ({ method: 'POST', path: '/users', body: { organization_id: admin.organizationId, email: uniqueEmail('c'), full_name: 'C', role_ids: [SYSTEM_ROLES.viewer] } }),
+  createUser: async () => ({
+    method: 'POST',
+    path: '/users',
+    body: { organization_id: admin.organizationId, email: uniqueEmail('c'), full_name: 'C', role_ids: [SYSTEM_ROLES.viewer] },
+  }),
   listUsers: async () => ({ method: 'GET', path: `/users/organization/${admin.organizationId}` }),
   getUser: async () => ({ method: 'GET', path: `/users/${await freshUser()}` }),
   updateUser: async () => ({ method: 'PUT', path: `/users/${await freshUser()}`, body: { full_name: 'U' } }),

@@ -46,7 +46,11 @@ async function userWithRoles(roleIds: string[]): Promise<{ id: string; email: st
 }
 
 async function samlLogin(email: string, subject: string) {
-  const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), nameId: subject, attributes: { mail: email, displayName: 'Someone' } }));
+  const response = await postResponse(
+    server,
+    configId,
+    idp.response(sp, { inResponseTo: await startLogin(server, configId), nameId: subject, attributes: { mail: email, displayName: 'Someone' } }),
+  );
   expect(response.status, response.text).toBe(302);
   const me = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(response.headers.get('location') as string).access_token });
   expect(me.status, me.text).toBe(200);
@@ -74,7 +78,11 @@ describe('a user with users:update but fewer permissions than the target', () =>
     const editor = await userWithRoles([await customRole(['users:read', 'users:update', 'users:delete'])]);
     const token = editor.tokens.access_token;
     expectProblem(await server.request('PUT', `${API}/users/${admin.userId}`, { token, body: { is_active: false } }), 403, 'permission_target_more_privileged');
-    expectProblem(await server.request('PUT', `${API}/users/${admin.userId}/roles`, { token, body: { role_ids: [SYSTEM_ROLES.member] } }), 403, 'permission_target_more_privileged');
+    expectProblem(
+      await server.request('PUT', `${API}/users/${admin.userId}/roles`, { token, body: { role_ids: [SYSTEM_ROLES.member] } }),
+      403,
+      'permission_target_more_privileged',
+    );
     expectProblem(await server.request('DELETE', `${API}/users/${admin.userId}`, { token }), 403, 'permission_target_more_privileged');
     const me = await server.request('GET', `${API}/auth/me`, { token: adminTokens.access_token });
     expect(me.status).toBe(200);
@@ -144,7 +152,11 @@ describe('SSO links stay bound to their subject', () => {
     const role = await customRole(['users:read', 'users:update']);
     const assigned = await server.request('PUT', `${API}/users/${linked.id}/roles`, { token: adminTokens.access_token, body: { role_ids: [role] } });
     expect(assigned.status, assigned.text).toBe(200);
-    const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), nameId: subject, attributes: { mail: linked.email, displayName: 'Self' } }));
+    const response = await postResponse(
+      server,
+      configId,
+      idp.response(sp, { inResponseTo: await startLogin(server, configId), nameId: subject, attributes: { mail: linked.email, displayName: 'Self' } }),
+    );
     const tokens = tokensFromRedirect(response.headers.get('location') as string);
 
     const refused = await server.request('PUT', `${API}/users/${linked.id}`, { token: tokens.access_token, body: { email: uniqueEmail('elsewhere', DOMAIN) } });

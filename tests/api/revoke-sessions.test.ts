@@ -37,83 +37,99 @@ async function auditRowsOf(on: TestServer, reader: Tokens, scope: string) {
 }
 
 describe('npm run admin -- revoke-sessions', () => {
-  it('--user ends every session of that user, and no one else’s, audited', async () => {
-    const admin = await registerOrganization(server);
-    const [first, second] = [await login(server, admin), await login(server, admin)];
-    const colleague = await login(server, await joinOrganization(server, admin, first));
+  it(
+    '--user ends every session of that user, and no one else’s, audited',
+    async () => {
+      const admin = await registerOrganization(server);
+      const [first, second] = [await login(server, admin), await login(server, admin)];
+      const colleague = await login(server, await joinOrganization(server, admin, first));
 
-    const result = await revokeSessions('--user', admin.userId);
-    expect(result.stdout, result.stderr).toBe(`revoked 2 live sessions of user ${admin.userId}\n`);
-    await expectRevoked(first);
-    await expectRevoked(second);
-    await expectLive(colleague);
-    expect(await revokedReasonsOf(server, admin.userId)).toEqual(['admin_revoked']);
-    const again = await login(server, admin);
-    expect(await auditRowsOf(server, again, 'user')).toContainEqual({
-      organization_id: admin.organizationId,
-      actor_user_id: null,
-      resource_type: 'user',
-      resource_id: admin.userId,
-      context: { scope: 'user', sessions_revoked: 2 },
-    });
-    await expectLive(again);
-  }, CLI_TEST_TIMEOUT_MS);
+      const result = await revokeSessions('--user', admin.userId);
+      expect(result.stdout, result.stderr).toBe(`revoked 2 live sessions of user ${admin.userId}\n`);
+      await expectRevoked(first);
+      await expectRevoked(second);
+      await expectLive(colleague);
+      expect(await revokedReasonsOf(server, admin.userId)).toEqual(['admin_revoked']);
+      const again = await login(server, admin);
+      expect(await auditRowsOf(server, again, 'user')).toContainEqual({
+        organization_id: admin.organizationId,
+        actor_user_id: null,
+        resource_type: 'user',
+        resource_id: admin.userId,
+        context: { scope: 'user', sessions_revoked: 2 },
+      });
+      await expectLive(again);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 
-  it('--organization ends every session of its users, and no other organization’s, audited', async () => {
-    const admin = await registerOrganization(server);
-    const adminTokens = await login(server, admin);
-    const memberTokens = await login(server, await joinOrganization(server, admin, adminTokens));
-    const outsider = await login(server, await registerOrganization(server));
+  it(
+    '--organization ends every session of its users, and no other organization’s, audited',
+    async () => {
+      const admin = await registerOrganization(server);
+      const adminTokens = await login(server, admin);
+      const memberTokens = await login(server, await joinOrganization(server, admin, adminTokens));
+      const outsider = await login(server, await registerOrganization(server));
 
-    const result = await revokeSessions('--organization', admin.organizationId);
-    expect(result.stdout, result.stderr).toBe(`revoked 2 live sessions of organization ${admin.organizationId}\n`);
-    await expectRevoked(adminTokens);
-    await expectRevoked(memberTokens);
-    await expectLive(outsider);
-    expect(await auditRowsOf(server, await login(server, admin), 'organization')).toContainEqual({
-      organization_id: admin.organizationId,
-      actor_user_id: null,
-      resource_type: 'organization',
-      resource_id: admin.organizationId,
-      context: { scope: 'organization', sessions_revoked: 2 },
-    });
-  }, CLI_TEST_TIMEOUT_MS);
+      const result = await revokeSessions('--organization', admin.organizationId);
+      expect(result.stdout, result.stderr).toBe(`revoked 2 live sessions of organization ${admin.organizationId}\n`);
+      await expectRevoked(adminTokens);
+      await expectRevoked(memberTokens);
+      await expectLive(outsider);
+      expect(await auditRowsOf(server, await login(server, admin), 'organization')).toContainEqual({
+        organization_id: admin.organizationId,
+        actor_user_id: null,
+        resource_type: 'organization',
+        resource_id: admin.organizationId,
+        context: { scope: 'organization', sessions_revoked: 2 },
+      });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 
-  it('--all ends every live session of every organization, audited', async () => {
-    // A database of its own: ending every session of the shared one would log out the other test files.
-    const database = await createEmptyDatabase('revoke_all');
-    try {
-      const alone = await startServer({ DATABASE_URL: database.url });
+  it(
+    '--all ends every live session of every organization, audited',
+    async () => {
+      // A database of its own: ending every session of the shared one would log out the other test files.
+      const database = await createEmptyDatabase('revoke_all');
       try {
-        await alone.container.database.migrate();
-        const tokens = [await login(alone, await registerOrganization(alone)), await login(alone, await registerOrganization(alone))];
-        const result = await runAdminCli(database.url, ['revoke-sessions', '--all']);
-        expect(result.stdout, result.stderr).toBe('revoked 2 live sessions of every user\n');
-        for (const pair of tokens) await expectRevoked(pair, alone);
-        // Made after the revocation, which would otherwise have counted its session too.
-        const aloneRoot = await loginSuperadmin(alone, database.url);
-        expect(await auditRowsOf(alone, aloneRoot, 'all')).toEqual([
-          { organization_id: null, actor_user_id: null, resource_type: null, resource_id: null, context: { scope: 'all', sessions_revoked: 2 } },
-        ]);
+        const alone = await startServer({ DATABASE_URL: database.url });
+        try {
+          await alone.container.database.migrate();
+          const tokens = [await login(alone, await registerOrganization(alone)), await login(alone, await registerOrganization(alone))];
+          const result = await runAdminCli(database.url, ['revoke-sessions', '--all']);
+          expect(result.stdout, result.stderr).toBe('revoked 2 live sessions of every user\n');
+          for (const pair of tokens) await expectRevoked(pair, alone);
+          // Made after the revocation, which would otherwise have counted its session too.
+          const aloneRoot = await loginSuperadmin(alone, database.url);
+          expect(await auditRowsOf(alone, aloneRoot, 'all')).toEqual([
+            { organization_id: null, actor_user_id: null, resource_type: null, resource_id: null, context: { scope: 'all', sessions_revoked: 2 } },
+          ]);
+        } finally {
+          await alone.close();
+        }
       } finally {
-        await alone.close();
+        await database.drop();
       }
-    } finally {
-      await database.drop();
-    }
-  }, CLI_TEST_TIMEOUT_MS);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 
-  it('wants exactly one of --organization ID, --user ID or --all (exit 2), and refuses an unknown id (exit 1)', async () => {
-    const since = auditCursor();
-    for (const args of [[], ['--all', '--user', randomUUID()], ['--user', 'not-a-uuid'], ['--all', 'extra']]) {
-      const usage = await revokeSessions(...args);
-      expect(usage.status, args.join(' ')).toBe(2);
-      expect(usage.stderr).toMatch(/revoke-sessions \(--organization ID \| --user ID \| --all\)/);
-    }
-    const unknown = randomUUID();
-    const refused = await revokeSessions('--organization', unknown);
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toBe(`refused: no organization has the id ${unknown}\n`);
-    expect((await auditEvents(server, root, { since })).filter((event) => event.resource_id === unknown)).toEqual([]);
-  }, CLI_TEST_TIMEOUT_MS);
+  it(
+    'wants exactly one of --organization ID, --user ID or --all (exit 2), and refuses an unknown id (exit 1)',
+    async () => {
+      const since = auditCursor();
+      for (const args of [[], ['--all', '--user', randomUUID()], ['--user', 'not-a-uuid'], ['--all', 'extra']]) {
+        const usage = await revokeSessions(...args);
+        expect(usage.status, args.join(' ')).toBe(2);
+        expect(usage.stderr).toMatch(/revoke-sessions \(--organization ID \| --user ID \| --all\)/);
+      }
+      const unknown = randomUUID();
+      const refused = await revokeSessions('--organization', unknown);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toBe(`refused: no organization has the id ${unknown}\n`);
+      expect((await auditEvents(server, root, { since })).filter((event) => event.resource_id === unknown)).toEqual([]);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });

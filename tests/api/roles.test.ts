@@ -42,7 +42,13 @@ describe('POST /roles', () => {
   it('creates a custom role with sorted permissions, audited', async () => {
     const response = await createRole({ name: 'Support', description: 'Helps', permissions: ['users:read', 'audit:read'] });
     expect(response.status).toBe(201);
-    expect(response.body).toMatchObject({ name: 'Support', description: 'Helps', is_system: false, organization_id: admin.organizationId, permissions: ['audit:read', 'users:read'] });
+    expect(response.body).toMatchObject({
+      name: 'Support',
+      description: 'Helps',
+      is_system: false,
+      organization_id: admin.organizationId,
+      permissions: ['audit:read', 'users:read'],
+    });
     const audit = (await auditEvents(server, adminTokens)).filter((event) => event.resource_id === response.body.id);
     expect(audit.map(({ event_type }) => ({ event_type }))).toEqual([{ event_type: 'role.create' }]);
   });
@@ -102,7 +108,11 @@ describe('GET|PUT|DELETE /roles/{role_id}', () => {
   });
 
   it('keeps system roles read-only and another tenant’s roles untouchable', async () => {
-    expectProblem(await server.request('PUT', `${API}/roles/${SYSTEM_ROLES.member}`, { token: adminTokens.access_token, body: { permissions: ['users:read'] } }), 403, 'role_system_read_only');
+    expectProblem(
+      await server.request('PUT', `${API}/roles/${SYSTEM_ROLES.member}`, { token: adminTokens.access_token, body: { permissions: ['users:read'] } }),
+      403,
+      'role_system_read_only',
+    );
     expectProblem(await server.request('DELETE', `${API}/roles/${SYSTEM_ROLES.viewer}`, { token: adminTokens.access_token }), 403, 'role_system_read_only');
     const theirs = (await createRole({}, outsider.access_token)).body;
     expectProblem(await server.request('PUT', `${API}/roles/${theirs.id}`, { token: adminTokens.access_token, body: { name: 'Mine now' } }), 404, 'role_not_found');

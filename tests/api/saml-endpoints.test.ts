@@ -45,7 +45,14 @@ describe('GET /sso/{id}/saml/metadata', () => {
     const disabled = await createSamlConfiguration(server, admin, adminTokens, new TestIdentityProvider(), { is_enabled: false });
     const oauth = await server.request('POST', `${API}/sso`, {
       token: adminTokens.access_token,
-      body: { organization_id: admin.organizationId, provider_type: 'oauth', provider_name: 'O', oauth_client_id: 'c', oauth_authorization_url: 'https://o.example/a', oauth_token_url: 'https://o.example/t' },
+      body: {
+        organization_id: admin.organizationId,
+        provider_type: 'oauth',
+        provider_name: 'O',
+        oauth_client_id: 'c',
+        oauth_authorization_url: 'https://o.example/a',
+        oauth_token_url: 'https://o.example/t',
+      },
     });
     for (const id of [randomUUID(), disabled, oauth.body.id]) {
       expectProblem(await server.request('GET', `${API}/sso/${id}/saml/metadata`), 404, 'sso_configuration_not_found');
@@ -110,7 +117,10 @@ describe('GET /sso/{id}/saml/login', () => {
       expect(url.searchParams.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
       // HTTP-Redirect binding: the signature covers the raw query string up to &Signature.
       const query = location.slice(location.indexOf('?') + 1);
-      const signed = query.split('&').filter((part) => !part.startsWith('Signature=')).join('&');
+      const signed = query
+        .split('&')
+        .filter((part) => !part.startsWith('Signature='))
+        .join('&');
       const signature = Buffer.from(url.searchParams.get('Signature') as string, 'base64');
       expect(verify('RSA-SHA256', Buffer.from(signed), createPublicKey(spKeys.certificate), signature)).toBe(true);
 

@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, auditCursor, auditEvents, expectProblem, getUser, login, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  auditCursor,
+  auditEvents,
+  expectProblem,
+  getUser,
+  login,
+  loginSuperadmin,
+  type ProblemCode,
+  registerOrganization,
+  STRONG_PASSWORD,
+  SYSTEM_ROLES,
+  type Tokens,
+} from '../helpers/fixtures.js';
 import { countSessions, hasPassword, ssoSubjectOf } from '../helpers/database-facts.js';
 import { CALLBACK, createSamlConfiguration, postResponse, samlOrganization, serviceProvider, startLogin, tokensFromRedirect } from '../helpers/saml-fixtures.js';
 import { type AssertionOptions, decodeResponse, encodeResponse, type ServiceProviderTarget, TestIdentityProvider } from '../helpers/saml-idp.js';
@@ -75,7 +89,10 @@ describe('SAML login: success', () => {
     expect(secondMe.body.id).toBe(me.body.id);
     expect(await usersWithEmail(email)).toBe(1);
 
-    expect({ has_password: await hasPassword(server, me.body.id), sso_subject_id: await ssoSubjectOf(server, me.body.id) }).toEqual({ has_password: false, sso_subject_id: 'okta|grace' });
+    expect({ has_password: await hasPassword(server, me.body.id), sso_subject_id: await ssoSubjectOf(server, me.body.id) }).toEqual({
+      has_password: false,
+      sso_subject_id: 'okta|grace',
+    });
     // Oldest first; the user's creation and first login share a transaction, so one instant.
     const audit = (await auditEvents(server, adminTokens, { user_id: me.body.id }))
       .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || b.event_type.localeCompare(a.event_type))
@@ -161,7 +178,11 @@ describe('SAML login: success', () => {
     const response = await postResponse(
       server,
       plainConfig,
-      otherIdp.response(serviceProvider(server, plainConfig), { inResponseTo: await startLogin(server, plainConfig), nameId: email, attributes: { givenName: 'Ada', sn: 'Lovelace' } }),
+      otherIdp.response(serviceProvider(server, plainConfig), {
+        inResponseTo: await startLogin(server, plainConfig),
+        nameId: email,
+        attributes: { givenName: 'Ada', sn: 'Lovelace' },
+      }),
     );
     expect(response.status, response.text).toBe(302);
     const me = await server.request('GET', `${API}/auth/me`, { token: tokensFromRedirect(response.headers.get('location') as string).access_token });
@@ -183,11 +204,27 @@ interface Rejection {
 const otherKeys = new TestIdentityProvider();
 
 const REJECTIONS: Rejection[] = [
-  { name: 'no Conditions', reason: 'missing_conditions', detail: /no Conditions/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), conditions: false }) },
-  { name: 'no AudienceRestriction', reason: 'missing_audience_restriction', detail: /no AudienceRestriction/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: null }) },
-  { name: 'a wrong Issuer', reason: 'wrong_issuer', detail: /another identity provider \(Issuer\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), issuer: 'https://evil.example/metadata' }) },
   {
-    name: 'a tampered NameID', reason: 'invalid_signature',
+    name: 'no Conditions',
+    reason: 'missing_conditions',
+    detail: /no Conditions/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), conditions: false }),
+  },
+  {
+    name: 'no AudienceRestriction',
+    reason: 'missing_audience_restriction',
+    detail: /no AudienceRestriction/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: null }),
+  },
+  {
+    name: 'a wrong Issuer',
+    reason: 'wrong_issuer',
+    detail: /another identity provider \(Issuer\)/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), issuer: 'https://evil.example/metadata' }),
+  },
+  {
+    name: 'a tampered NameID',
+    reason: 'invalid_signature',
     detail: /signature does not verify/,
     build: ({ requestId, email }) => {
       const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(email, 'okta|mallory') }));
@@ -195,28 +232,57 @@ const REJECTIONS: Rejection[] = [
     },
   },
   {
-    name: 'a wrong signing key', reason: 'invalid_signature',
+    name: 'a wrong signing key',
+    reason: 'invalid_signature',
     detail: /signature does not verify/,
     build: ({ requestId, email }) => encodeResponse(idp.sign(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email) }), otherKeys.keys.privateKey)),
   },
-  { name: 'no signature', reason: 'invalid_signature', detail: /signature does not verify/, build: ({ requestId, email }) => encodeResponse(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email) })) },
   {
-    name: 'an expired assertion', reason: 'expired',
+    name: 'no signature',
+    reason: 'invalid_signature',
+    detail: /signature does not verify/,
+    build: ({ requestId, email }) => encodeResponse(idp.responseXml(sp, { inResponseTo: requestId, ...identity(email) })),
+  },
+  {
+    name: 'an expired assertion',
+    reason: 'expired',
     detail: /expired/,
     build: ({ requestId, email }) =>
       idp.response(sp, { inResponseTo: requestId, ...identity(email), notBefore: new Date(Date.now() - 20 * 60_000), notOnOrAfter: new Date(Date.now() - 60_000) }),
   },
   {
-    name: 'a not yet valid assertion', reason: 'not_yet_valid',
+    name: 'a not yet valid assertion',
+    reason: 'not_yet_valid',
     detail: /not valid yet/,
     build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), notBefore: new Date(Date.now() + 10 * 60_000) }),
   },
-  { name: 'a wrong audience', reason: 'wrong_audience', detail: /another service provider \(audience\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: 'https://other-sp.example/metadata' }) },
-  { name: 'a wrong Destination', reason: 'wrong_destination', detail: /another URL \(Destination\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), destination: 'https://evil.example/acs' }) },
-  { name: 'a wrong Recipient', reason: 'wrong_recipient', detail: /another URL \(Recipient\)/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), recipient: 'https://evil.example/acs' }) },
-  { name: 'no bearer SubjectConfirmation', reason: 'missing_subject_confirmation', detail: /no bearer SubjectConfirmationData/, build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), subjectConfirmation: null }) },
   {
-    name: 'a replayed assertion', reason: 'request_reused',
+    name: 'a wrong audience',
+    reason: 'wrong_audience',
+    detail: /another service provider \(audience\)/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), audience: 'https://other-sp.example/metadata' }),
+  },
+  {
+    name: 'a wrong Destination',
+    reason: 'wrong_destination',
+    detail: /another URL \(Destination\)/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), destination: 'https://evil.example/acs' }),
+  },
+  {
+    name: 'a wrong Recipient',
+    reason: 'wrong_recipient',
+    detail: /another URL \(Recipient\)/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), recipient: 'https://evil.example/acs' }),
+  },
+  {
+    name: 'no bearer SubjectConfirmation',
+    reason: 'missing_subject_confirmation',
+    detail: /no bearer SubjectConfirmationData/,
+    build: ({ requestId, email }) => idp.response(sp, { inResponseTo: requestId, ...identity(email), subjectConfirmation: null }),
+  },
+  {
+    name: 'a replayed assertion',
+    reason: 'request_reused',
     detail: /already used/,
     build: async ({ requestId }) => {
       const response = idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('replayed')) });
@@ -224,9 +290,15 @@ const REJECTIONS: Rejection[] = [
       return response;
     },
   },
-  { name: 'an unknown InResponseTo', reason: 'unknown_request', detail: /does not answer a login request this service made/, build: ({ email }) => idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(email) }) },
   {
-    name: 'a reused InResponseTo (a second assertion for one request)', reason: 'request_reused',
+    name: 'an unknown InResponseTo',
+    reason: 'unknown_request',
+    detail: /does not answer a login request this service made/,
+    build: ({ email }) => idp.response(sp, { inResponseTo: `_${randomUUID()}`, ...identity(email) }),
+  },
+  {
+    name: 'a reused InResponseTo (a second assertion for one request)',
+    reason: 'request_reused',
     detail: /login request that was already used/,
     build: async ({ requestId, email }) => {
       expect((await postResponse(server, configId, idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('first')) }))).status).toBe(302);
@@ -234,7 +306,8 @@ const REJECTIONS: Rejection[] = [
     },
   },
   {
-    name: 'an expired login request', reason: 'request_expired',
+    name: 'an expired login request',
+    reason: 'request_expired',
     detail: /has expired; sign in again/,
     build: async ({ requestId, email }) => {
       await expireSamlRequest(server, requestId);
@@ -242,7 +315,8 @@ const REJECTIONS: Rejection[] = [
     },
   },
   {
-    name: 'signature wrapping: an unsigned assertion before the signed one', reason: 'assertion_count',
+    name: 'signature wrapping: an unsigned assertion before the signed one',
+    reason: 'assertion_count',
     detail: /exactly one assertion/,
     build: ({ requestId, email }) => {
       const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('victim')) }));
@@ -251,7 +325,8 @@ const REJECTIONS: Rejection[] = [
     },
   },
   {
-    name: 'signature wrapping: the signed assertion hidden in Extensions, a forged one in its place', reason: 'assertion_count',
+    name: 'signature wrapping: the signed assertion hidden in Extensions, a forged one in its place',
+    reason: 'assertion_count',
     detail: /exactly one assertion/,
     build: ({ requestId, email }) => {
       const signed = decodeResponse(idp.response(sp, { inResponseTo: requestId, ...identity(newEmail('victim')) }));
@@ -260,9 +335,15 @@ const REJECTIONS: Rejection[] = [
       return encodeResponse(signed.replace(original, forged).replace('<samlp:Status>', `<samlp:Extensions>${original}</samlp:Extensions><samlp:Status>`));
     },
   },
-  { name: 'an IdP-initiated response while not allowed', reason: 'idp_initiated_not_allowed', detail: /IdP-initiated logins .* not allowed/, build: ({ email }) => idp.response(sp, { ...identity(email) }) },
   {
-    name: 'an email outside the organization’s domains', reason: 'email_domain_not_allowed',
+    name: 'an IdP-initiated response while not allowed',
+    reason: 'idp_initiated_not_allowed',
+    detail: /IdP-initiated logins .* not allowed/,
+    build: ({ email }) => idp.response(sp, { ...identity(email) }),
+  },
+  {
+    name: 'an email outside the organization’s domains',
+    reason: 'email_domain_not_allowed',
     detail: /domain is not one the organization allows/,
     build: ({ requestId }) => idp.response(sp, { inResponseTo: requestId, ...identity(`grace.${randomUUID().slice(0, 8)}@elsewhere.example`) }),
   },
@@ -331,7 +412,11 @@ describe('SAML login: configuration-level refusals', () => {
     const strictIdp = new TestIdentityProvider();
     const strict = await createSamlConfiguration(server, admin, adminTokens, strictIdp, { auto_create_users: false });
     const email = newEmail('unknown');
-    const response = await postResponse(server, strict, strictIdp.response(serviceProvider(server, strict), { inResponseTo: await startLogin(server, strict), ...identity(email) }));
+    const response = await postResponse(
+      server,
+      strict,
+      strictIdp.response(serviceProvider(server, strict), { inResponseTo: await startLogin(server, strict), ...identity(email) }),
+    );
     expectProblem(response, 401, 'saml_user_not_provisioned');
     expect(response.body.detail).toMatch(/no account exists/);
     expect(await usersWithEmail(email)).toBe(0);
@@ -402,7 +487,11 @@ describe('SAML login across organizations', () => {
   });
 
   it('an Admin of another organization cannot read, change or delete the configuration (404)', async () => {
-    for (const [method, body] of [['GET', undefined], ['PUT', { is_enabled: false }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PUT', { is_enabled: false }],
+      ['DELETE', undefined],
+    ] as const) {
       const response = await server.request(method, `${API}/sso/${configId}`, { token: tenantBTokens.access_token, body });
       expectProblem(response, 404, 'sso_configuration_not_found');
     }

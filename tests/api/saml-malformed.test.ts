@@ -24,18 +24,32 @@ const PROTOCOL = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml=
 
 const HOSTILE: [string, () => Promise<string> | string][] = [
   ['random bytes', () => randomBytes(2048).toString('base64')],
-  ['an entity expansion bomb', () => encodeResponse(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response ${PROTOCOL}>&b;</samlp:Response>`)],
+  [
+    'an entity expansion bomb',
+    () =>
+      encodeResponse(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response ${PROTOCOL}>&b;</samlp:Response>`),
+  ],
   ['deep nesting', () => encodeResponse(`<samlp:Response ${PROTOCOL}>${'<x>'.repeat(20_000)}${'</x>'.repeat(20_000)}</samlp:Response>`)],
   ['an empty assertion', () => encodeResponse(`<samlp:Response ${PROTOCOL}><saml:Assertion/></samlp:Response>`)],
-  ['a signature whose reference names no element', async () => {
-    const signed = Buffer.from(idp.response(sp(), { inResponseTo: await startLogin(server, configId) }), 'base64').toString('utf8');
-    return encodeResponse(signed.replace(/URI="#[^"]+"/, 'URI="#_nowhere"'));
-  }],
-  ['a signature element with nothing in it', () => encodeResponse(idp.responseXml(sp()).replace('</saml:Issuer><saml:Subject>', '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/><saml:Subject>'))],
-  ['a signed refusal from the IdP (status Responder)', async () => {
-    const xml = idp.responseXml(sp(), { inResponseTo: await startLogin(server, configId) }).replace('status:Success', 'status:Responder');
-    return encodeResponse(idp.sign(xml));
-  }],
+  [
+    'a signature whose reference names no element',
+    async () => {
+      const signed = Buffer.from(idp.response(sp(), { inResponseTo: await startLogin(server, configId) }), 'base64').toString('utf8');
+      return encodeResponse(signed.replace(/URI="#[^"]+"/, 'URI="#_nowhere"'));
+    },
+  ],
+  [
+    'a signature element with nothing in it',
+    () =>
+      encodeResponse(idp.responseXml(sp()).replace('</saml:Issuer><saml:Subject>', '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/><saml:Subject>')),
+  ],
+  [
+    'a signed refusal from the IdP (status Responder)',
+    async () => {
+      const xml = idp.responseXml(sp(), { inResponseTo: await startLogin(server, configId) }).replace('status:Success', 'status:Responder');
+      return encodeResponse(idp.sign(xml));
+    },
+  ],
   ['a response to a different protocol namespace', () => encodeResponse(idp.sign(idp.responseXml(sp()).replace(/urn:oasis:names:tc:SAML:2.0:protocol/g, 'urn:example:not-saml')))],
   ['not even XML', () => encodeResponse(`${randomUUID()} <<<>>> ]]>`)],
 ];

@@ -112,10 +112,12 @@ describe('errors', () => {
       headers: { 'x-request-id': requestId },
     });
     expectProblem(response, 401, 'login_credentials_invalid');
-    const lines = server.logs().split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line));
-    expect(lines).toContainEqual(
-      expect.objectContaining({ message: 'request', route: '/api/v1/enterprise/auth/login', status: 401, request_id: requestId }),
-    );
+    const lines = server
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes(requestId))
+      .map((line) => JSON.parse(line));
+    expect(lines).toContainEqual(expect.objectContaining({ message: 'request', route: '/api/v1/enterprise/auth/login', status: 401, request_id: requestId }));
     const rows = (await auditEvents(server, root, { since })).filter((event) => event.request_id === requestId);
     expect(rows.map(({ event_type, status }) => ({ event_type, status }))).toEqual([{ event_type: 'auth.login', status: 'failure' }]);
   });

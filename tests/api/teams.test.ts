@@ -1,6 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, auditEvents, expectProblem, getUser, joinOrganization, login, loginSuperadmin, registerOrganization, setUserRoles, SYSTEM_ROLES, type Tokens, updateOrganization, updateUser } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  auditEvents,
+  expectProblem,
+  getUser,
+  joinOrganization,
+  login,
+  loginSuperadmin,
+  registerOrganization,
+  setUserRoles,
+  SYSTEM_ROLES,
+  type Tokens,
+  updateOrganization,
+  updateUser,
+} from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;

@@ -75,7 +75,21 @@ const CASES: [string, (ids: Ids) => { method: string; path: string; body?: unkno
   ['getRole', (ids) => ({ method: 'GET', path: `/roles/${ids.roleId}` })],
   ['updateRole', (ids) => ({ method: 'PUT', path: `/roles/${ids.roleId}`, body: { name: 'Pwned' } })],
   ['deleteRole', (ids) => ({ method: 'DELETE', path: `/roles/${ids.roleId}` })],
-  ['createSsoConfiguration with organization_id', (ids) => ({ method: 'POST', path: '/sso', body: { organization_id: ids.organizationId, provider_type: 'oauth', provider_name: 'P', oauth_client_id: 'c', oauth_authorization_url: 'https://e.example/a', oauth_token_url: 'https://e.example/t' } })],
+  [
+    'createSsoConfiguration with organization_id',
+    (ids) => ({
+      method: 'POST',
+      path: '/sso',
+      body: {
+        organization_id: ids.organizationId,
+        provider_type: 'oauth',
+        provider_name: 'P',
+        oauth_client_id: 'c',
+        oauth_authorization_url: 'https://e.example/a',
+        oauth_token_url: 'https://e.example/t',
+      },
+    }),
+  ],
   ['listSsoConfigurations', (ids) => ({ method: 'GET', path: `/sso/organization/${ids.organizationId}` })],
   ['getSsoConfiguration', (ids) => ({ method: 'GET', path: `/sso/${ids.ssoConfigId}` })],
   ['updateSsoConfiguration', (ids) => ({ method: 'PUT', path: `/sso/${ids.ssoConfigId}`, body: { provider_name: 'Pwned' } })],
@@ -85,8 +99,14 @@ const CASES: [string, (ids: Ids) => { method: string; path: string; body?: unkno
 
 /** Bodies of the attacker's own objects that point at the victim's team or role. */
 const OWN_OBJECT_CASES: [string, (own: Tenant, ids: Ids) => { method: string; path: string; body?: unknown }][] = [
-  ['createUser with team_id', (own, ids) => ({ method: 'POST', path: '/users', body: { organization_id: own.account.organizationId, email: uniqueEmail('x'), full_name: 'X', team_id: ids.teamId } })],
-  ['createUser with role_ids', (own, ids) => ({ method: 'POST', path: '/users', body: { organization_id: own.account.organizationId, email: uniqueEmail('x'), full_name: 'X', role_ids: [ids.roleId] } })],
+  [
+    'createUser with team_id',
+    (own, ids) => ({ method: 'POST', path: '/users', body: { organization_id: own.account.organizationId, email: uniqueEmail('x'), full_name: 'X', team_id: ids.teamId } }),
+  ],
+  [
+    'createUser with role_ids',
+    (own, ids) => ({ method: 'POST', path: '/users', body: { organization_id: own.account.organizationId, email: uniqueEmail('x'), full_name: 'X', role_ids: [ids.roleId] } }),
+  ],
   ['updateUser with team_id', (own, ids) => ({ method: 'PUT', path: `/users/${own.userId}`, body: { team_id: ids.teamId } })],
   ['setUserRoles with role_ids', (own, ids) => ({ method: 'PUT', path: `/users/${own.userId}/roles`, body: { role_ids: [ids.roleId] } })],
   ['updateSsoConfiguration with default_role_id', (own, ids) => ({ method: 'PUT', path: `/sso/${own.ssoConfigId}`, body: { default_role_id: ids.roleId } })],

@@ -62,29 +62,33 @@ describe('MANAGEMENT_PORT', () => {
 });
 
 describe('TRUST_PROXY', () => {
-  it('takes the client address from X-Forwarded-For only for the trusted hops', async () => {
-    const trusting = await startServer({ TRUST_PROXY: '1' });
-    const ignoring = await startServer();
-    try {
-      // The platform super-admin: the only reader of audit rows tied to no organization (a login for an unknown email).
-      const root = await loginSuperadmin(trusting);
-      const since = auditCursor();
-      for (const [server, expected] of [
-        [trusting, '203.0.113.9'],
-        [ignoring, '127.0.0.1'],
-      ] as const) {
-        const email = uniqueEmail('proxied');
-        const failed = await server.request('POST', `${API}/auth/login`, {
-          body: { email, password: 'a wrong password' },
-          headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
-        });
-        expectProblem(failed, 401, 'login_credentials_invalid');
-        const [row] = (await auditEvents(server, root, { event_type: 'auth.login', since })).filter((event) => event.request_id === failed.headers.get('x-request-id'));
-        expect(row?.ip_address).toBe(expected);
+  it(
+    'takes the client address from X-Forwarded-For only for the trusted hops',
+    async () => {
+      const trusting = await startServer({ TRUST_PROXY: '1' });
+      const ignoring = await startServer();
+      try {
+        // The platform super-admin: the only reader of audit rows tied to no organization (a login for an unknown email).
+        const root = await loginSuperadmin(trusting);
+        const since = auditCursor();
+        for (const [server, expected] of [
+          [trusting, '203.0.113.9'],
+          [ignoring, '127.0.0.1'],
+        ] as const) {
+          const email = uniqueEmail('proxied');
+          const failed = await server.request('POST', `${API}/auth/login`, {
+            body: { email, password: 'a wrong password' },
+            headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
+          });
+          expectProblem(failed, 401, 'login_credentials_invalid');
+          const [row] = (await auditEvents(server, root, { event_type: 'auth.login', since })).filter((event) => event.request_id === failed.headers.get('x-request-id'));
+          expect(row?.ip_address).toBe(expected);
+        }
+      } finally {
+        await trusting.close();
+        await ignoring.close();
       }
-    } finally {
-      await trusting.close();
-      await ignoring.close();
-    }
-  }, CLI_TEST_TIMEOUT_MS);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });

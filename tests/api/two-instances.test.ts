@@ -68,8 +68,7 @@ describe.each([
 
   it('counts a client’s requests to a public endpoint across both', async () => {
     const client = newClient();
-    const discover = (server: TestServer) =>
-      server.request('GET', `${API}/sso/discover?email=${encodeURIComponent(uniqueEmail())}`, { headers: { 'x-forwarded-for': client } });
+    const discover = (server: TestServer) => server.request('GET', `${API}/sso/discover?email=${encodeURIComponent(uniqueEmail())}`, { headers: { 'x-forwarded-for': client } });
     for (let i = 0; i < 15; i += 1) {
       expect((await discover(a)).status).toBe(404);
       expect((await discover(b)).status).toBe(404);

@@ -1,7 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { components, paths } from 'fm-auth/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, API, auditEvents, expectProblem, login, loginSuperadmin, type ProblemCode, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail, updateOrganization } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  auditEvents,
+  expectProblem,
+  login,
+  loginSuperadmin,
+  type ProblemCode,
+  registerOrganization,
+  STRONG_PASSWORD,
+  SYSTEM_ROLES,
+  type Tokens,
+  uniqueEmail,
+  updateOrganization,
+} from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -40,12 +54,10 @@ async function createUserRaw(body: Record<string, unknown>) {
   return server.request('POST', `${API}/users`, { token: adminTokens.access_token, body: { ...staff(), ...body } });
 }
 
-const getUser = (userId: string, tokens = adminTokens) =>
-  server.client(tokens).api.GET('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } });
+const getUser = (userId: string, tokens = adminTokens) => server.client(tokens).api.GET('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } });
 const updateUser = (userId: string, body: UserUpdate, tokens = adminTokens) =>
   server.client(tokens).api.PUT('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } }, body });
-const deleteUser = (userId: string, tokens = adminTokens) =>
-  server.client(tokens).api.DELETE('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } });
+const deleteUser = (userId: string, tokens = adminTokens) => server.client(tokens).api.DELETE('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } } });
 const setRoles = (userId: string, roleIds: string[], tokens = adminTokens) =>
   server.client(tokens).api.PUT('/api/v1/enterprise/users/{user_id}/roles', { params: { path: { user_id: userId } }, body: { role_ids: roleIds } });
 const listUsers = (query: UserListQuery, tokens = adminTokens) =>
@@ -117,7 +129,10 @@ describe('POST /users', () => {
       expectProblem(await createUser({ email, ...override }), 404, code);
     }
     // Wherever one of the attempts could have put the user: this organization or the other one.
-    for (const [organizationId, tokens] of [[admin.organizationId, adminTokens], [other.organizationId, otherTokens]] as const) {
+    for (const [organizationId, tokens] of [
+      [admin.organizationId, adminTokens],
+      [other.organizationId, otherTokens],
+    ] as const) {
       const found = await server.client(tokens).api.GET('/api/v1/enterprise/users/organization/{organization_id}', {
         params: { path: { organization_id: organizationId }, query: { q: email } },
       });
@@ -269,8 +284,7 @@ describe('PUT /users/{user_id}/roles', () => {
   it('replaces the roles, effective on the user’s next request', async () => {
     const user = (await createUser()).data as User;
     const tokens = await tokensFor(user.email);
-    const organization = () =>
-      server.client(tokens).api.GET('/api/v1/enterprise/organizations/{organization_id}', { params: { path: { organization_id: admin.organizationId } } });
+    const organization = () => server.client(tokens).api.GET('/api/v1/enterprise/organizations/{organization_id}', { params: { path: { organization_id: admin.organizationId } } });
     expect((await organization()).response.status).toBe(200);
     const response = await setRoles(user.id, [SYSTEM_ROLES.viewer]);
     expect(response.response.status).toBe(200);

@@ -88,7 +88,9 @@ describe('docker-compose.prod.yml (production, secrets from scripts/generate_sec
     containers = await up(project);
 
     const env = await inspect<string[]>(containers['auth-service'] as string, '.Config.Env');
-    expect(env).toEqual(expect.arrayContaining(['JWT_SECRET_KEY=', 'JWT_SECRET_KEY_FILE=/run/secrets/jwt_secret_key', 'DATABASE_URL=', 'DATABASE_URL_FILE=/run/secrets/database_url']));
+    expect(env).toEqual(
+      expect.arrayContaining(['JWT_SECRET_KEY=', 'JWT_SECRET_KEY_FILE=/run/secrets/jwt_secret_key', 'DATABASE_URL=', 'DATABASE_URL_FILE=/run/secrets/database_url']),
+    );
     for (const name of ['jwt_secret_key', 'db_password', 'metrics_token', 'sso_encryption_key']) expect(env.join('\n')).not.toContain(secret(name));
     expect((await fetch(`${API}/health/ready`)).status).toBe(200);
 

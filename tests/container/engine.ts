@@ -78,7 +78,9 @@ export function allHealthy(ids: string[]): Promise<true> {
 /** Removes whatever this run made, by name, whether or not its tests passed. */
 export async function removeEverything(): Promise<void> {
   for (const kind of ['container', 'network', 'volume'] as const) {
-    const names = (await podmanResult([kind, 'ls', '-a', '--format', kind === 'container' ? '{{.Names}}' : '{{.Name}}'].filter((arg) => kind === 'container' || arg !== '-a'))).stdout
+    const names = (
+      await podmanResult([kind, 'ls', '-a', '--format', kind === 'container' ? '{{.Names}}' : '{{.Name}}'].filter((arg) => kind === 'container' || arg !== '-a'))
+    ).stdout
       .split('\n')
       .filter((name) => name.startsWith(RUN_ID));
     if (names.length > 0) await podmanResult([kind, 'rm', '-f', ...names]);

@@ -13,13 +13,37 @@ let baseUrl = '';
 
 beforeAll(async () => {
   await podman(['network', 'create', NETWORK]);
-  await podman(['run', '-d', '--name', DATABASE, '--network', NETWORK, '-e', 'POSTGRES_USER=fm_auth', '-e', 'POSTGRES_PASSWORD=image-test', '-e', 'POSTGRES_DB=fm_auth', 'postgres:15']);
+  await podman([
+    'run',
+    '-d',
+    '--name',
+    DATABASE,
+    '--network',
+    NETWORK,
+    '-e',
+    'POSTGRES_USER=fm_auth',
+    '-e',
+    'POSTGRES_PASSWORD=image-test',
+    '-e',
+    'POSTGRES_DB=fm_auth',
+    'postgres:15',
+  ]);
   const port = await freePort();
   await podman([
-    'run', '-d', '--name', SERVICE, '--network', NETWORK, '-p', `127.0.0.1:${port}:8000`,
-    '-e', `DATABASE_URL=postgres://fm_auth:image-test@${DATABASE}:5432/fm_auth`,
-    '-e', 'JWT_SECRET_KEY=container-test-only-jwt-key-0123456789abcdef',
-    '-e', 'ENVIRONMENT=development',
+    'run',
+    '-d',
+    '--name',
+    SERVICE,
+    '--network',
+    NETWORK,
+    '-p',
+    `127.0.0.1:${port}:8000`,
+    '-e',
+    `DATABASE_URL=postgres://fm_auth:image-test@${DATABASE}:5432/fm_auth`,
+    '-e',
+    'JWT_SECRET_KEY=container-test-only-jwt-key-0123456789abcdef',
+    '-e',
+    'ENVIRONMENT=development',
     IMAGE,
   ]);
   baseUrl = `http://127.0.0.1:${port}`;

@@ -7,7 +7,16 @@ import { runCommand } from '../helpers/commands.js';
 const scratch = mkdtempSync(join(tmpdir(), 'fm-auth-bench-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const SCENARIOS = ['POST /auth/login', 'POST /auth/refresh', 'GET /auth/me', 'GET /users/{user_id}', 'GET /users/organization/{id}', 'mix:', 'POST /sso/{id}/saml/acs', 'bare node:http baseline'];
+const SCENARIOS = [
+  'POST /auth/login',
+  'POST /auth/refresh',
+  'GET /auth/me',
+  'GET /users/{user_id}',
+  'GET /users/organization/{id}',
+  'mix:',
+  'POST /sso/{id}/saml/acs',
+  'bare node:http baseline',
+];
 
 interface Results {
   scenarios: { scenario: string; requests: number; errors: number; requestsPerSecond: number; p95: number; requestsPerServiceCpuSecond: number }[];
@@ -23,7 +32,14 @@ interface ScaleResults {
   auditPageP50Ms: number;
 }
 
-const SCALE_SCENARIOS = ['POST /auth/login', 'POST /auth/refresh', 'GET /auth/me', 'GET /users/organization/{id}', 'GET /audit-logs (one organization', 'GET /audit-logs (platform-wide)'];
+const SCALE_SCENARIOS = [
+  'POST /auth/login',
+  'POST /auth/refresh',
+  'GET /auth/me',
+  'GET /users/organization/{id}',
+  'GET /audit-logs (one organization',
+  'GET /audit-logs (platform-wide)',
+];
 
 // The benchmark is a tool, not a timed test: this smoke run only proves it still runs end to end.
 describe('npm run bench -- --smoke', () => {

@@ -80,8 +80,7 @@ describe(`the ER diagram in ${DIAGRAM_FILE}`, () => {
   });
 
   it('has exactly the foreign keys of src/db/schema.ts as relationships, with their nullability', () => {
-    const asLine = (relationship: Relationship) =>
-      `${relationship.parent} ${relationship.parentCardinality}--o{ ${relationship.child} : ${relationship.column}`;
+    const asLine = (relationship: Relationship) => `${relationship.parent} ${relationship.parentCardinality}--o{ ${relationship.child} : ${relationship.column}`;
     expect(relationships.map(asLine).sort()).toEqual(schemaRelationships.map(asLine).sort());
   });
 
@@ -90,7 +89,10 @@ describe(`the ER diagram in ${DIAGRAM_FILE}`, () => {
       const entity = entities.get(table.name);
       expect(entity, `entity ${table.name} has an attribute block`).toBeDefined();
       const columns = new Set(table.columns.map((column) => column.name));
-      expect([...(entity?.columns ?? [])].filter((column) => !columns.has(column)), `columns of ${table.name}`).toEqual([]);
+      expect(
+        [...(entity?.columns ?? [])].filter((column) => !columns.has(column)),
+        `columns of ${table.name}`,
+      ).toEqual([]);
       expect([...(entity?.keys ?? [])].sort(), `keys of ${table.name}`).toEqual(schemaKeysOf(table));
     }
   });

@@ -45,7 +45,9 @@ function schemaProblem(manifest: Manifest): string | null {
   }
 }
 
-const manifestFiles = readdirSync(DIR).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml').sort();
+const manifestFiles = readdirSync(DIR)
+  .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+  .sort();
 const manifests = new Map<string, Manifest>(
   manifestFiles.flatMap((file) =>
     parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((document) => {
@@ -119,7 +121,11 @@ describe('deploy/kubernetes', () => {
   it('mounts every Secret key as a file that a *_FILE variable names, and no secret as a value', () => {
     expect(pod.volumes.find((volume: any) => volume.name === secretMount.name).secret.secretName).toBe(secret.metadata.name);
     expect(secretMount.readOnly).toBe(true);
-    expect(fileVariables.map((variable) => variable.value).sort()).toEqual(Object.keys(secret.stringData).map((key) => `${secretMount.mountPath}/${key}`).sort());
+    expect(fileVariables.map((variable) => variable.value).sort()).toEqual(
+      Object.keys(secret.stringData)
+        .map((key) => `${secretMount.mountPath}/${key}`)
+        .sort(),
+    );
     expect(container.env.filter((variable: any) => variable.valueFrom)).toEqual([]);
     for (const value of Object.values<string>(secret.stringData)) expect(value).toMatch(/CHANGE_ME/);
   });

@@ -30,7 +30,12 @@ function copiedFromContext(): string[] {
   return read('Dockerfile')
     .split('\n')
     .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
-    .flatMap((line) => line.split(/\s+/).slice(1, -1).filter((part) => !part.startsWith('--')));
+    .flatMap((line) =>
+      line
+        .split(/\s+/)
+        .slice(1, -1)
+        .filter((part) => !part.startsWith('--')),
+    );
 }
 
 const PUBLIC_URL = 'https://auth.image.test';
@@ -220,7 +225,11 @@ describe('CI and the API reference', () => {
 
     const release = workflow('release.yml');
     expect(release.on).toEqual({ push: { tags: ['v*.*.*'] } });
-    expect(Object.values(release.jobs).map((job) => job.uses).filter(Boolean)).toEqual(['./.github/workflows/test.yml', './.github/workflows/docker-build.yml']);
+    expect(
+      Object.values(release.jobs)
+        .map((job) => job.uses)
+        .filter(Boolean),
+    ).toEqual(['./.github/workflows/test.yml', './.github/workflows/docker-build.yml']);
   });
 
   it('CI_CD.md names every workflow and job (branch protection requires jobs by name)', () => {

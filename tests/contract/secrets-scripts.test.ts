@@ -112,7 +112,10 @@ describe('scripts/validate_secrets.sh', () => {
   async function failuresOf(dir: string): Promise<string[]> {
     const result = await validate(dir);
     expect(result.status, result.stdout).toBe(1);
-    return result.stderr.split('\n').filter((line) => line.startsWith('  - ')).map((line) => line.slice(4));
+    return result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('  - '))
+      .map((line) => line.slice(4));
   }
 
   it('passes a generated set, with one OK line per check', async () => {
@@ -200,9 +203,7 @@ describe('scripts/validate_secrets.sh', () => {
     it('fails a secret file tracked by git', async () => {
       const { repo, dir } = await repository('secrets/\n');
       expect((await runCommand('git', ['add', '--force', 'secrets/jwt_secret_key'], { cwd: repo })).status).toBe(0);
-      expect(await failuresOf(dir)).toEqual([
-        `files under ${dir} are tracked by git: secrets/jwt_secret_key (git rm --cached them, then replace the secrets)`,
-      ]);
+      expect(await failuresOf(dir)).toEqual([`files under ${dir} are tracked by git: secrets/jwt_secret_key (git rm --cached them, then replace the secrets)`]);
     });
 
     it('fails a secrets directory missing from .gitignore', async () => {

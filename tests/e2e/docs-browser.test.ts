@@ -19,9 +19,7 @@ const spec = parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.u
   paths: Record<string, Record<string, Operation>>;
 };
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch']);
-const summaries = Object.values(spec.paths).flatMap((item) =>
-  Object.entries(item).flatMap(([method, operation]) => (METHODS.has(method) ? [operation.summary] : [])),
-);
+const summaries = Object.values(spec.paths).flatMap((item) => Object.entries(item).flatMap(([method, operation]) => (METHODS.has(method) ? [operation.summary] : [])));
 
 let service: TestServer;
 let browser: Browser;
@@ -57,7 +55,10 @@ describe('GET /docs in a real browser (headless Chromium)', () => {
     const menu = page.locator('[data-component-name="Menu/Menu"]').first();
     const seen = new Set<string>();
     for (const tag of spec.tags.map(({ name }) => name)) {
-      await menu.locator('[data-component-name="Menu/MenuItem"]', { hasText: new RegExp(`^${tag}$`) }).first().click();
+      await menu
+        .locator('[data-component-name="Menu/MenuItem"]', { hasText: new RegExp(`^${tag}$`) })
+        .first()
+        .click();
       for (const line of (await menu.innerText()).split('\n')) seen.add(line.trim());
     }
 

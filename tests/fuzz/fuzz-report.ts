@@ -64,7 +64,10 @@ export class FuzzTally {
   record(fuzzCase: FuzzCase, request: FuzzRequest, response: RawResponse): void {
     this.total += 1;
     this.statuses.set(response.status, (this.statuses.get(response.status) ?? 0) + 1);
-    for (const [map, key] of [[this.families, fuzzCase.family], [this.operations, fuzzCase.operationId]] as const) {
+    for (const [map, key] of [
+      [this.families, fuzzCase.family],
+      [this.operations, fuzzCase.operationId],
+    ] as const) {
       const counts = map.get(key) ?? { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 };
       counts[classOf(response.status)] += 1;
       map.set(key, counts);
@@ -98,7 +101,9 @@ export class FuzzTally {
       .sort(([a], [b]) => a - b)
       .map(([status, count]) => `  ${String(status || 'none').padEnd(5)} ${String(count).padStart(6)}  ${((100 * count) / this.total).toFixed(1).padStart(5)}%`);
     const byName = (map: Map<string, Counts>) => [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
-    return [`Responses by status (${this.total} requests):`, ...statusLines, '', table('family', byName(this.families)), '', table('operation', byName(this.operations))].join('\n');
+    return [`Responses by status (${this.total} requests):`, ...statusLines, '', table('family', byName(this.families)), '', table('operation', byName(this.operations))].join(
+      '\n',
+    );
   }
 
   /**

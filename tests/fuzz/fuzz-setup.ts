@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import { inject } from 'vitest';
-import { type Account, API, createSuperadmin, joinOrganization, login, registerOrganization, STRONG_PASSWORD, SYSTEM_ROLES, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
+import {
+  type Account,
+  API,
+  createSuperadmin,
+  joinOrganization,
+  login,
+  registerOrganization,
+  STRONG_PASSWORD,
+  SYSTEM_ROLES,
+  type Tokens,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { CALLBACK, createSamlConfiguration, serviceProvider } from '../helpers/saml-fixtures.js';
 import { TestIdentityProvider } from '../helpers/saml-idp.js';
 import { TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
@@ -25,7 +36,8 @@ function objectMaker(server: TestServer, organizationId: string, token: string) 
   const short = () => randomUUID().slice(0, 8);
   return {
     team: () => created(server, token, '/teams', { organization_id: organizationId, name: 'Fuzz team', slug: `fuzz-${short()}` }),
-    user: (extra: Record<string, unknown> = {}) => created(server, token, '/users', { organization_id: organizationId, email: uniqueEmail('fuzz'), full_name: 'Fuzz User', ...extra }),
+    user: (extra: Record<string, unknown> = {}) =>
+      created(server, token, '/users', { organization_id: organizationId, email: uniqueEmail('fuzz'), full_name: 'Fuzz User', ...extra }),
     role: () => created(server, token, '/roles', { name: `Fuzz role ${short()}`, permissions: ['teams:read', 'users:read'] }),
     oidc: () =>
       created(server, token, '/sso', {
@@ -126,7 +138,10 @@ function hintTables({ admin, member, own, foreign, idp, refreshTokens, samlRespo
     role_ids: fc.shuffledSubarray([SYSTEM_ROLES.member, SYSTEM_ROLES.viewer, SYSTEM_ROLES.admin, own.stable.role], { minLength: 1, maxLength: 2 }),
     default_role_id: fc.constantFrom(SYSTEM_ROLES.member, SYSTEM_ROLES.viewer, own.stable.role, foreign.role_id),
     // Joinable (and discoverable) addresses, and one that can log in.
-    email: fc.oneof(fc.uuid().map((id) => `join.${id.slice(0, 8)}@${JOINABLE_DOMAIN}`), fc.constant(own.loginTarget.email)),
+    email: fc.oneof(
+      fc.uuid().map((id) => `join.${id.slice(0, 8)}@${JOINABLE_DOMAIN}`),
+      fc.constant(own.loginTarget.email),
+    ),
     password: fc.constant(STRONG_PASSWORD),
     current_password: fc.constant(STRONG_PASSWORD),
     refresh_token: fc.constantFrom(...refreshTokens),

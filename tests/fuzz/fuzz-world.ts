@@ -50,7 +50,10 @@ export class FuzzWorld {
   async materialize(fuzzCase: FuzzCase, requestId: string): Promise<FuzzRequest> {
     const segments: Record<string, string> = {};
     for (const [name, arg] of Object.entries(fuzzCase.pathArgs)) segments[name] = await this.segmentFor(name, arg, fuzzCase.method);
-    const path = tweakRoute(fuzzCase.pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => segments[name] ?? ''), fuzzCase.routeTweak);
+    const path = tweakRoute(
+      fuzzCase.pathTemplate.replace(/\{([^}]+)\}/g, (_, name: string) => segments[name] ?? ''),
+      fuzzCase.routeTweak,
+    );
     const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': requestId, ...fuzzCase.wire.headers };
     const { header, note } = await this.authorization(fuzzCase.credential, fuzzCase.operationId);
     if (header !== undefined) headers.authorization = header;

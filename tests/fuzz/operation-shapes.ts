@@ -60,7 +60,9 @@ export function operationShapes(document: ApiDocument): OperationShape[] {
         type: 'object',
         additionalProperties: false,
         properties: Object.fromEntries(of('query').map((parameter) => [parameter.name, parameter.schema])),
-        required: of('query').filter((parameter) => parameter.required).map((parameter) => parameter.name),
+        required: of('query')
+          .filter((parameter) => parameter.required)
+          .map((parameter) => parameter.name),
       },
       bodies: Object.entries(body?.content ?? {}).map(([mediaType, { schema }]) => ({ mediaType, schema })),
       pathMethods: (['get', 'put', 'post', 'delete', 'patch'] as const).filter((method) => item[method] !== undefined),

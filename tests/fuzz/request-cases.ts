@@ -9,8 +9,20 @@ import { BODY_TWEAKS, formEncode, percentEncode, serializeBody, type Tweak, type
  * malformed ones. The world turns each into an Authorization header (or none).
  */
 export const FORGED_CREDENTIALS = [
-  'none', 'garbage', 'alg-none', 'expired', 'wrong-key', 'wrong-type', 'unknown-session', 'refresh-as-access',
-  'basic-scheme', 'empty-bearer', 'token-with-junk', 'oversized', 'lower-case-scheme', 'latin1-token',
+  'none',
+  'garbage',
+  'alg-none',
+  'expired',
+  'wrong-key',
+  'wrong-type',
+  'unknown-session',
+  'refresh-as-access',
+  'basic-scheme',
+  'empty-bearer',
+  'token-with-junk',
+  'oversized',
+  'lower-case-scheme',
+  'latin1-token',
 ] as const;
 export type Credential = 'admin' | 'member' | (typeof FORGED_CREDENTIALS)[number];
 
@@ -79,8 +91,14 @@ const ODD_SCALARS: Record<string, string> = {
 const segmentOf = (value: unknown) => percentEncode(typeof value === 'string' ? value : JSON.stringify(value));
 
 function validPathArg(schema: JsonSchema, scope: SchemaScope): fc.Arbitrary<PathArg> {
-  const kind = fc.oneof({ weight: 8, arbitrary: fc.constant('own' as const) }, { weight: 1, arbitrary: fc.constant('foreign' as const) }, { weight: 1, arbitrary: fc.constant('segment' as const) });
-  return fc.tuple(kind, fc.nat(99), validValue(schema, scope).map(segmentOf)).map(([kind, pick, fallback]): PathArg => (kind === 'segment' ? { kind, segment: fallback } : { kind, pick, fallback }));
+  const kind = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('own' as const) },
+    { weight: 1, arbitrary: fc.constant('foreign' as const) },
+    { weight: 1, arbitrary: fc.constant('segment' as const) },
+  );
+  return fc
+    .tuple(kind, fc.nat(99), validValue(schema, scope).map(segmentOf))
+    .map(([kind, pick, fallback]): PathArg => (kind === 'segment' ? { kind, segment: fallback } : { kind, pick, fallback }));
 }
 
 export function validDraft(shape: OperationShape, scope: SchemaScope): fc.Arbitrary<Draft> {
@@ -125,12 +143,16 @@ function oneSpotDraft(shape: OperationShape, scope: SchemaScope, make: MutantMak
 /** Path segments and query spellings that no schema mutation produces. */
 function rawInvalidParts(shape: OperationShape): fc.Arbitrary<Change>[] {
   const parts: fc.Arbitrary<Change>[] = Object.keys(shape.pathParameters).map((name) =>
-    fc.constantFrom(...Object.entries(JUNK_SEGMENTS)).map(([kind, segment]) => ({ pathArgs: { [name]: { kind: 'segment', segment } satisfies PathArg }, label: `path.${name}: ${kind}` })),
+    fc
+      .constantFrom(...Object.entries(JUNK_SEGMENTS))
+      .map(([kind, segment]) => ({ pathArgs: { [name]: { kind: 'segment', segment } satisfies PathArg }, label: `path.${name}: ${kind}` })),
   );
   const names = Object.keys(shape.query.properties ?? {});
   if (names.length > 0) {
     parts.push(
-      fc.tuple(fc.constantFrom(...names), fc.constantFrom(...Object.entries(ODD_SCALARS))).map(([name, [kind, spelling]]) => ({ parameter: { name, raw: `${name}=${spelling}` }, label: `query.${name}: ${kind}` })),
+      fc
+        .tuple(fc.constantFrom(...names), fc.constantFrom(...Object.entries(ODD_SCALARS)))
+        .map(([name, [kind, spelling]]) => ({ parameter: { name, raw: `${name}=${spelling}` }, label: `query.${name}: ${kind}` })),
       fc.constantFrom(...names).map((name) => ({ parameter: { name, raw: `${name}=1&${name}=2` }, label: `query.${name}: repeated` })),
       fc.constantFrom(...names).map((name) => ({ parameter: { name, raw: `${name}[]=1&${name}[x]=2` }, label: `query.${name}: array and object syntax` })),
     );
@@ -160,9 +182,7 @@ export function caseOf(shape: OperationShape, family: Family, draft: Draft, cred
 
 /** A bearer operation is called as the Admin mostly, as the Member (read-only) otherwise; a public one without a token. */
 export function callerOf(shape: OperationShape): fc.Arbitrary<Credential> {
-  return shape.requiresBearer
-    ? fc.oneof({ weight: 7, arbitrary: fc.constant('admin' as const) }, { weight: 3, arbitrary: fc.constant('member' as const) })
-    : fc.constant('none');
+  return shape.requiresBearer ? fc.oneof({ weight: 7, arbitrary: fc.constant('admin' as const) }, { weight: 3, arbitrary: fc.constant('member' as const) }) : fc.constant('none');
 }
 
 // Operations without a body get one anyway: a body where none is expected must not break them either.
@@ -189,7 +209,9 @@ export function caseArbitrary(shape: OperationShape, scope: SchemaScope): fc.Arb
 
   families.push({
     weight: shape.requiresBearer ? 8 : 3,
-    arbitrary: fc.tuple(valid, fc.constantFrom(...FORGED_CREDENTIALS)).map(([draft, credential]) => caseOf(shape, 'auth', { ...draft, label: `credential: ${credential}` }, credential)),
+    arbitrary: fc
+      .tuple(valid, fc.constantFrom(...FORGED_CREDENTIALS))
+      .map(([draft, credential]) => caseOf(shape, 'auth', { ...draft, label: `credential: ${credential}` }, credential)),
   });
 
   families.push({

@@ -3,7 +3,19 @@ import { HOSTILE_STRINGS } from '../helpers/hostile-strings.js';
 import type { SchemaScope } from '../helpers/schema-arbitrary.js';
 import { withFreeText } from '../helpers/schema-free-text.js';
 import type { OperationShape } from './operation-shapes.js';
-import { callerOf, caseArbitrary, caseOf, type Credential, type Draft, FORGED_CREDENTIALS, type FuzzCase, JUNK_SEGMENTS, type PathArg, tweakedCase, validDraft } from './request-cases.js';
+import {
+  callerOf,
+  caseArbitrary,
+  caseOf,
+  type Credential,
+  type Draft,
+  FORGED_CREDENTIALS,
+  type FuzzCase,
+  JUNK_SEGMENTS,
+  type PathArg,
+  tweakedCase,
+  validDraft,
+} from './request-cases.js';
 import { BODY_TWEAKS, formEncode } from './wire.js';
 
 /** Turns a seeded valid request of the operation into one sweep case. */
@@ -12,12 +24,20 @@ type Variant = (draft: Draft, caller: Credential, seed: number) => FuzzCase | un
 function variantsOf(shape: OperationShape, happy: SchemaScope): Variant[] {
   const variants: Variant[] = Object.entries(BODY_TWEAKS).map((tweak) => (draft, caller) => tweakedCase(shape, draft, caller, tweak));
   if (shape.requiresBearer) {
-    variants.push(...FORGED_CREDENTIALS.map((credential): Variant => (draft) => caseOf(shape, 'auth', { ...draft, label: `credential: ${credential}` }, credential)));
+    variants.push(
+      ...FORGED_CREDENTIALS.map(
+        (credential): Variant =>
+          (draft) =>
+            caseOf(shape, 'auth', { ...draft, label: `credential: ${credential}` }, credential),
+      ),
+    );
   }
   for (const name of Object.keys(shape.pathParameters)) {
     variants.push(
-      ...Object.entries(JUNK_SEGMENTS).map(([kind, segment]): Variant => (draft, caller) =>
-        caseOf(shape, 'invalid', { ...draft, pathArgs: { ...draft.pathArgs, [name]: { kind: 'segment', segment } }, label: `path.${name}: ${kind}` }, caller),
+      ...Object.entries(JUNK_SEGMENTS).map(
+        ([kind, segment]): Variant =>
+          (draft, caller) =>
+            caseOf(shape, 'invalid', { ...draft, pathArgs: { ...draft.pathArgs, [name]: { kind: 'segment', segment } }, label: `path.${name}: ${kind}` }, caller),
       ),
     );
   }

@@ -29,7 +29,9 @@ function pairs(key: string, value: unknown): string[] {
 /** Query strings and form bodies: arrays repeat the key, objects nest as key[sub], null is an empty value. */
 export function formEncode(value: unknown): string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return percentEncode(scalarText(value));
-  return Object.entries(value).flatMap(([key, inner]) => pairs(key, inner)).join('&');
+  return Object.entries(value)
+    .flatMap(([key, inner]) => pairs(key, inner))
+    .join('&');
 }
 
 const isJson = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
@@ -64,7 +66,10 @@ const as = (contentType: string | undefined, body: Buffer | string, extra: Recor
   body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
 });
 
-const withEncoding = (encoding: string): Tweak => (type, value) => as(type, serializeBody(type, value), { 'content-encoding': encoding });
+const withEncoding =
+  (encoding: string): Tweak =>
+  (type, value) =>
+    as(type, serializeBody(type, value), { 'content-encoding': encoding });
 
 const text = (type: string, value: unknown) => serializeBody(type, value).toString('utf8');
 

@@ -43,9 +43,7 @@ export async function countOrphanRefreshTokens(server: TestServer): Promise<numb
 
 /** The stored (sealed) OAuth client secret of an SSO configuration; the API answers only `has_client_secret`. */
 export async function sealedClientSecret(server: TestServer, ssoConfigurationId: string): Promise<string | null | undefined> {
-  const [row] = await server.query<{ sealed: string | null }>(
-    sql`select oauth_client_secret_encrypted as sealed from sso_configurations where id = ${ssoConfigurationId}`,
-  );
+  const [row] = await server.query<{ sealed: string | null }>(sql`select oauth_client_secret_encrypted as sealed from sso_configurations where id = ${ssoConfigurationId}`);
   return row?.sealed;
 }
 

@@ -47,10 +47,7 @@ export async function registerOrganization(server: TestServer, overrides: Partia
 }
 
 export async function login(server: TestServer, account: Pick<Account, 'email' | 'password'>): Promise<Tokens> {
-  return expectSuccess(
-    await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email: account.email, password: account.password } }),
-    200,
-  );
+  return expectSuccess(await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email: account.email, password: account.password } }), 200);
 }
 
 /** A raw answer (`server.request`) or a typed client's result, whose problem body is its `error`. */
@@ -141,12 +138,7 @@ export async function getUser(server: TestServer, tokens: Tokens, userId: string
 }
 
 /** `PUT /users/{id}` (a partial update: team, activity, email, name). */
-export async function updateUser(
-  server: TestServer,
-  tokens: Tokens,
-  userId: string,
-  body: components['schemas']['UserUpdate'],
-): Promise<components['schemas']['User']> {
+export async function updateUser(server: TestServer, tokens: Tokens, userId: string, body: components['schemas']['UserUpdate']): Promise<components['schemas']['User']> {
   return expectSuccess(await server.client(tokens).api.PUT('/api/v1/enterprise/users/{user_id}', { params: { path: { user_id: userId } }, body }), 200);
 }
 
@@ -188,10 +180,7 @@ export async function auditEvents(server: TestServer, tokens: Tokens, filters: A
   const PAGE = 100;
   const events = new Map<string, AuditEvent>();
   for (let skip = 0; ; skip += PAGE) {
-    const page = expectSuccess(
-      await server.client(tokens).api.GET('/api/v1/enterprise/audit-logs', { params: { query: { ...filters, skip, limit: PAGE } } }),
-      200,
-    );
+    const page = expectSuccess(await server.client(tokens).api.GET('/api/v1/enterprise/audit-logs', { params: { query: { ...filters, skip, limit: PAGE } } }), 200);
     // Rows written meanwhile push older ones onto the next page: seen twice, kept once.
     for (const event of page) if (!events.has(event.id)) events.set(event.id, event);
     if (page.length < PAGE) return [...events.values()];

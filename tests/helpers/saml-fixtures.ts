@@ -75,12 +75,7 @@ export async function startLogin(server: TestServer, configId: string, redirectU
 }
 
 /** Posts a SAML response to the ACS the way the IdP's auto-submitting form does. */
-export function postResponse(
-  server: TestServer,
-  configId: string,
-  samlResponse: string,
-  options: { accept?: string; relayState?: string } = {},
-): Promise<ApiResponse> {
+export function postResponse(server: TestServer, configId: string, samlResponse: string, options: { accept?: string; relayState?: string } = {}): Promise<ApiResponse> {
   const form = new URLSearchParams({ SAMLResponse: samlResponse, ...(options.relayState ? { RelayState: options.relayState } : {}) });
   return server.request('POST', `${API}/sso/${configId}/saml/acs`, {
     rawBody: form.toString(),

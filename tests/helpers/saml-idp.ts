@@ -57,7 +57,8 @@ export class TestIdentityProvider {
     const inResponseTo = options.inResponseTo ?? null;
     const inResponseToAttribute = inResponseTo === null ? '' : ` InResponseTo="${escape(inResponseTo)}"`;
     const issuer = escape(options.issuer ?? this.entityId);
-    const audience = options.audience === null ? '' : `<saml:AudienceRestriction><saml:Audience>${escape(options.audience ?? sp.entityId)}</saml:Audience></saml:AudienceRestriction>`;
+    const audience =
+      options.audience === null ? '' : `<saml:AudienceRestriction><saml:Audience>${escape(options.audience ?? sp.entityId)}</saml:Audience></saml:AudienceRestriction>`;
     const conditions = options.conditions === false ? '' : `<saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}">${audience}</saml:Conditions>`;
     const confirmation =
       options.subjectConfirmation === null

@@ -29,8 +29,24 @@ export interface JsonSchema {
 }
 
 const VALIDATION_KEYWORDS = new Set([
-  '$ref', 'type', 'enum', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'items', 'minItems',
-  'maxItems', 'uniqueItems', 'properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties',
+  '$ref',
+  'type',
+  'enum',
+  'format',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'items',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
 ]);
 const ANNOTATION_KEYWORDS = new Set(['description', 'default', 'example', 'examples', 'title', 'readOnly', 'writeOnly', 'deprecated']);
 
@@ -133,9 +149,7 @@ function validArray(schema: JsonSchema, scope: SchemaScope): fc.Arbitrary<unknow
     return fc.shuffledSubarray(itemSchema.enum, { minLength, maxLength: Math.min(maxLength, itemSchema.enum.length) });
   }
   const item = validValue(itemSchema, scope);
-  return schema.uniqueItems
-    ? fc.uniqueArray(item, { minLength, maxLength, selector: (value) => JSON.stringify(value) })
-    : fc.array(item, { minLength, maxLength });
+  return schema.uniqueItems ? fc.uniqueArray(item, { minLength, maxLength, selector: (value) => JSON.stringify(value) }) : fc.array(item, { minLength, maxLength });
 }
 
 /** A valid object; with `every`, each declared property is present. */

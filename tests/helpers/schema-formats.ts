@@ -34,9 +34,7 @@ const uuid: FormatValues = {
   },
 };
 
-const simpleEmail = fc
-  .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,15}$/), fc.uuid(), fc.domain())
-  .map(([name, id, domain]) => `${name}.${id.slice(0, 8)}@${domain}`);
+const simpleEmail = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,15}$/), fc.uuid(), fc.domain()).map(([name, id, domain]) => `${name}.${id.slice(0, 8)}@${domain}`);
 
 const email: FormatValues = {
   valid: fc.oneof({ weight: 3, arbitrary: simpleEmail }, { weight: 1, arbitrary: fc.emailAddress() }),
@@ -105,7 +103,7 @@ const dateTime: FormatValues = {
     'hour 24': '2024-01-01T24:00:00Z',
     'Unix timestamp': '1700000000',
     'year 10000': '10000-01-01T00:00:00Z',
-    'words': 'yesterday',
+    words: 'yesterday',
     'empty string': '',
   },
 };

@@ -11,7 +11,9 @@ function hasFreeText(schema: JsonSchema, scope: SchemaScope): boolean {
   const resolved = resolveSchema(schema, scope.document);
   if (isFreeText(resolved)) return true;
   const extra = typeof resolved.additionalProperties === 'object' ? [resolved.additionalProperties] : [];
-  const fields = Object.entries(resolved.properties ?? {}).filter(([key]) => !isHinted(scope, key)).map(([, property]) => property);
+  const fields = Object.entries(resolved.properties ?? {})
+    .filter(([key]) => !isHinted(scope, key))
+    .map(([, property]) => property);
   return [...fields, ...extra, ...(resolved.items ? [resolved.items] : [])].some((child) => hasFreeText(child, scope));
 }
 
@@ -39,7 +41,9 @@ export function withFreeText(schema: JsonSchema, scope: SchemaScope, text: strin
   const resolved = resolveSchema(schema, scope.document);
   if (!hasFreeText(resolved, scope)) return undefined;
   if (!typesOf(resolved).includes('object')) return validValue(resolved, scope).map((value) => fillFreeText(value, resolved, scope, text));
-  const textual = Object.entries(resolved.properties ?? {}).filter(([key, property]) => !isHinted(scope, key) && hasFreeText(property, scope)).map(([key]) => key);
+  const textual = Object.entries(resolved.properties ?? {})
+    .filter(([key, property]) => !isHinted(scope, key) && hasFreeText(property, scope))
+    .map(([key]) => key);
   const keys = [...new Set([...(resolved.required ?? []), ...textual])];
   const base = validObject({ ...resolved, type: 'object', properties: pick(resolved.properties, keys), required: keys }, scope);
   return base.map((value) => fillFreeText(value, resolved, scope, text));

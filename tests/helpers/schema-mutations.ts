@@ -1,18 +1,6 @@
 import fc from 'fast-check';
 import { hostileString } from './hostile-strings.js';
-import {
-  admitsType,
-  fitsString,
-  fitted,
-  type JsonSchema,
-  jsonTypeOf,
-  pick,
-  resolveSchema,
-  type SchemaScope,
-  typesOf,
-  validObject,
-  validValue,
-} from './schema-arbitrary.js';
+import { admitsType, fitsString, fitted, type JsonSchema, jsonTypeOf, pick, resolveSchema, type SchemaScope, typesOf, validObject, validValue } from './schema-arbitrary.js';
 import { formatValues } from './schema-formats.js';
 
 /** A generated value and what was done to it, e.g. `body.full_name: NUL byte`. */
@@ -54,7 +42,10 @@ function stringEdges(schema: JsonSchema): fc.Arbitrary<Spotted>[] {
   if (schema.format !== undefined) {
     const format = formatValues(schema.format);
     edges.push(...Object.entries(format.edges));
-    for (const [kind, length] of [['at minLength', min], ['at maxLength', max]] as const) {
+    for (const [kind, length] of [
+      ['at minLength', min],
+      ['at maxLength', max],
+    ] as const) {
       const text = length === undefined ? undefined : format.ofLength?.(length);
       if (text !== undefined) edges.push([kind, text]);
     }
@@ -120,7 +111,12 @@ function stringMisses(schema: JsonSchema): [string, string][] {
     misses.push(['longer than maxLength', 'a'.repeat(schema.maxLength + 1)], ['longer than maxLength in astral characters', '😀'.repeat(schema.maxLength + 1)]);
   }
   if (schema.pattern !== undefined) {
-    const candidates: [string, string][] = [['upper case', 'UPPER'], ['a space', 'with space'], ['non-ASCII letters', 'ünïcödé'], ['punctuation', 'a_b.c!']];
+    const candidates: [string, string][] = [
+      ['upper case', 'UPPER'],
+      ['a space', 'with space'],
+      ['non-ASCII letters', 'ünïcödé'],
+      ['punctuation', 'a_b.c!'],
+    ];
     misses.push(...candidates.map(([kind, text]): [string, string] => [`pattern broken by ${kind}`, text]));
   }
   const broken = misses.filter(([, text]) => !fitsString(schema, text));
@@ -142,16 +138,38 @@ function arrayMisses(schema: JsonSchema, scope: SchemaScope): fc.Arbitrary<Spott
   const misses: fc.Arbitrary<Spotted>[] = [];
   if (schema.maxItems !== undefined) misses.push(kindOf('more than maxItems', fc.array(item, { minLength: schema.maxItems + 1, maxLength: schema.maxItems + 1 })));
   if ((schema.minItems ?? 0) > 0) misses.push(kindOf('fewer than minItems', fc.array(item, { maxLength: (schema.minItems as number) - 1 })));
-  if (schema.uniqueItems) misses.push(kindOf('duplicate items', item.map((value) => [value, value])));
+  if (schema.uniqueItems)
+    misses.push(
+      kindOf(
+        'duplicate items',
+        item.map((value) => [value, value]),
+      ),
+    );
   return misses;
 }
 
 function objectMisses(schema: JsonSchema, scope: SchemaScope): fc.Arbitrary<Spotted>[] {
   const valid = validObject(schema, scope);
-  const misses = (schema.required ?? []).map((key) => kindOf(`missing required field ${key}`, valid.map(({ [key]: _dropped, ...rest }) => rest)));
+  const misses = (schema.required ?? []).map((key) =>
+    kindOf(
+      `missing required field ${key}`,
+      valid.map(({ [key]: _dropped, ...rest }) => rest),
+    ),
+  );
   // JSON.parse makes "__proto__" an own field, as a client's JSON body would.
-  misses.push(kindOf('own __proto__ field', valid.map((value) => ({ ...value, ...JSON.parse('{"__proto__": {"is_superadmin": true}}') }))));
-  if (schema.additionalProperties === false) misses.push(kindOf('unknown extra field', valid.map((value) => ({ ...value, unexpected_field: 'surprise' }))));
+  misses.push(
+    kindOf(
+      'own __proto__ field',
+      valid.map((value) => ({ ...value, ...JSON.parse('{"__proto__": {"is_superadmin": true}}') })),
+    ),
+  );
+  if (schema.additionalProperties === false)
+    misses.push(
+      kindOf(
+        'unknown extra field',
+        valid.map((value) => ({ ...value, unexpected_field: 'surprise' })),
+      ),
+    );
   if ((schema.minProperties ?? 0) > 0 || (schema.required ?? []).length > 0) misses.push(constant('empty object', {}));
   if (schema.maxProperties !== undefined) {
     const tooMany = Object.fromEntries(Array.from({ length: schema.maxProperties + 1 }, (_, index) => [`key${index}`, 'value']));
@@ -189,9 +207,7 @@ function somewhere(schema: JsonSchema, scope: SchemaScope, where: string, spot: 
   const properties = Object.entries(resolved.properties ?? {});
   const own = spot(resolved, scope);
   const options: fc.WeightedArbitrary<Mutant>[] =
-    own.length === 0
-      ? []
-      : [{ weight: Math.max(1, properties.length), arbitrary: fc.oneof(...own).map(({ kind, value }) => ({ value, label: `${where}: ${kind}` })) }];
+    own.length === 0 ? [] : [{ weight: Math.max(1, properties.length), arbitrary: fc.oneof(...own).map(({ kind, value }) => ({ value, label: `${where}: ${kind}` })) }];
   const base = properties.length > 0 ? validObject({ ...resolved, type: 'object' }, scope) : undefined;
   for (const [key, property] of properties) {
     const inner = base && somewhere(property, scope, `${where}.${key}`, spot);

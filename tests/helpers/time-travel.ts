@@ -18,9 +18,7 @@ export async function revokedSessionDaysAgo(server: TestServer, sessionId: strin
 
 /** Moves the expiry of every refresh token of the user's sessions a minute into the past (the sessions stay live). */
 export async function expireRefreshTokensOf(server: TestServer, userId: string): Promise<void> {
-  await server.query(
-    sql`update refresh_tokens set expires_at = now() - interval '1 minute' where session_id in (select id from sessions where user_id = ${userId})`,
-  );
+  await server.query(sql`update refresh_tokens set expires_at = now() - interval '1 minute' where session_id in (select id from sessions where user_id = ${userId})`);
 }
 
 /** Dates one SAML AuthnRequest (by its id, the response's InResponseTo) as expired a second ago. */

@@ -25,7 +25,12 @@ export async function withPermissions(db: Queryable, rows: RoleRow[]): Promise<R
     .select({ roleId: rolePermissions.roleId, name: permissions.name })
     .from(rolePermissions)
     .innerJoin(permissions, eq(permissions.id, rolePermissions.permissionId))
-    .where(inArray(rolePermissions.roleId, rows.map((role) => role.id)))
+    .where(
+      inArray(
+        rolePermissions.roleId,
+        rows.map((role) => role.id),
+      ),
+    )
     .orderBy(asc(permissions.name));
   return rows.map((role) => ({ ...role, permissions: grants.filter((grant) => grant.roleId === role.id).map((grant) => grant.name) }));
 }

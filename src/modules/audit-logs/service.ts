@@ -6,7 +6,6 @@ import { auditLogs } from '../../db/schema.js';
 import { AppError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 
-
 export interface AuditFilters {
   eventType?: string;
   userId?: string;

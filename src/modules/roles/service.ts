@@ -80,7 +80,11 @@ export class RolesService {
         const current = await this.findEditable(tx, principal, roleId, meta);
         if (changes.name !== undefined) await this.assertNotSystemName(tx, changes.name);
         const { permissions: granted, ...fields } = changes;
-        const [role] = await tx.update(roles).set({ ...fields, updatedAt: new Date() }).where(eq(roles.id, current.id)).returning();
+        const [role] = await tx
+          .update(roles)
+          .set({ ...fields, updatedAt: new Date() })
+          .where(eq(roles.id, current.id))
+          .returning();
         if (!role) throw AppError.notFound('role_not_found', NOT_FOUND);
         if (granted) {
           await tx.delete(rolePermissions).where(eq(rolePermissions.roleId, role.id));
@@ -114,7 +118,10 @@ export class RolesService {
       .where(and(inArray(roles.id, roleIds), or(isNull(roles.organizationId), eq(roles.organizationId, organizationId))));
     if (rows.length !== new Set(roleIds).size) throw AppError.notFound('role_not_found', NOT_FOUND);
     const found = await withPermissions(db, rows);
-    this.assertCanGrant(principal, found.flatMap((role) => role.permissions));
+    this.assertCanGrant(
+      principal,
+      found.flatMap((role) => role.permissions),
+    );
     return found;
   }
 

@@ -66,12 +66,7 @@ type SsoOperation = 'createSsoConfiguration' | 'listSsoConfigurations' | 'getSso
 export function ssoHandlers({ services: { sso } }: Container): HandlersFor<SsoOperation> {
   return {
     async createSsoConfiguration({ body, principal, meta }) {
-      const row = await sso.create(
-        principal(),
-        body.organization_id,
-        { ...settingsOf(body), providerType: body.provider_type, providerName: body.provider_name },
-        meta,
-      );
+      const row = await sso.create(principal(), body.organization_id, { ...settingsOf(body), providerType: body.provider_type, providerName: body.provider_name }, meta);
       return { status: 201, body: toSsoConfiguration(row) };
     },
 

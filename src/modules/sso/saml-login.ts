@@ -4,7 +4,17 @@ import type { Config } from '../../config/index.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { countLiveUsers, findLiveUserByEmail } from '../../db/queries/users.js';
-import { type OrganizationRow, organizations, samlAssertions, samlRequests, type SsoConfigurationRow as SsoRow, ssoConfigurations, type UserRow, userRoles, users } from '../../db/schema.js';
+import {
+  type OrganizationRow,
+  organizations,
+  samlAssertions,
+  samlRequests,
+  type SsoConfigurationRow as SsoRow,
+  ssoConfigurations,
+  type UserRow,
+  userRoles,
+  users,
+} from '../../db/schema.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';

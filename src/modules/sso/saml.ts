@@ -152,9 +152,7 @@ export class SamlServiceProvider {
   /** The IdP URL carrying a fresh AuthnRequest (HTTP-Redirect binding), and that request's id. */
   loginRequest(): Promise<{ url: string; requestId: string }> {
     return new Promise((resolve, reject) => {
-      this.serviceProvider.create_login_request_url(this.identityProvider, {}, (err, url, requestId) =>
-        err ? reject(err) : resolve({ url, requestId }),
-      );
+      this.serviceProvider.create_login_request_url(this.identityProvider, {}, (err, url, requestId) => (err ? reject(err) : resolve({ url, requestId })));
     });
   }
 
@@ -203,9 +201,7 @@ export class SamlServiceProvider {
       nameId: user.name_id,
       inResponseTo: confirmation.inResponseTo,
       expiresAt: confirmation.expiresAt,
-      attributes: Object.fromEntries(
-        Object.entries(user.attributes ?? {}).map(([name, values]) => [name, Array.isArray(values) ? values : [values]]),
-      ),
+      attributes: Object.fromEntries(Object.entries(user.attributes ?? {}).map(([name, values]) => [name, Array.isArray(values) ? values : [values]])),
     };
   }
 

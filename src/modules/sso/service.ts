@@ -79,8 +79,7 @@ export class SsoConfigurationsService {
       const current = await this.findVisible(tx, principal, configId);
       const { clientSecret, ...columns } = changes;
       await this.assertSettings(tx, principal, current.organizationId, { ...current, ...columns });
-      const sealed =
-        clientSecret === undefined ? {} : { oauthClientSecretEncrypted: clientSecret === null ? null : this.secrets.seal(clientSecret) };
+      const sealed = clientSecret === undefined ? {} : { oauthClientSecretEncrypted: clientSecret === null ? null : this.secrets.seal(clientSecret) };
       const [row] = await tx
         .update(ssoConfigurations)
         .set({ ...columns, ...sealed, updatedAt: new Date() })

@@ -20,11 +20,7 @@ type TeamOperation = 'createTeam' | 'listTeams' | 'getTeam' | 'updateTeam' | 'de
 export function teamHandlers({ services: { teams } }: Container): HandlersFor<TeamOperation> {
   return {
     async createTeam({ body, principal, meta }) {
-      const team = await teams.create(
-        principal(),
-        { organizationId: body.organization_id, name: body.name, slug: body.slug, description: body.description },
-        meta,
-      );
+      const team = await teams.create(principal(), { organizationId: body.organization_id, name: body.name, slug: body.slug, description: body.description }, meta);
       return { status: 201, body: toTeam(team) };
     },
 

@@ -76,7 +76,11 @@ export class TeamsService {
     return withUniqueConflict('team_slug_taken', () =>
       this.db.transaction(async (tx) => {
         await this.findVisible(tx, principal, teamId);
-        const [team] = await tx.update(teams).set({ ...changes, updatedAt: new Date() }).where(eq(teams.id, teamId)).returning();
+        const [team] = await tx
+          .update(teams)
+          .set({ ...changes, updatedAt: new Date() })
+          .where(eq(teams.id, teamId))
+          .returning();
         if (!team) throw AppError.notFound('team_not_found', NOT_FOUND);
         await this.record(tx, principal, meta, 'team.update', team, { changed: Object.keys(changes) });
         return team;

@@ -24,12 +24,7 @@ export function userHandlers({ services: { users } }: Container): HandlersFor<Us
     },
 
     async listUsers({ params, query, principal }) {
-      const page = await users.list(
-        principal(),
-        params.organization_id,
-        { teamId: query.team_id, isActive: query.is_active, q: query.q },
-        pageOf(query),
-      );
+      const page = await users.list(principal(), params.organization_id, { teamId: query.team_id, isActive: query.is_active, q: query.q }, pageOf(query));
       return { status: 200, body: page.items.map(toUser), headers: { 'X-Total-Count': String(page.total) } };
     },
 
