@@ -74,8 +74,7 @@ function liveSessionQuery(db: Database) {
       and(
         eq(sessions.id, sql.placeholder('sessionId')),
         eq(sessions.userId, sql.placeholder('userId')),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, sql`now()`),
+        isLive(),
         eq(users.isActive, true),
         isNull(users.deletedAt),
         eq(organizations.isActive, true),

@@ -33,7 +33,7 @@ const TYPE_BY_STATUS: Readonly<Record<number, string>> = {
   503: 'service-unavailable',
 };
 
-export const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
+const PROBLEM_TYPE_PREFIX = 'urn:fm-auth:problem:';
 
 /** The problem type URN of a status (`urn:fm-auth:problem:not-found`). */
 export function problemType(status: number, type?: string): string {

@@ -11,7 +11,7 @@ const CONFLICTS = {
 
 export type UniqueConflict = keyof typeof CONFLICTS;
 
-export function conflictError(code: UniqueConflict): AppError {
+function conflictError(code: UniqueConflict): AppError {
   return AppError.conflict(code, CONFLICTS[code]);
 }
 

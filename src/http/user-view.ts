@@ -1,7 +1,5 @@
-import type { users } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import type { Schemas } from './types.js';
-
-type UserRow = typeof users.$inferSelect;
 
 export function toUser(row: UserRow): Schemas['User'] {
   return {
