@@ -20,6 +20,7 @@ function locate(): { packageRoot: string; codeDirectory: string } {
 
 const { packageRoot, codeDirectory } = locate();
 
+export const PACKAGE_ROOT = packageRoot;
 export const SPEC_FILE = join(packageRoot, 'spec', 'openapi.yaml');
 export const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
 /** Copied next to the built code by scripts/build.ts. */
@@ -34,3 +35,5 @@ export const REDOC_BUNDLE_FILE =
   basename(codeDirectory) === 'src'
     ? join(packageRoot, 'node_modules', '@redocly', 'cli', 'lib', 'chunks', 'redoc.standalone.js')
     : join(codeDirectory, 'docs', 'redoc.standalone.js');
+/** Run from source only: the embedded database is never part of the build. */
+export const EMBEDDED_TEMPLATE_SCRIPT = join(codeDirectory, 'cli', 'embedded-template.ts');
