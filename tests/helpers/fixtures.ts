@@ -104,11 +104,11 @@ export async function joinOrganization(server: TestServer, admin: Account, admin
 }
 
 /**
- * A platform super-admin (the real CLI, as `createSuperadmin`) logged in on `server`. Each CLI start
- * takes seconds: make one per test file, in beforeAll, and reuse it.
+ * A platform super-admin logged in on `server` (a new session): on the run's database the one the
+ * global setup made with the real CLI, on any other database a new one (`createSuperadmin`).
  */
 export async function loginSuperadmin(server: TestServer, databaseUrl = inject('databaseUrl')): Promise<Tokens> {
-  return login(server, await createSuperadmin(databaseUrl));
+  return login(server, databaseUrl === inject('databaseUrl') ? inject('superadmin') : await createSuperadmin(databaseUrl));
 }
 
 /**
