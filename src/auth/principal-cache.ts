@@ -63,6 +63,7 @@ export class PrincipalCache {
   /** Bumped by every invalidation: a lookup that began before one must not store what it read. */
   private generation = 0;
   private peers: PeerBus | null = null;
+  private hasListened = false;
 
   private constructor(
     private readonly ttlMs: number,
@@ -178,9 +179,9 @@ export class PrincipalCache {
       // Whatever was missed while not listening is unknown: start again from the database.
       onListeningChange: (listening) => {
         this.apply([{ kind: 'all' }], 'listener');
-        this.logger[listening ? 'info' : 'warn'](
-          listening ? 'session cache: listening for invalidations' : 'session cache: stopped hearing invalidations; bypassed until listening again',
-        );
+        if (!listening) this.logger.warn('session cache: stopped hearing invalidations; bypassed until listening again');
+        else if (this.hasListened) this.logger.info('session cache: listening for invalidations again');
+        this.hasListened ||= listening;
       },
       onError: (error) => this.logger.warn('session cache: peer bus error', { error }),
     };

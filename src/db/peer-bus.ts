@@ -81,8 +81,9 @@ export async function openPeerBus(url: string, handlers: PeerBusHandlers): Promi
     onnotice: () => {},
     connection: { application_name: 'fm-auth' },
     onclose: () => {
+      if (closing) return;
       setListening(false);
-      if (!closing) scheduleListen();
+      scheduleListen();
     },
     onnotify: (channel, payload) => {
       if (channel !== CHANNEL) return;
