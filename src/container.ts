@@ -89,7 +89,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const accessTokens = new AccessTokens(config.jwt);
   const audit = new AuditLog();
   const databaseUrl = config.database.url;
-  const principals = await PrincipalCache.open({
+  const principals = PrincipalCache.open({
     ...config.sessionCache,
     metrics,
     logger,

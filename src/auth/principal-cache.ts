@@ -48,7 +48,7 @@ export interface PrincipalCacheOptions {
   metrics: Metrics;
   logger: Logger;
   /** Opens the bus to the other instances; absent with the embedded database, which serves one. */
-  connectPeers?: (handlers: PeerBusHandlers) => Promise<PeerBus>;
+  connectPeers?: (handlers: PeerBusHandlers) => PeerBus;
 }
 
 /**
@@ -72,10 +72,10 @@ export class PrincipalCache {
     private readonly logger: Logger,
   ) {}
 
-  static async open({ ttlSeconds, maxEntries, metrics, logger, connectPeers }: PrincipalCacheOptions): Promise<PrincipalCache> {
+  static open({ ttlSeconds, maxEntries, metrics, logger, connectPeers }: PrincipalCacheOptions): PrincipalCache {
     const cache = new PrincipalCache(ttlSeconds * 1000, maxEntries, metrics, logger);
     // The bus opens even with the cache off: other instances may cache, and need to hear of changes made here.
-    if (connectPeers) cache.peers = await connectPeers(cache.peerHandlers());
+    if (connectPeers) cache.peers = connectPeers(cache.peerHandlers());
     return cache;
   }
 

@@ -209,6 +209,9 @@ export class Sessions {
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
   }
 
+  // The revoke* methods run inside the caller's transaction: the caller invalidates the session
+  // cache (`principals.invalidate`) once that has committed.
+
   /** Revokes every live session of a user, except `keepSessionId` when given; answers how many. */
   async revokeAllForUser(db: Queryable, userId: string, reason: RevokeReason, keepSessionId?: string): Promise<number> {
     return this.revokeWhere(db, reason, and(eq(sessions.userId, userId), keepSessionId ? ne(sessions.id, keepSessionId) : undefined));

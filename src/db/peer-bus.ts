@@ -59,7 +59,7 @@ interface Pending {
  * The bus over one dedicated connection (LISTEN holds a connection to itself). It reconnects on
  * its own, a second after a drop; handlers hear when listening stops and starts again.
  */
-export async function openPeerBus(url: string, handlers: PeerBusHandlers): Promise<PeerBus> {
+export function openPeerBus(url: string, handlers: PeerBusHandlers): PeerBus {
   const self = randomUUID();
   const listeningName = `${LISTENER_NAME_PREFIX}${self}`;
   const pending = new Map<string, Pending>();
@@ -119,11 +119,11 @@ export async function openPeerBus(url: string, handlers: PeerBusHandlers): Promi
     }, RECONNECT_DELAY_MS);
   }
 
-  // Start-up goes on while the database is unreachable (main.ts waits for it to migrate): until
-  // the first LISTEN succeeds the instance simply is not listening.
-  await listen().catch((error: unknown) => {
+  // Not awaited: start-up goes on while the database is unreachable (main.ts waits for it to
+  // migrate), and until the first LISTEN succeeds the instance simply is not listening.
+  listen().catch((error: unknown) => {
     handlers.onError(error);
-    scheduleListen();
+    if (!closing) scheduleListen();
   });
 
   return {

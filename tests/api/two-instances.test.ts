@@ -100,6 +100,12 @@ async function metric(server: TestServer, series: string): Promise<number> {
   return Number(line.slice(series.length + 1));
 }
 
+/** Polls `condition` until it holds or `ms` have passed (notifications and reconnects are asynchronous). */
+async function within(ms: number, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 /**
  * Both instances cache sessions for a minute, far longer than any test here: only the
  * invalidation each change sends can explain a refusal. Each test first has both instances cache
@@ -112,6 +118,8 @@ describe('two instances caching sessions', () => {
   beforeAll(async () => {
     const shared = { SESSION_CACHE_TTL_SECONDS: '60' };
     [a, b] = await Promise.all([startServer(shared), startServer(shared)]);
+    // Each starts listening on its own, right after start-up: until then it bypasses its cache.
+    for (const server of [a, b]) await within(10_000, async () => (await metric(server, 'auth_session_cache_listening').catch(() => 0)) === 1);
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
@@ -193,8 +201,7 @@ describe('two instances caching sessions', () => {
     const before = await metric(b, lost).catch(() => 0);
     expect(await dropPeerListener(a, b)).toBe(true);
     // Dropped, then listening again a second later: each empties the cache (whatever was sent meanwhile is unknown).
-    const deadline = Date.now() + 10_000;
-    while ((await metric(b, lost).catch(() => 0)) < before + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await within(10_000, async () => (await metric(b, lost).catch(() => 0)) >= before + 2);
     expect(await metric(b, lost)).toBe(before + 2);
     expect(await metric(b, 'auth_session_cache_listening')).toBe(1);
     const misses = await metric(b, 'auth_session_cache_lookups_total{result="miss"}');

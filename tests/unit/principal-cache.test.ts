@@ -11,7 +11,7 @@ function principal(sessionId: string, overrides: Partial<Principal> = {}): Princ
   return { userId: `user-${sessionId}`, organizationId: 'org-1', sessionId, email: 'a@example.com', isSuperadmin: false, permissions: new Set(), ...overrides };
 }
 
-async function cache(options: { ttlSeconds?: number; maxEntries?: number } = {}) {
+function cache(options: { ttlSeconds?: number; maxEntries?: number } = {}) {
   const logger = createLogger({ environment: 'test', logLevel: 'error' }, { destination: new PassThrough() });
   return PrincipalCache.open({ ttlSeconds: options.ttlSeconds ?? 5, maxEntries: options.maxEntries ?? 100, metrics: new Metrics(), logger });
 }
@@ -27,7 +27,7 @@ describe('PrincipalCache', () => {
   });
 
   it('answers a stored principal only for its own user', async () => {
-    const subject = await cache();
+    const subject = cache();
     remember(subject, principal('s1'));
     expect(subject.lookup('s1', 'user-s1')?.sessionId).toBe('s1');
     expect(subject.lookup('s1', 'someone-else')).toBeUndefined();
@@ -35,7 +35,7 @@ describe('PrincipalCache', () => {
 
   it('forgets an entry after the TTL, and at the session’s own expiry if that comes first', async () => {
     vi.useFakeTimers({ now: new Date('2030-01-01T00:00:00Z') });
-    const subject = await cache({ ttlSeconds: 5 });
+    const subject = cache({ ttlSeconds: 5 });
     remember(subject, principal('long'));
     remember(subject, principal('ending'), new Date(Date.now() + 2000));
     vi.advanceTimersByTime(2000);
@@ -46,7 +46,7 @@ describe('PrincipalCache', () => {
   });
 
   it('holds at most maxEntries, dropping the least recently used', async () => {
-    const subject = await cache({ maxEntries: 2 });
+    const subject = cache({ maxEntries: 2 });
     remember(subject, principal('a'));
     remember(subject, principal('b'));
     subject.lookup('a', 'user-a');
@@ -58,7 +58,7 @@ describe('PrincipalCache', () => {
   });
 
   it('invalidates by session, user, organization and everything', async () => {
-    const subject = await cache();
+    const subject = cache();
     remember(subject, principal('s1', { userId: 'u1' }));
     remember(subject, principal('s2', { userId: 'u1' }));
     remember(subject, principal('s3', { userId: 'u2' }));
@@ -76,7 +76,7 @@ describe('PrincipalCache', () => {
   });
 
   it('refuses to store what was read before an invalidation that came in meanwhile', async () => {
-    const subject = await cache();
+    const subject = cache();
     const readAt = subject.version;
     await subject.invalidate({ kind: 'user', id: 'user-s1' });
     subject.store(principal('s1'), LATER, readAt);
@@ -84,7 +84,7 @@ describe('PrincipalCache', () => {
   });
 
   it('stores nothing with a TTL of 0', async () => {
-    const subject = await cache({ ttlSeconds: 0 });
+    const subject = cache({ ttlSeconds: 0 });
     remember(subject, principal('s1'));
     expect(subject.lookup('s1', 'user-s1')).toBeUndefined();
     expect(subject.size).toBe(0);
