@@ -31,7 +31,7 @@ const CHANNEL = 'fm_auth_peers';
 // Set only once LISTEN has succeeded, so the instances a sender counts are those that will hear it.
 export const LISTENER_NAME_PREFIX = 'fm-auth-peer-listener ';
 const RECONNECT_DELAY_MS = 1000;
-export const ACK_TIMEOUT_MS = 2000;
+const ACK_TIMEOUT_MS = 2000;
 
 type Envelope = { kind: 'message'; id: string; from: string; body: string } | { kind: 'ack'; id: string; from: string };
 
