@@ -3,12 +3,14 @@ import { Redis } from 'ioredis';
 import { AccessControl } from './auth/access.js';
 import { type LimiterFactory, sharedLimiters } from './auth/limiters.js';
 import { LoginThrottle } from './auth/login-throttle.js';
+import { PrincipalCache } from './auth/principal-cache.js';
 import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { openPeerBus } from './db/peer-bus.js';
 import { Retention } from './db/retention.js';
 import { type ApiDocument, loadApiDocument } from './http/openapi.js';
 import { AuditLog } from './core/audit-log.js';
@@ -39,6 +41,8 @@ export interface Container {
   version: string;
   accessTokens: AccessTokens;
   sessions: Sessions;
+  /** The principals of live sessions, for a few seconds; every change to one must invalidate it here, after commit. */
+  principals: PrincipalCache;
   /** Permission and tenant checks; the router runs each operation's `x-permission` through it. */
   access: AccessControl;
   /** Counters shared by every instance (Redis when configured, else the database). */
@@ -84,7 +88,14 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const passwords = Passwords.withBundledList();
   const accessTokens = new AccessTokens(config.jwt);
   const audit = new AuditLog();
-  const sessions = new Sessions({ db: database.db, accessTokens, jwt: config.jwt, metrics, audit });
+  const databaseUrl = config.database.url;
+  const principals = PrincipalCache.open({
+    ...config.sessionCache,
+    metrics,
+    logger,
+    ...(databaseUrl ? { connectPeers: (handlers) => openPeerBus(databaseUrl, handlers) } : {}),
+  });
+  const sessions = new Sessions({ db: database.db, accessTokens, jwt: config.jwt, metrics, audit, principals });
   const redis = config.redisUrl ? connectRedis(config.redisUrl, logger) : null;
   const limiters = sharedLimiters(database.db, redis);
   const recordThrottling = async (limiter: string, meta: RequestMeta, actorUserId?: string) => {
@@ -95,14 +106,15 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const health = new HealthService(database, lifecycle);
   const access = new AccessControl(database.db, audit);
   const db = database.db;
-  const organizations = new OrganizationsService({ db, access, sessions, audit });
+  const organizations = new OrganizationsService({ db, access, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
-  const roles = new RolesService({ db, access, audit });
+  const roles = new RolesService({ db, access, principals, audit });
   const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
     activeSessions: () => sessions.countActive(),
     poolSize: database.poolSize,
+    sessionCache: () => ({ entries: principals.size, listening: principals.listening }),
   });
   return {
     config,
@@ -117,16 +129,17 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
     version: apiDocument.info.version,
     accessTokens,
     sessions,
+    principals,
     access,
     limiters,
     recordThrottling,
     retention,
     async close() {
       await retention.stop();
-      await Promise.all([database.close(), redis?.quit()]);
+      await Promise.all([principals.close(), database.close(), redis?.quit()]);
     },
     services: {
-      auth: new AuthService({ db, passwords, sessions, audit, metrics, throttle: loginThrottle, config }),
+      auth: new AuthService({ db, passwords, sessions, principals, audit, metrics, throttle: loginThrottle, config }),
       health,
       organizations,
       teams,
@@ -141,8 +154,8 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         audit,
         allowHttp: config.environment !== 'production',
       }),
-      samlLogin: new SamlLoginService({ db, sessions, audit, metrics, logger, config }),
-      users: new UsersService({ db, access, organizations, teams, roles, sessions, passwords, audit }),
+      samlLogin: new SamlLoginService({ db, sessions, principals, audit, metrics, logger, config }),
+      users: new UsersService({ db, access, organizations, teams, roles, sessions, principals, passwords, audit }),
     },
   };
 }

@@ -9,6 +9,7 @@ import { type AccessTokens, hashRefreshToken, newRefreshToken } from './tokens.j
 import type { Principal } from '../core/principal.js';
 import type { RequestMeta } from '../core/request-meta.js';
 import type { AuditLog } from '../core/audit-log.js';
+import type { PrincipalCache } from './principal-cache.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -39,6 +40,7 @@ export interface SessionsDependencies {
   jwt: Config['jwt'];
   metrics: Metrics;
   audit: AuditLog;
+  principals: PrincipalCache;
 }
 
 /** Starts with the phrase the old service's clients match on; said only to whoever proved they hold the account. */
@@ -66,7 +68,13 @@ const grantedPermissions = sql<string[]>`coalesce((
 /** Built once and prepared: every authenticated request runs it, and building its SQL cost more CPU than sending it. */
 function liveSessionQuery(db: Database) {
   return db
-    .select({ email: users.email, organizationId: users.organizationId, isSuperadmin: users.isSuperadmin, permissions: grantedPermissions })
+    .select({
+      email: users.email,
+      organizationId: users.organizationId,
+      isSuperadmin: users.isSuperadmin,
+      permissions: grantedPermissions,
+      sessionExpiresAt: sessions.expiresAt,
+    })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .innerJoin(organizations, eq(organizations.id, users.organizationId))
@@ -92,14 +100,16 @@ export class Sessions {
   private readonly metrics: Metrics;
   private readonly audit: AuditLog;
   private readonly liveSession: ReturnType<typeof liveSessionQuery>;
+  private readonly principals: PrincipalCache;
 
-  constructor({ db, accessTokens, jwt, metrics, audit }: SessionsDependencies) {
+  constructor({ db, accessTokens, jwt, metrics, audit, principals }: SessionsDependencies) {
     this.db = db;
     this.accessTokens = accessTokens;
     this.refreshTokenTtlSeconds = jwt.refreshTokenTtlSeconds;
     this.metrics = metrics;
     this.audit = audit;
     this.liveSession = liveSessionQuery(db);
+    this.principals = principals;
   }
 
   private refreshExpiry(): Date {
@@ -157,6 +167,7 @@ export class Sessions {
         resourceId: session.sessionId,
       });
     });
+    await this.principals.invalidate({ kind: 'session', id: session.sessionId });
   }
 
   private async rotate(presented: string): Promise<RotationOutcome> {
@@ -198,6 +209,9 @@ export class Sessions {
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
   }
 
+  // The revoke* methods run inside the caller's transaction: the caller invalidates the session
+  // cache (`principals.invalidate`) once that has committed.
+
   /** Revokes every live session of a user, except `keepSessionId` when given; answers how many. */
   async revokeAllForUser(db: Queryable, userId: string, reason: RevokeReason, keepSessionId?: string): Promise<number> {
     return this.revokeWhere(db, reason, and(eq(sessions.userId, userId), keepSessionId ? ne(sessions.id, keepSessionId) : undefined));
@@ -237,15 +251,23 @@ export class Sessions {
     return account !== undefined && !(account.userActive && account.organizationActive);
   }
 
-  /** Verifies a bearer token and that its session, user and organization are all still live. */
+  /**
+   * Verifies a bearer token (signature and expiry, every time) and that its session, user and
+   * organization are all still live: from the session cache when it holds them, else the database.
+   */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.accessTokens.verify(token);
+    const cached = this.principals.lookup(claims.sid, claims.sub);
+    if (cached) return cached;
+    const version = this.principals.version;
     const [row] = await this.liveSession.execute({ sessionId: claims.sid, userId: claims.sub });
     if (!row) {
       if (await this.isDisabled(claims.sub)) throw AppError.unauthorized('account_disabled', ACCOUNT_DISABLED, 'invalid_token');
       throw AppError.unauthorized('session_ended', SESSION_ENDED, 'invalid_token');
     }
-    const { permissions: granted, ...account } = row;
-    return { userId: claims.sub, sessionId: claims.sid, ...account, permissions: new Set(granted) };
+    const { permissions: granted, sessionExpiresAt, ...account } = row;
+    const principal = { userId: claims.sub, sessionId: claims.sid, ...account, permissions: new Set(granted) };
+    this.principals.store(principal, sessionExpiresAt, version);
+    return principal;
   }
 }

@@ -30,6 +30,8 @@ async function createSuperadmin(container: Container, options: Options): Promise
       await tx.update(users).set({ isSuperadmin: true, updatedAt: new Date() }).where(eq(users.id, existing.id));
       await container.audit.record(tx, CLI_META, { eventType: 'user.superadmin_granted', status: 'success', resourceType: 'user', resourceId: existing.id });
     });
+    // The running instances cache the user's sessions without the flag.
+    await container.principals.invalidate({ kind: 'user', id: existing.id });
     return `promoted ${options.email} to platform super-admin`;
   }
   const password = readPassword(options);

@@ -38,7 +38,7 @@ function revokeIn(tx: Queryable, sessions: Sessions, scope: Scope): Promise<numb
  * carrying their `sid` (checked on each request), in one transaction with its audit row.
  */
 async function revokeSessions(container: Container, scope: Scope): Promise<string> {
-  return container.database.db.transaction(async (tx) => {
+  const revoked = await container.database.db.transaction(async (tx) => {
     const organizationId = await organizationOf(tx, scope);
     const revoked = await revokeIn(tx, container.sessions, scope);
     await container.audit.record(tx, CLI_META, {
@@ -48,9 +48,12 @@ async function revokeSessions(container: Container, scope: Scope): Promise<strin
       ...(scope.kind === 'all' ? {} : { resourceType: scope.kind, resourceId: scope.id }),
       context: { scope: scope.kind, sessions_revoked: revoked },
     });
-    const of = scope.kind === 'all' ? 'of every user' : `of ${scope.kind} ${scope.id}`;
-    return `revoked ${revoked} live session${revoked === 1 ? '' : 's'} ${of}`;
+    return revoked;
   });
+  // The running instances cache live sessions: they drop these before the command reports success.
+  await container.principals.invalidate(scope);
+  const of = scope.kind === 'all' ? 'of every user' : `of ${scope.kind} ${scope.id}`;
+  return `revoked ${revoked} live session${revoked === 1 ? '' : 's'} ${of}`;
 }
 
 export const revokeSessionsCommand: Command = {

@@ -55,6 +55,12 @@ export interface Config {
   docsEnabled: boolean;
   loginThrottle: LoginThrottleConfig;
   rateLimits: RateLimitConfig;
+  sessionCache: {
+    /** How long an authenticated principal is answered from memory; 0 turns the cache off. */
+    ttlSeconds: number;
+    /** The most principals held; the least recently used go first. */
+    maxEntries: number;
+  };
   /** Shares rate-limit counters between instances; null keeps them in the database. */
   redisUrl: string | null;
   /** Express's `trust proxy`: false, true (any proxy), a hop count, or addresses/CIDRs/presets. */
@@ -459,6 +465,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       enabled: parseBoolean('RATE_LIMIT_ENABLED', read('RATE_LIMIT_ENABLED'), true, problems),
       publicPerMinute: parseInteger('RATE_LIMIT_PUBLIC_PER_MINUTE', read('RATE_LIMIT_PUBLIC_PER_MINUTE'), 60, 1, 1_000_000, problems),
       globalPerMinute: parseInteger('RATE_LIMIT_GLOBAL_PER_MINUTE', read('RATE_LIMIT_GLOBAL_PER_MINUTE'), 1200, 1, 10_000_000, problems),
+    },
+    sessionCache: {
+      ttlSeconds: parseInteger('SESSION_CACHE_TTL_SECONDS', read('SESSION_CACHE_TTL_SECONDS'), 5, 0, 300, problems),
+      maxEntries: parseInteger('SESSION_CACHE_MAX_ENTRIES', read('SESSION_CACHE_MAX_ENTRIES'), 10_000, 1, 1_000_000, problems),
     },
     redisUrl: parseRedisUrl(read('REDIS_URL'), problems),
     allowOrganizationSignup: parseBoolean('ALLOW_ORGANIZATION_SIGNUP', read('ALLOW_ORGANIZATION_SIGNUP'), true, problems),

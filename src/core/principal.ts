@@ -5,6 +5,6 @@ export interface Principal {
   sessionId: string;
   email: string;
   isSuperadmin: boolean;
-  /** What the user's roles grant, read on every request so role changes apply at once. */
+  /** What the user's roles grant: read with the session, cached only until a role change invalidates it. */
   permissions: ReadonlySet<string>;
 }

@@ -14,6 +14,8 @@ export interface ScrapeSources {
   databaseUp(): Promise<boolean>;
   activeSessions(): Promise<number>;
   poolSize: number;
+  /** Principals the session cache holds now, and whether it hears the other instances (null: it has none). */
+  sessionCache(): { entries: number; listening: boolean | null };
 }
 
 /** One registry per container, so tests and several apps in one process never share counters. */
@@ -28,6 +30,9 @@ export class Metrics {
   readonly rateLimited: Counter<'limiter'>;
   readonly retentionDeleted: Counter<'table'>;
   readonly dbQueryDuration: Histogram;
+  readonly sessionCacheLookups: Counter<'result'>;
+  readonly sessionCacheInvalidations: Counter<'scope' | 'origin'>;
+  readonly sessionCacheUnacknowledged: Counter;
   private sources: ScrapeSources | undefined;
   private queriesInFlight = 0;
   /** Times every SQL query; the in-flight count stands in for busy pool connections. */
@@ -98,10 +103,28 @@ export class Metrics {
       buckets: DB_BUCKETS,
       registers,
     });
+    this.sessionCacheLookups = new Counter({
+      name: 'auth_session_cache_lookups_total',
+      help: 'Authenticated requests by how the session cache answered: hit, miss (read from the database), bypass (cache off or not hearing the other instances)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.sessionCacheInvalidations = new Counter({
+      name: 'auth_session_cache_invalidations_total',
+      help: 'Session cache invalidations, by scope (session, user, organization, all) and origin (local change, peer instance, listener connection lost or regained)',
+      labelNames: ['scope', 'origin'],
+      registers,
+    });
+    this.sessionCacheUnacknowledged = new Counter({
+      name: 'auth_session_cache_unacknowledged_total',
+      help: 'Invalidations that some other instance did not acknowledge in time (its entries then expire within the TTL)',
+      registers,
+    });
     // Known label values start at zero so that rates and alerts work before the first event.
     for (const result of ['success', 'failure']) this.loginAttempts.inc({ result }, 0);
     this.samlResponses.inc({ result: 'success' }, 0);
     for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
+    for (const result of ['hit', 'miss', 'bypass']) this.sessionCacheLookups.inc({ result }, 0);
 
     // prom-client calls collect() at scrape time with the gauge as `this`; these are arrows, so
     // `this` stays the Metrics and each gauge is set through its own name.
@@ -136,6 +159,23 @@ export class Metrics {
         poolConnections.set({ state: 'in_use' }, Math.min(inUse, max));
         poolConnections.set({ state: 'idle' }, Math.max(max - inUse, 0));
         poolConnections.set({ state: 'max' }, max);
+      },
+    });
+    const sessionCacheEntries: Gauge = new Gauge({
+      name: 'auth_session_cache_entries',
+      help: 'Principals the session cache holds now',
+      registers,
+      collect: () => {
+        if (this.sources) sessionCacheEntries.set(this.sources.sessionCache().entries);
+      },
+    });
+    const sessionCacheListening: Gauge = new Gauge({
+      name: 'auth_session_cache_listening',
+      help: '1 while the instance hears the other instances’ invalidations (PostgreSQL LISTEN), else 0 (the cache is bypassed); absent with the embedded database',
+      registers,
+      collect: () => {
+        const listening = this.sources?.sessionCache().listening;
+        if (listening !== undefined && listening !== null) sessionCacheListening.set(listening ? 1 : 0);
       },
     });
   }

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import type { Passwords } from '../../auth/passwords.js';
+import type { PrincipalCache } from '../../auth/principal-cache.js';
 import { ACCOUNT_DISABLED, type Sessions, type TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
 import type { AuditLog } from '../../core/audit-log.js';
@@ -35,6 +36,7 @@ export interface AuthDependencies {
   db: Database;
   passwords: Passwords;
   sessions: Sessions;
+  principals: PrincipalCache;
   audit: AuditLog;
   metrics: Metrics;
   throttle: LoginThrottle;
@@ -74,6 +76,7 @@ export class AuthService {
   private readonly db: Database;
   private readonly passwords: Passwords;
   private readonly sessions: Sessions;
+  private readonly principals: PrincipalCache;
   private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly throttle: LoginThrottle;
@@ -84,6 +87,7 @@ export class AuthService {
     this.db = dependencies.db;
     this.passwords = dependencies.passwords;
     this.sessions = dependencies.sessions;
+    this.principals = dependencies.principals;
     this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.throttle = dependencies.throttle;
@@ -242,5 +246,6 @@ export class AuthService {
         resourceId: user.id,
       });
     });
+    await this.principals.invalidate({ kind: 'user', id: user.id });
   }
 }

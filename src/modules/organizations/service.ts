@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
+import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions } from '../../auth/sessions.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
@@ -17,6 +18,7 @@ export interface OrganizationsDependencies {
   db: Database;
   access: AccessControl;
   sessions: Sessions;
+  principals: PrincipalCache;
   audit: AuditLog;
 }
 
@@ -44,12 +46,14 @@ export class OrganizationsService {
   private readonly db: Database;
   private readonly access: AccessControl;
   private readonly sessions: Sessions;
+  private readonly principals: PrincipalCache;
   private readonly audit: AuditLog;
 
-  constructor({ db, access, sessions, audit }: OrganizationsDependencies) {
+  constructor({ db, access, sessions, principals, audit }: OrganizationsDependencies) {
     this.db = db;
     this.access = access;
     this.sessions = sessions;
+    this.principals = principals;
     this.audit = audit;
   }
 
@@ -76,10 +80,10 @@ export class OrganizationsService {
     return this.findVisible(this.db, principal, organizationId);
   }
 
-  update(principal: Principal, organizationId: string, changes: OrganizationChanges, meta: RequestMeta): Promise<OrganizationRow> {
+  async update(principal: Principal, organizationId: string, changes: OrganizationChanges, meta: RequestMeta): Promise<OrganizationRow> {
     const changed = Object.keys(changes) as (keyof OrganizationChanges)[];
     const reserved = changed.filter((field) => !ADMIN_EDITABLE.has(field));
-    return withUniqueConflict('organization_slug_taken', () =>
+    const updated = await withUniqueConflict('organization_slug_taken', () =>
       this.db.transaction(async (tx) => {
         const current = await this.findVisible(tx, principal, organizationId, { lock: true });
         if (!principal.isSuperadmin && reserved.length > 0) {
@@ -97,6 +101,8 @@ export class OrganizationsService {
         return updated;
       }),
     );
+    await this.principals.invalidate({ kind: 'organization', id: organizationId });
+    return updated;
   }
 
   async remove(principal: Principal, organizationId: string, meta: RequestMeta): Promise<void> {
@@ -110,6 +116,7 @@ export class OrganizationsService {
       await this.endSessionsOf(tx, organizationId);
       await this.record(tx, principal, meta, 'organization.delete', organizationId, {});
     });
+    await this.principals.invalidate({ kind: 'organization', id: organizationId });
   }
 
   /** Another tenant's organization answers exactly like one that does not exist. Locking serializes quota checks. */

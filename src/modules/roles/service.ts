@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
+import type { Invalidation, PrincipalCache } from '../../auth/principal-cache.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
 import type { Permission } from '../../core/permissions.js';
@@ -28,19 +29,31 @@ export interface RoleChanges {
 export interface RolesDependencies {
   db: Database;
   access: AccessControl;
+  principals: PrincipalCache;
   audit: AuditLog;
 }
 
 const NOT_FOUND = 'Role not found';
 
+/**
+ * Whose cached permissions a change to the role may have made stale: its organization's users (a
+ * custom role is held only there), or everyone's for a system role. Finer (its holders) would
+ * cost a query for a rare change.
+ */
+function holdersOf(role: Pick<RoleRow, 'organizationId'>): Invalidation {
+  return role.organizationId === null ? { kind: 'all' } : { kind: 'organization', id: role.organizationId };
+}
+
 export class RolesService {
   private readonly db: Database;
   private readonly access: AccessControl;
+  private readonly principals: PrincipalCache;
   private readonly audit: AuditLog;
 
-  constructor({ db, access, audit }: RolesDependencies) {
+  constructor({ db, access, principals, audit }: RolesDependencies) {
     this.db = db;
     this.access = access;
+    this.principals = principals;
     this.audit = audit;
   }
 
@@ -73,9 +86,9 @@ export class RolesService {
     return role;
   }
 
-  update(principal: Principal, roleId: string, changes: RoleChanges, meta: RequestMeta): Promise<RoleWithPermissions> {
+  async update(principal: Principal, roleId: string, changes: RoleChanges, meta: RequestMeta): Promise<RoleWithPermissions> {
     if (changes.permissions) this.assertCanGrant(principal, changes.permissions);
-    return withUniqueConflict('role_name_taken', () =>
+    const updated = await withUniqueConflict('role_name_taken', () =>
       this.db.transaction(async (tx) => {
         const current = await this.findEditable(tx, principal, roleId, meta);
         if (changes.name !== undefined) await this.assertNotSystemName(tx, changes.name);
@@ -96,14 +109,18 @@ export class RolesService {
         return updated;
       }),
     );
+    if (changes.permissions) await this.principals.invalidate(holdersOf(updated));
+    return updated;
   }
 
   async remove(principal: Principal, roleId: string, meta: RequestMeta): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    const removed = await this.db.transaction(async (tx) => {
       const role = await this.findEditable(tx, principal, roleId, meta);
       await tx.delete(roles).where(eq(roles.id, role.id));
       await this.record(tx, principal, meta, 'role.delete', role, { name: role.name });
+      return role;
     });
+    await this.principals.invalidate(holdersOf(removed));
   }
 
   /**

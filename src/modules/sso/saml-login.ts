@@ -1,4 +1,5 @@
 import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
+import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
 import type { Database, Queryable } from '../../db/client.js';
@@ -44,6 +45,7 @@ export interface SsoDiscovery {
 export interface SamlLoginDependencies {
   db: Database;
   sessions: Sessions;
+  principals: PrincipalCache;
   audit: AuditLog;
   metrics: Metrics;
   logger: Logger;
@@ -54,6 +56,7 @@ export interface SamlLoginDependencies {
 export class SamlLoginService {
   private readonly db: Database;
   private readonly sessions: Sessions;
+  private readonly principals: PrincipalCache;
   private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -62,6 +65,7 @@ export class SamlLoginService {
   constructor(dependencies: SamlLoginDependencies) {
     this.db = dependencies.db;
     this.sessions = dependencies.sessions;
+    this.principals = dependencies.principals;
     this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.logger = dependencies.logger;
@@ -202,8 +206,8 @@ export class SamlLoginService {
     });
   }
 
-  private signIn(config: SsoRow, assertion: VerifiedAssertion, meta: RequestMeta): Promise<TokenPair> {
-    return this.db.transaction(async (tx) => {
+  private async signIn(config: SsoRow, assertion: VerifiedAssertion, meta: RequestMeta): Promise<TokenPair> {
+    const { tokens, userId } = await this.db.transaction(async (tx) => {
       // Locked: first logins of one organization queue up behind its user quota.
       const [organization] = await tx.select().from(organizations).where(eq(organizations.id, config.organizationId)).for('update');
       if (!organization || organization.deletedAt || !organization.isActive) {
@@ -226,8 +230,11 @@ export class SamlLoginService {
         resourceId: config.id,
         context: { method: 'saml', provisioned },
       });
-      return tokens;
+      return { tokens, userId: user.id };
     });
+    // The user's email may have followed the IdP's: their other sessions' principals hold the old one.
+    await this.principals.invalidate({ kind: 'user', id: userId });
+    return tokens;
   }
 
   /** The user by IdP identity, else by email within the organization (linked now), else created when allowed. */

@@ -1,6 +1,7 @@
 import { and, asc, eq, ilike, or, type SQL } from 'drizzle-orm';
 import type { AccessControl } from '../../auth/access.js';
 import type { Passwords } from '../../auth/passwords.js';
+import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions } from '../../auth/sessions.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
@@ -48,6 +49,7 @@ export interface UsersDependencies {
   teams: TeamsService;
   roles: RolesService;
   sessions: Sessions;
+  principals: PrincipalCache;
   passwords: Passwords;
   audit: AuditLog;
 }
@@ -65,6 +67,7 @@ export class UsersService {
   private readonly teams: TeamsService;
   private readonly roles: RolesService;
   private readonly sessions: Sessions;
+  private readonly principals: PrincipalCache;
   private readonly passwords: Passwords;
   private readonly audit: AuditLog;
 
@@ -75,6 +78,7 @@ export class UsersService {
     this.teams = dependencies.teams;
     this.roles = dependencies.roles;
     this.sessions = dependencies.sessions;
+    this.principals = dependencies.principals;
     this.passwords = dependencies.passwords;
     this.audit = dependencies.audit;
   }
@@ -127,8 +131,8 @@ export class UsersService {
     return this.findVisible(this.db, principal, userId);
   }
 
-  update(principal: Principal, userId: string, changes: UserChanges, meta: RequestMeta): Promise<UserRow> {
-    return withUniqueConflict('user_email_taken', () =>
+  async update(principal: Principal, userId: string, changes: UserChanges, meta: RequestMeta): Promise<UserRow> {
+    const updated = await withUniqueConflict('user_email_taken', () =>
       this.db.transaction(async (tx) => {
         const current = await this.findManageable(tx, principal, userId, meta);
         if (changes.email !== undefined) this.assertEmailChangeAllowed(principal, current, changes.email);
@@ -145,6 +149,8 @@ export class UsersService {
         return user;
       }),
     );
+    await this.principals.invalidate({ kind: 'user', id: updated.id });
+    return updated;
   }
 
   async remove(principal: Principal, userId: string, meta: RequestMeta): Promise<void> {
@@ -156,17 +162,20 @@ export class UsersService {
       await this.sessions.revokeAllForUser(tx, user.id, 'user_deactivated');
       await this.record(tx, principal, meta, 'user.delete', user);
     });
+    await this.principals.invalidate({ kind: 'user', id: userId });
   }
 
   async setRoles(principal: Principal, userId: string, roleIds: string[], meta: RequestMeta): Promise<RoleWithPermissions[]> {
-    return this.db.transaction(async (tx) => {
+    const assigned = await this.db.transaction(async (tx) => {
       const user = await this.findManageable(tx, principal, userId, meta);
       const assigned = await this.roles.assignable(tx, principal, user.organizationId, roleIds);
       if (!assigned.some((role) => role.id === SYSTEM_ROLE_IDS.admin)) await this.assertKeepsAnAdmin(tx, user);
       await this.replaceRoles(tx, principal, user.id, assigned);
       await this.record(tx, principal, meta, 'user.roles_update', user, { roles: assigned.map((role) => role.name) });
-      return [...assigned].sort((a, b) => a.name.localeCompare(b.name));
+      return assigned;
     });
+    await this.principals.invalidate({ kind: 'user', id: userId });
+    return [...assigned].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** A live user of an organization the caller may see; anything else is a 404. */
