@@ -76,6 +76,14 @@ describe('GET /sso/{id}/oidc/login', () => {
   });
 });
 
+describe('GET /sso/discover', () => {
+  it('answers the OIDC configuration and its login URL for the organization’s domain', async () => {
+    const found = await server.request('GET', `${API}/sso/discover?email=someone@${DOMAIN}`);
+    expect(found.status, found.text).toBe(200);
+    expect(found.body).toEqual({ sso_config_id: org.configId, provider_name: 'Test OpenID provider', login_url: `${server.baseUrl}${API}/sso/${org.configId}/oidc/login` });
+  });
+});
+
 describe('GET /sso/{id}/oidc/callback: success', () => {
   it('creates the user just in time, lands on the redirect URI with working tokens, and links the next login', async () => {
     const account = newAccount();
