@@ -33,7 +33,8 @@ beforeAll(async () => {
   app = await startApp();
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
   service = await startServer({ SSO_REDIRECT_ALLOWLIST: `${appUrl}/app/` });
-  org = await oidcOrganization(service, DOMAIN);
+  // oidc-provider's own default: the ID token carries only `sub`, the service reads the rest from userinfo.
+  org = await oidcOrganization(service, DOMAIN, { claimsInIdToken: false });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('OIDC login in a real browser (headless Chromium)', () => {
-  it('goes from the login URL through the real OpenID provider to the redirect URI with working tokens', async () => {
+  it('goes from the login URL through the real OpenID provider to the redirect URI with working tokens (claims from userinfo)', async () => {
     const email = `grace.browser@${DOMAIN}`;
     org.idp.account = { sub: 'browser-user-1', email, email_verified: true, given_name: 'Grace', family_name: 'Hopper' };
     const page = await browser.newPage();

@@ -17,13 +17,12 @@ export const oidcCallbackUrl = (server: TestServer, configId: string) => `${serv
 
 /**
  * A new organization that allows `domain` and signs in through its own running OpenID provider
- * (issuer on a loopback port), with an OIDC configuration for the client `client`; the provider
- * also knows `otherClients` (e.g. another application of the same provider).
+ * (issuer on a loopback port), with an OIDC configuration for the client `client`.
  */
 export async function oidcOrganization(
   server: TestServer,
   domain: string,
-  options: { configuration?: Record<string, unknown>; otherClients?: OidcClient[] } = {},
+  options: { configuration?: Record<string, unknown>; claimsInIdToken?: boolean } = {},
 ): Promise<OidcOrganization> {
   const admin = await registerOrganization(server);
   const adminTokens = await login(server, admin);
@@ -48,7 +47,7 @@ export async function oidcOrganization(
   expect(created.status, created.text).toBe(201);
   const configId = created.body.id as string;
   const client = { client_id: clientId, client_secret: secret, redirect_uris: [oidcCallbackUrl(server, configId)] };
-  await idp.start([client, ...(options.otherClients ?? [])]);
+  await idp.start([client], { claimsInIdToken: options.claimsInIdToken });
   return { admin, adminTokens, idp, configId, client };
 }
 

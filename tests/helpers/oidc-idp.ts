@@ -54,7 +54,11 @@ export class TestOpenIdProvider {
     return started.idp;
   }
 
-  async start(clients: OidcClient[]): Promise<void> {
+  /**
+   * `claimsInIdToken` (default) puts the scopes' claims into the ID token, as most enterprise
+   * providers do; false keeps oidc-provider's default, where they are only at the userinfo endpoint.
+   */
+  async start(clients: OidcClient[], { claimsInIdToken = true } = {}): Promise<void> {
     const { privateKey, jwk } = await rsaKey();
     this.signingKey = privateKey;
     const provider = new Provider(this.issuer, {
@@ -62,8 +66,7 @@ export class TestOpenIdProvider {
       jwks: { keys: [jwk] },
       cookies: { keys: ['test-only-cookie-key'] },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
-      // The claims go into the ID token itself, as most enterprise providers send them.
-      conformIdTokenClaims: false,
+      conformIdTokenClaims: !claimsInIdToken,
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ ...this.account, sub: id }) }),

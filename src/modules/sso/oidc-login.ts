@@ -11,7 +11,7 @@ import { oidcLogins, type OidcLoginRow, type SsoConfigurationRow as SsoRow, ssoC
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { type MappedField, mappedIdentity } from './mapped-identity.js';
-import { type Claims, OidcProvider, OidcRejection, safeOAuthError } from './oidc.js';
+import { allowsPlainHttp, type Claims, OidcProvider, OidcRejection, safeOAuthError } from './oidc.js';
 import { isAllowedRedirect } from './redirect-allowlist.js';
 import { SignInRejection, type SsoSignIn } from './sso-sign-in.js';
 
@@ -23,7 +23,6 @@ const NOT_FOUND = 'No enabled OIDC configuration has this id';
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 /** The standard claims (OpenID Connect Core 5.1), tried when `attribute_mapping` does not name one. */
 const DEFAULT_CLAIMS: Record<MappedField, string[]> = { email: ['email'], full_name: ['name'], first_name: ['given_name'], last_name: ['family_name'] };
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
 export interface OidcCallback {
   state: string;
@@ -48,15 +47,6 @@ export interface OidcLoginDependencies {
 }
 
 const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
-
-/**
- * openid-client talks https only. Outside production a provider on this machine (a developer's
- * or the tests' IdP) may be plain http; nothing else ever is.
- */
-function isLoopbackHttp(url: string, environment: Config['environment']): boolean {
-  const { protocol, hostname } = new URL(url);
-  return environment !== 'production' && protocol === 'http:' && (LOOPBACK_HOSTS.has(hostname) || hostname.startsWith('127.'));
-}
 
 /** The OpenID Connect login flow: the authorization request and the callback. */
 export class OidcLoginService {
@@ -159,7 +149,7 @@ export class OidcLoginService {
       discoveryUrl,
       clientId: config.oauthClientId as string,
       clientSecret: sealed === null ? null : this.dependencies.secrets.open(sealed),
-      allowHttp: isLoopbackHttp(discoveryUrl, this.dependencies.config.environment),
+      allowHttp: allowsPlainHttp(discoveryUrl, this.dependencies.config.environment),
     });
     this.providers.set(key, { provider, expiresAt: Date.now() + DISCOVERY_TTL_MS });
     // A failed discovery is not kept: the next login tries again.

@@ -124,6 +124,17 @@ export class OidcProvider {
   }
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+/**
+ * openid-client talks https only. Outside production a provider on this machine (a developer's
+ * or the tests' IdP) may be plain http; nothing else ever is.
+ */
+export function allowsPlainHttp(discoveryUrl: string, environment: string): boolean {
+  const { protocol, hostname } = new URL(discoveryUrl);
+  return environment !== 'production' && protocol === 'http:' && (LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname));
+}
+
 /** client_secret_basic unless the provider says it only takes client_secret_post; none without a secret (PKCE alone). */
 function clientAuthentication(metadata: client.ServerMetadata, secret: string | null): client.ClientAuth {
   if (secret === null) return client.None();
