@@ -696,7 +696,8 @@ export interface paths {
          *     configuration has one), and the ID token must be signed with a key of the provider's JWKS
          *     and carry this provider's `iss`, this client in `aud` (and `azp` when present), the
          *     login's `nonce`, an `exp` in the future and an `iat` not in the future. When the provider
-         *     sends `iss` in the callback (RFC 9207) it must be the provider's.
+         *     sends `iss` in the callback (RFC 9207) it must be the provider's. Other parameters a
+         *     provider adds (`session_state`, `scope`, `authuser`, …) are ignored.
          *
          *     The user is found, linked or created exactly as for SAML: by their identity at the
          *     provider (`iss` and `sub`), else by email within the organization, else created when
@@ -3122,10 +3123,6 @@ export interface operations {
                 error?: string;
                 /** @description The provider's explanation of `error` (not shown back). */
                 error_description?: string;
-                /** @description A page about `error` at the provider (ignored). */
-                error_uri?: string;
-                /** @description Session management state some providers add (ignored). */
-                session_state?: string;
             };
             header?: never;
             path: {

@@ -104,7 +104,15 @@ describe('GET /sso/{id}/oidc/callback: success', () => {
 
     // The provider changed the address: the user, found by `sub`, follows it.
     org.idp.account = { ...account, email: `renamed.${account.email}` };
-    const again = await callBack(server, await answeredLogin(), 'application/json');
+    const answer = await answeredLogin();
+    // Parameters some providers add (Google, Entra ID) are ignored, not refused.
+    for (const [name, value] of [
+      ['session_state', 'abc.123'],
+      ['scope', 'openid email'],
+      ['authuser', '0'],
+    ])
+      answer.searchParams.set(name as string, value as string);
+    const again = await callBack(server, answer, 'application/json');
     expect(again.status, again.text).toBe(200);
     const secondMe = await server.request('GET', `${API}/auth/me`, { token: again.body.access_token });
     expect(secondMe.body).toMatchObject({ id: me.body.id, email: `renamed.${account.email}` });
