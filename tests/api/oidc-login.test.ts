@@ -76,6 +76,22 @@ describe('GET /sso/{id}/oidc/login', () => {
   });
 });
 
+describe('GET /sso/{id}/oidc/login: an unreachable provider', () => {
+  it('answers 503 oidc_discovery_failed with Retry-After', async () => {
+    const created = await server.request('POST', `${API}/sso`, {
+      token: org.adminTokens.access_token,
+      // Nothing listens on the discard port of this machine.
+      body: { organization_id: org.admin.organizationId, provider_type: 'oidc', provider_name: 'Down', oidc_discovery_url: 'http://127.0.0.1:9', oauth_client_id: 'down' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const response = await server.request('GET', `${API}/sso/${created.body.id}/oidc/login?redirect_uri=${encodeURIComponent(CALLBACK)}`);
+    expectProblem(response, 503, 'oidc_discovery_failed');
+    expect(response.headers.get('retry-after')).toBe('5');
+    const removed = await server.request('DELETE', `${API}/sso/${created.body.id}`, { token: org.adminTokens.access_token });
+    expect(removed.status).toBe(204);
+  });
+});
+
 describe('GET /sso/discover', () => {
   it('answers the OIDC configuration and its login URL for the organization’s domain', async () => {
     const found = await server.request('GET', `${API}/sso/discover?email=someone@${DOMAIN}`);

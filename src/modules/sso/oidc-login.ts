@@ -64,7 +64,7 @@ export class OidcLoginService {
       ]);
     }
     const provider = await this.providerFor(config).catch((err: unknown) => {
-      this.dependencies.logger.warn('oidc discovery failed', { sso_configuration_id: config.id, error: err });
+      this.dependencies.logger.warn('oidc provider setup failed', { sso_configuration_id: config.id, error: err });
       throw AppError.unavailable('oidc_discovery_failed', 'The identity provider’s OpenID Connect discovery document could not be read; try again later');
     });
     const request = await provider.authorizationRequest(this.callbackUrl(config.id), config.oauthScopes ?? DEFAULT_SCOPES);
@@ -145,12 +145,15 @@ export class OidcLoginService {
     for (const [other] of this.providers) if (other.startsWith(`${config.id}:`)) this.providers.delete(other);
     const discoveryUrl = config.oidcDiscoveryUrl as string;
     const sealed = config.oauthClientSecretEncrypted;
-    const provider = OidcProvider.discover({
-      discoveryUrl,
-      clientId: config.oauthClientId as string,
-      clientSecret: sealed === null ? null : this.dependencies.secrets.open(sealed),
-      allowHttp: allowsPlainHttp(discoveryUrl, this.dependencies.config.environment),
-    });
+    // In the promise: a secret sealed under another SSO_ENCRYPTION_KEY fails like an unreachable provider.
+    const provider = Promise.resolve().then(() =>
+      OidcProvider.discover({
+        discoveryUrl,
+        clientId: config.oauthClientId as string,
+        clientSecret: sealed === null ? null : this.dependencies.secrets.open(sealed),
+        allowHttp: allowsPlainHttp(discoveryUrl, this.dependencies.config.environment),
+      }),
+    );
     this.providers.set(key, { provider, expiresAt: Date.now() + DISCOVERY_TTL_MS });
     // A failed discovery is not kept: the next login tries again.
     provider.catch(() => this.providers.delete(key));
