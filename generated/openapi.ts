@@ -510,10 +510,11 @@ export interface paths {
         /**
          * Find the single sign-on provider for an email address
          * @description Home-realm discovery for a login page. When the email's domain is claimed (in
-         *     `allowed_email_domains`) by exactly one active organization that has an enabled SAML
-         *     configuration, answers that configuration and the URL that starts its login. Anything
-         *     else (an unclaimed domain, no enabled SAML configuration, or a domain several
-         *     organizations claim) is 404, and the login page shows the password form. Public.
+         *     `allowed_email_domains`) by exactly one active organization that has an enabled SAML or
+         *     OIDC configuration, answers that configuration (the oldest, when it has several) and the
+         *     URL that starts its login (`…/saml/login` or `…/oidc/login`; add `redirect_uri`).
+         *     Anything else (an unclaimed domain, no enabled SAML or OIDC configuration, or a domain
+         *     several organizations claim) is 404, and the login page shows the password form. Public.
          */
         get: operations["discoverSso"];
         put?: never;
@@ -641,6 +642,79 @@ export interface paths {
          *     `saml_responses_total`.
          */
         post: operations["consumeSamlResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start an OpenID Connect login
+         * @description Redirects the browser to the OpenID provider's authorization endpoint (found through
+         *     discovery from `oidc_discovery_url`) with an authorization code request: PKCE (S256), a
+         *     `state` and a `nonce`, the configuration's `oauth_scopes` (default `openid email profile`)
+         *     and this service's callback URL (`…/oidc/callback`, to be registered at the provider).
+         *     The login is remembered for 10 minutes and can be completed once. `redirect_uri` is where
+         *     the browser lands after a successful login, with the token pair in the URL fragment, as
+         *     for SAML; it must be on the service's allow-list (`SSO_REDIRECT_ALLOWLIST`), else 422.
+         *     Public; 404 unless the id names an enabled OIDC configuration; 503 when the provider's
+         *     discovery document cannot be read.
+         */
+        get: operations["startOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * OpenID Connect callback (the provider redirects the browser here)
+         * @description Completes the login the provider answers. `state` must name a login this service started
+         *     for this configuration, not yet completed and at most 10 minutes old; it is used up before
+         *     anything else is checked, so an answer refused later cannot be tried again. The code is
+         *     exchanged at the token endpoint with the PKCE verifier (and the client secret, when the
+         *     configuration has one), and the ID token must be signed with a key of the provider's JWKS
+         *     and carry this provider's `iss`, this client in `aud` (and `azp` when present), the
+         *     login's `nonce`, an `exp` in the future and an `iat` not in the future. When the provider
+         *     sends `iss` in the callback (RFC 9207) it must be the provider's. Other parameters a
+         *     provider adds (`session_state`, `scope`, `authuser`, …) are ignored.
+         *
+         *     The user is found, linked or created exactly as for SAML: by their identity at the
+         *     provider (`iss` and `sub`), else by email within the organization, else created when
+         *     `auto_create_users`; the email must be in the organization's `allowed_email_domains` when
+         *     it has any, and an email the provider marks unverified (`email_verified: false`) is
+         *     refused. Claims are read through `attribute_mapping` (keys `email`, `full_name`,
+         *     `first_name`, `last_name`; defaults `email`, `name`, `given_name`, `family_name`), from
+         *     the ID token and, when it carries no email, from the userinfo endpoint.
+         *
+         *     On success: a 302 to the login's `redirect_uri` with `access_token`, `refresh_token`,
+         *     `token_type` and `expires_in` in the URL fragment, or the token pair as JSON for a client
+         *     that prefers `application/json`. Every refusal is a 401 whose `detail` says why, and is
+         *     audited (`auth.sso_login`, failure) and counted in `oidc_responses_total`.
+         */
+        get: operations["completeOidcLogin"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -843,7 +917,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
+        ProblemCode: string & ("request_not_http" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -2977,6 +3051,115 @@ export interface operations {
                      *       "detail": "SAML response rejected: it answers a login request that was already used",
                      *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/saml/acs",
                      *       "code": "saml_request_reused",
+                     *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startOidcLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description An absolute http(s) URL without a fragment, on the allow-list. Encode it when it has its own query string.
+                 * @example https://app.hopper.example/sso/callback
+                 */
+                redirect_uri: string;
+            };
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization endpoint. */
+            302: {
+                headers: {
+                    /**
+                     * @description The authorization endpoint with `response_type=code`, `client_id`, `redirect_uri`, `scope`, `state`, `nonce`, `code_challenge` and `code_challenge_method=S256`.
+                     * @example https://hopper.okta.example/oauth2/v1/authorize?client_id=0oa1example&scope=openid+email+profile&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8000%2Fapi%2Fv1%2Fenterprise%2Fsso%2F7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f%2Foidc%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=af0ifjsldkj&nonce=n-0S6_WzA2Mj
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    completeOidcLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description The `state` this service sent with the authorization request.
+                 * @example af0ifjsldkj
+                 */
+                state: string;
+                /**
+                 * @description The authorization code (absent when the provider answers with `error`).
+                 * @example SplxlOBeZQQYbYS6WxSbIA
+                 */
+                code?: string;
+                /**
+                 * @description The provider's issuer identifier (RFC 9207), when it sends one.
+                 * @example https://hopper.okta.example
+                 */
+                iss?: string;
+                /**
+                 * @description The provider's error code when the login failed or was cancelled at the provider.
+                 * @example access_denied
+                 */
+                error?: string;
+                /** @description The provider's explanation of `error` (not shown back). */
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Tokens"];
+            /** @description Signed in; to the redirect URI with the token pair in the fragment. */
+            302: {
+                headers: {
+                    /**
+                     * @description The redirect URI followed by `#access_token=…&refresh_token=…&token_type=bearer&expires_in=…`.
+                     * @example https://app.hopper.example/sso/callback#access_token=eyJhbGciOi...&refresh_token=Vb8kQ2mX...&token_type=bearer&expires_in=1800
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The login was refused; `detail` says why (never echoing a code or token). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:fm-auth:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "OIDC login rejected: this login was already completed",
+                     *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/oidc/callback",
+                     *       "code": "oidc_state_reused",
                      *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                      *     }
                      */

@@ -199,6 +199,17 @@ const FLOW: Record<string, FlowStep> = {
     status: 401,
     tests: ["pm.expect(pm.response.json().detail).to.include('SAML response rejected');"],
   },
+  // The run's configuration is SAML, and no OpenID provider answers it: both OIDC steps are refusals.
+  startOidcLogin: {
+    query: { redirect_uri: '{{redirect_uri}}' },
+    status: 404,
+    tests: ["pm.expect(pm.response.json().code).to.eql('sso_configuration_not_found');"],
+  },
+  completeOidcLogin: {
+    query: { state: 'forged-state', code: 'forged-code' },
+    status: 401,
+    tests: ["pm.expect(pm.response.json().code).to.eql('oidc_unknown_configuration');"],
+  },
   discoverSso: {
     query: { email: 'someone@{{sso_domain}}' },
     tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('sso_config_id'));"],

@@ -23,6 +23,7 @@ import { keyHandlers } from './modules/keys/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
 import { roleHandlers } from './modules/roles/routes.js';
 import { ssoHandlers } from './modules/sso/routes.js';
+import { oidcHandlers } from './modules/sso/oidc-routes.js';
 import { samlHandlers } from './modules/sso/saml-routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
 import { userHandlers } from './modules/users/routes.js';
@@ -79,6 +80,7 @@ export function createApp(container: Container): Express {
     ...auditLogHandlers(container),
     ...ssoHandlers(container),
     ...samlHandlers(container),
+    ...oidcHandlers(container),
     ...documentationHandlers(container),
   };
 

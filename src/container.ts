@@ -20,7 +20,10 @@ import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
+import { SsoDiscoveryService } from './modules/sso/discovery.js';
+import { OidcLoginService } from './modules/sso/oidc-login.js';
 import { SamlLoginService } from './modules/sso/saml-login.js';
+import { SsoSignIn } from './modules/sso/sso-sign-in.js';
 import { SsoConfigurationsService } from './modules/sso/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { UsersService } from './modules/users/service.js';
@@ -49,7 +52,7 @@ export interface Container {
   limiters: LimiterFactory;
   /** Audits and counts one refusal by a rate limit or login throttle. */
   recordThrottling(limiter: string, meta: RequestMeta, actorUserId?: string): Promise<void>;
-  /** Background pruning of dead sessions, spent SAML rows and (when configured) old audit rows. */
+  /** Background pruning of dead sessions, spent SAML and OIDC rows and (when configured) old audit rows. */
   retention: Retention;
   /** Stops the background work, then closes the database and Redis connections. */
   close(): Promise<void>;
@@ -63,6 +66,8 @@ export interface Container {
     auditLogs: AuditReader;
     sso: SsoConfigurationsService;
     samlLogin: SamlLoginService;
+    oidcLogin: OidcLoginService;
+    ssoDiscovery: SsoDiscoveryService;
   };
 }
 
@@ -107,6 +112,8 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const access = new AccessControl(database.db, audit);
   const db = database.db;
   const organizations = new OrganizationsService({ db, access, sessions, principals, audit });
+  const secrets = new SecretBox(config.ssoEncryptionKey);
+  const ssoSignIn = new SsoSignIn({ db, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, principals, audit });
   const retention = new Retention(database.db, config.retention, logger, metrics);
@@ -150,11 +157,13 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         access,
         organizations,
         roles,
-        secrets: new SecretBox(config.ssoEncryptionKey),
+        secrets,
         audit,
         allowHttp: config.environment !== 'production',
       }),
-      samlLogin: new SamlLoginService({ db, sessions, principals, audit, metrics, logger, config }),
+      samlLogin: new SamlLoginService({ db, signIn: ssoSignIn, audit, metrics, logger, config }),
+      oidcLogin: new OidcLoginService({ db, signIn: ssoSignIn, secrets, audit, metrics, logger, config }),
+      ssoDiscovery: new SsoDiscoveryService(db, config),
       users: new UsersService({ db, access, organizations, teams, roles, sessions, principals, passwords, audit }),
     },
   };

@@ -116,7 +116,7 @@ export class Sessions {
     return new Date(Date.now() + this.refreshTokenTtlSeconds * 1000);
   }
 
-  async start(db: Queryable, user: { id: string; email: string; organizationId: string }, authMethod: 'password' | 'saml', meta: RequestMeta): Promise<TokenPair> {
+  async start(db: Queryable, user: { id: string; email: string; organizationId: string }, authMethod: 'password' | 'saml' | 'oidc', meta: RequestMeta): Promise<TokenPair> {
     const expiresAt = this.refreshExpiry();
     const [session] = await db
       .insert(sessions)

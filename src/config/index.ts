@@ -47,7 +47,7 @@ export interface Config {
   saml: {
     /** The service provider's signing key pair (PEM); null signs nothing. */
     signing: { privateKey: string; certificate: string } | null;
-    /** Where a SAML login may send the browser back to: origins, or URL prefixes. */
+    /** Where a SAML or OIDC login may send the browser back to: origins, or URL prefixes. */
     redirectAllowlist: string[];
   };
   allowOrganizationSignup: boolean;

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Database } from './client.js';
-import { auditLogs, samlAssertions, samlRequests, sessions } from './schema.js';
+import { auditLogs, oidcLogins, samlAssertions, samlRequests, sessions } from './schema.js';
 
 const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -17,7 +17,7 @@ interface DeleteResult {
 /**
  * Deletes what no request can use any more, in bounded batches (each its own statement, so none
  * holds locks for long): sessions dead (expired or revoked) for longer than the keep period, with
- * their refresh tokens (cascade); SAML requests and replay-cache rows past their expiry; audit rows
+ * their refresh tokens (cascade); SAML requests, OIDC logins and replay-cache rows past their expiry; audit rows
  * older than AUDIT_RETENTION_DAYS when set. Rate-limit rows are pruned by rate-limiter-flexible.
  * Several instances may prune at once: each batch skips rows another one has locked.
  */
@@ -67,6 +67,11 @@ export class Retention {
       saml_requests: await inBatches(() =>
         this.db.execute(sql`delete from ${samlRequests} where ${samlRequests.id} in (
           select ${samlRequests.id} from ${samlRequests} where ${samlRequests.expiresAt} < ${now}::timestamptz
+          limit ${BATCH_SIZE} for update skip locked)`),
+      ),
+      oidc_logins: await inBatches(() =>
+        this.db.execute(sql`delete from ${oidcLogins} where ${oidcLogins.stateHash} in (
+          select ${oidcLogins.stateHash} from ${oidcLogins} where ${oidcLogins.expiresAt} < ${now}::timestamptz
           limit ${BATCH_SIZE} for update skip locked)`),
       ),
       saml_assertions: await inBatches(() =>

@@ -221,6 +221,25 @@ export const samlAssertions = pgTable(
   (t) => [primaryKey({ columns: [t.ssoConfigurationId, t.assertionId] }), index('saml_assertions_expires_idx').on(t.expiresAt)],
 );
 
+// The OpenID Connect logins this service started, found by the SHA-256 of their `state`: the
+// callback is accepted once, while fresh, and gets back the nonce and PKCE verifier it needs.
+export const oidcLogins = pgTable(
+  'oidc_logins',
+  {
+    stateHash: text('state_hash').primaryKey(),
+    ssoConfigurationId: uuid('sso_configuration_id')
+      .notNull()
+      .references(() => ssoConfigurations.id, { onDelete: 'cascade' }),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    consumedAt: timestamptz('consumed_at'),
+  },
+  (t) => [index('oidc_logins_expires_idx').on(t.expiresAt)],
+);
+
 export const sessions = pgTable(
   'sessions',
   {
@@ -325,4 +344,5 @@ export type TeamRow = typeof teams.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
 export type SsoConfigurationRow = typeof ssoConfigurations.$inferSelect;
+export type OidcLoginRow = typeof oidcLogins.$inferSelect;
 export type AuditLogRow = typeof auditLogs.$inferSelect;

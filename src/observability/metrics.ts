@@ -27,6 +27,7 @@ export class Metrics {
   readonly tokensIssued: Counter<'type'>;
   readonly refreshReuseDetected: Counter;
   readonly samlResponses: Counter<'result' | 'reason'>;
+  readonly oidcResponses: Counter<'result' | 'reason'>;
   readonly rateLimited: Counter<'limiter'>;
   readonly retentionDeleted: Counter<'table'>;
   readonly dbQueryDuration: Histogram;
@@ -85,6 +86,12 @@ export class Metrics {
       labelNames: ['result', 'reason'],
       registers,
     });
+    this.oidcResponses = new Counter({
+      name: 'oidc_responses_total',
+      help: 'OpenID Connect callbacks received, by result and, for refusals, reason',
+      labelNames: ['result', 'reason'],
+      registers,
+    });
     this.rateLimited = new Counter({
       name: 'rate_limited_total',
       help: 'Requests refused with 429 by a rate limit or login throttle, by limiter',
@@ -123,6 +130,7 @@ export class Metrics {
     // Known label values start at zero so that rates and alerts work before the first event.
     for (const result of ['success', 'failure']) this.loginAttempts.inc({ result }, 0);
     this.samlResponses.inc({ result: 'success' }, 0);
+    this.oidcResponses.inc({ result: 'success' }, 0);
     for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
     for (const result of ['hit', 'miss', 'bypass']) this.sessionCacheLookups.inc({ result }, 0);
 

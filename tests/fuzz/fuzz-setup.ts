@@ -45,7 +45,11 @@ function objectMaker(server: TestServer, organizationId: string, token: string) 
         provider_type: 'oidc',
         provider_name: 'Fuzz OIDC',
         oauth_client_id: 'fuzz-client',
-        oidc_discovery_url: 'https://idp.example/.well-known/openid-configuration',
+        // Disabled, so the public OIDC login operations answer 404/401 without discovery; were one
+        // enabled by a fuzzed update, its provider is a loopback port nobody listens on: the fuzzer
+        // never makes the service reach for a host off this machine.
+        is_enabled: false,
+        oidc_discovery_url: 'http://127.0.0.1:9/.well-known/openid-configuration',
       }),
   };
 }

@@ -1,9 +1,8 @@
+import { type MappedField, mappedIdentity } from './mapped-identity.js';
 import { SamlRejection, type VerifiedAssertion } from './saml.js';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** Attribute names IdPs commonly use, tried when `attribute_mapping` does not name one. */
-const DEFAULT_ATTRIBUTES: Record<'email' | 'full_name' | 'first_name' | 'last_name', string[]> = {
+const DEFAULT_ATTRIBUTES: Record<MappedField, string[]> = {
   email: ['email', 'mail', 'emailAddress', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'urn:oid:0.9.2342.19200300.100.1.3'],
   full_name: ['displayName', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'urn:oid:2.16.840.1.113730.3.1.241'],
   first_name: ['firstName', 'givenName', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname', 'urn:oid:2.5.4.42'],
@@ -21,20 +20,8 @@ export interface SamlIdentity {
  * falls back to a NameID that is an address. Throws SamlRejection without a usable email.
  */
 export function identityOf(mapping: Record<string, string>, assertion: Pick<VerifiedAssertion, 'nameId' | 'attributes'>): SamlIdentity {
-  const attribute = (field: keyof typeof DEFAULT_ATTRIBUTES): string | undefined => {
-    const mapped = mapping[field];
-    const names = mapped ? [mapped] : DEFAULT_ATTRIBUTES[field];
-    for (const name of names) {
-      const value = assertion.attributes[name]?.find((candidate) => candidate.trim() !== '');
-      if (value) return value.trim();
-    }
-    return undefined;
-  };
-  const email = attribute('email') ?? (EMAIL.test(assertion.nameId) ? assertion.nameId : undefined);
-  if (!email || !EMAIL.test(email) || email.length > 254) {
-    throw new SamlRejection('missing_email', 'the assertion carries no usable email address (check attribute_mapping)');
-  }
-  const joined = [attribute('first_name'), attribute('last_name')].filter(Boolean).join(' ');
-  const fullName = (attribute('full_name') ?? (joined || email.slice(0, email.indexOf('@')))).slice(0, 200);
-  return { email, fullName };
+  const valueOf = (name: string) => assertion.attributes[name]?.find((candidate) => candidate.trim() !== '');
+  const identity = mappedIdentity(mapping, DEFAULT_ATTRIBUTES, valueOf, assertion.nameId);
+  if (!identity) throw new SamlRejection('missing_email', 'the assertion carries no usable email address (check attribute_mapping)');
+  return identity;
 }

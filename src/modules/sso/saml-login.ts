@@ -1,29 +1,15 @@
-import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
-import type { PrincipalCache } from '../../auth/principal-cache.js';
-import type { Sessions, TokenPair } from '../../auth/sessions.js';
+import { and, eq, lt } from 'drizzle-orm';
+import type { TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
-import type { Database, Queryable } from '../../db/client.js';
-import { isUniqueViolation } from '../../db/errors.js';
-import { countLiveUsers, findLiveUserByEmail } from '../../db/queries/users.js';
-import {
-  type OrganizationRow,
-  organizations,
-  samlAssertions,
-  samlRequests,
-  type SsoConfigurationRow as SsoRow,
-  ssoConfigurations,
-  type UserRow,
-  userRoles,
-  users,
-} from '../../db/schema.js';
+import type { Database } from '../../db/client.js';
+import { samlAssertions, samlRequests, type SsoConfigurationRow as SsoRow, ssoConfigurations } from '../../db/schema.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { emailDomain } from '../../core/email-domain.js';
-import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import { isAllowedRedirect } from './redirect-allowlist.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
 import { identityOf } from './saml-identity.js';
+import { SignInRejection, type SsoSignIn } from './sso-sign-in.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 
@@ -37,26 +23,19 @@ export interface SamlLogin {
   redirectUri: string | null;
 }
 
-export interface SsoDiscovery {
-  config: SsoRow;
-  loginUrl: string;
-}
-
 export interface SamlLoginDependencies {
   db: Database;
-  sessions: Sessions;
-  principals: PrincipalCache;
+  signIn: SsoSignIn;
   audit: AuditLog;
   metrics: Metrics;
   logger: Logger;
   config: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml'>;
 }
 
-/** The SAML login flow: metadata, AuthnRequests, the assertion consumer service and discovery. */
+/** The SAML login flow: metadata, AuthnRequests and the assertion consumer service. */
 export class SamlLoginService {
   private readonly db: Database;
-  private readonly sessions: Sessions;
-  private readonly principals: PrincipalCache;
+  private readonly signIn: SsoSignIn;
   private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -64,8 +43,7 @@ export class SamlLoginService {
 
   constructor(dependencies: SamlLoginDependencies) {
     this.db = dependencies.db;
-    this.sessions = dependencies.sessions;
-    this.principals = dependencies.principals;
+    this.signIn = dependencies.signIn;
     this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.logger = dependencies.logger;
@@ -100,9 +78,9 @@ export class SamlLoginService {
       if (!config.isEnabled) throw new SamlRejection('configuration_disabled', 'this SSO configuration is disabled');
       const assertion = await this.providerFor(config).verify(samlResponse);
       const redirectUri = await this.spend(config, assertion, relayState);
-      const tokens = await this.signIn(config, assertion, meta).catch((err: unknown) => {
-        if (isUniqueViolation(err)) throw new SamlRejection('account_conflict', 'an account with this email was created at the same moment; sign in again');
-        throw err;
+      const identity = { provider: config.samlEntityId as string, subject: assertion.nameId, ...identityOf(config.attributeMapping, assertion) };
+      const tokens = await this.signIn.signIn(config, identity, 'saml', meta).catch((err: unknown) => {
+        throw err instanceof SignInRejection ? new SamlRejection(err.reason, err.detail) : err;
       });
       this.metrics.samlResponses.inc({ result: 'success' });
       return { tokens, redirectUri };
@@ -111,28 +89,6 @@ export class SamlLoginService {
       await this.recordRejection(configId, config, err, meta);
       throw AppError.unauthorized(`saml_${err.reason}` as const, `SAML response rejected: ${err.detail}`);
     }
-  }
-
-  /** Home-realm discovery: the one enabled SAML configuration of the one organization claiming the domain. */
-  async discover(email: string): Promise<SsoDiscovery> {
-    const candidates = await this.db
-      .select({ config: ssoConfigurations })
-      .from(ssoConfigurations)
-      .innerJoin(organizations, eq(organizations.id, ssoConfigurations.organizationId))
-      .where(
-        and(
-          eq(ssoConfigurations.providerType, 'saml'),
-          eq(ssoConfigurations.isEnabled, true),
-          eq(organizations.isActive, true),
-          isNull(organizations.deletedAt),
-          sql`${emailDomain(email)} = any(${organizations.allowedEmailDomains})`,
-        ),
-      )
-      .orderBy(asc(ssoConfigurations.createdAt), asc(ssoConfigurations.id));
-    const owners = new Set(candidates.map(({ config }) => config.organizationId));
-    const first = candidates[0];
-    if (!first || owners.size !== 1) throw AppError.notFound('sso_domain_not_configured', 'No single sign-on provider is set up for this email domain');
-    return { config: first.config, loginUrl: `${this.baseUrl(first.config.id)}/saml/login` };
   }
 
   private baseUrl(configId: string): string {
@@ -204,103 +160,6 @@ export class SamlLoginService {
       if (recorded.length === 0) throw new SamlRejection('assertion_replayed', 'this assertion was already used');
       return redirectUri;
     });
-  }
-
-  private async signIn(config: SsoRow, assertion: VerifiedAssertion, meta: RequestMeta): Promise<TokenPair> {
-    const { tokens, userId } = await this.db.transaction(async (tx) => {
-      // Locked: first logins of one organization queue up behind its user quota.
-      const [organization] = await tx.select().from(organizations).where(eq(organizations.id, config.organizationId)).for('update');
-      if (!organization || organization.deletedAt || !organization.isActive) {
-        throw new SamlRejection('organization_inactive', 'the organization is not active');
-      }
-      const { email, fullName } = identityOf(config.attributeMapping, assertion);
-      if (organization.allowedEmailDomains.length > 0 && !organization.allowedEmailDomains.includes(emailDomain(email))) {
-        throw new SamlRejection('email_domain_not_allowed', 'the email address’s domain is not one the organization allows');
-      }
-      const { user, provisioned } = await this.findOrProvision(tx, config, organization, assertion.nameId, email, fullName, meta);
-      if (!user.isActive) throw new SamlRejection('account_inactive', 'the account is disabled');
-      await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
-      const tokens = await this.sessions.start(tx, user, 'saml', meta);
-      await this.audit.record(tx, meta, {
-        eventType: 'auth.sso_login',
-        status: 'success',
-        organizationId: organization.id,
-        actorUserId: user.id,
-        resourceType: 'sso_configuration',
-        resourceId: config.id,
-        context: { method: 'saml', provisioned },
-      });
-      return { tokens, userId: user.id };
-    });
-    // The user's email may have followed the IdP's: their other sessions' principals hold the old one.
-    await this.principals.invalidate({ kind: 'user', id: userId });
-    return tokens;
-  }
-
-  /** The user by IdP identity, else by email within the organization (linked now), else created when allowed. */
-  private async findOrProvision(
-    tx: Queryable,
-    config: SsoRow,
-    organization: OrganizationRow,
-    subjectId: string,
-    email: string,
-    fullName: string,
-    meta: RequestMeta,
-  ): Promise<{ user: UserRow; provisioned: boolean }> {
-    // The IdP's entity id, not the configuration id: identities survive re-creating the configuration.
-    const provider = config.samlEntityId as string;
-    const [linked] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.organizationId, organization.id), eq(users.ssoProvider, provider), eq(users.ssoSubjectId, subjectId), isNull(users.deletedAt)));
-    if (linked) return { user: await this.followIdentityProviderEmail(tx, linked, email), provisioned: false };
-
-    const byEmail = await findLiveUserByEmail(tx, email);
-    if (byEmail) {
-      if (byEmail.organizationId !== organization.id) {
-        throw new SamlRejection('email_in_other_organization', 'its email address belongs to an account outside this organization');
-      }
-      if (byEmail.ssoProvider === provider && byEmail.ssoSubjectId !== null) {
-        throw new SamlRejection('linked_to_other_subject', 'the account with this email is linked to another user of this identity provider');
-      }
-      const [user] = await tx.update(users).set({ ssoProvider: provider, ssoSubjectId: subjectId, updatedAt: new Date() }).where(eq(users.id, byEmail.id)).returning();
-      return { user: user as UserRow, provisioned: false };
-    }
-
-    if (!config.autoCreateUsers) {
-      throw new SamlRejection('user_not_provisioned', 'no account exists for this user and the configuration does not create accounts');
-    }
-    if ((await countLiveUsers(tx, organization.id)) >= organization.maxUsers) {
-      throw new SamlRejection('user_limit_reached', 'the organization has reached its user limit');
-    }
-    const [user] = await tx
-      .insert(users)
-      .values({ organizationId: organization.id, email, fullName, passwordHash: null, isVerified: true, ssoProvider: provider, ssoSubjectId: subjectId })
-      .returning();
-    if (!user) throw new Error('user insert returned no row');
-    const roleId = config.defaultRoleId ?? SYSTEM_ROLE_IDS.member;
-    await tx.insert(userRoles).values({ userId: user.id, roleId });
-    await this.audit.record(tx, meta, {
-      eventType: 'user.create',
-      status: 'success',
-      organizationId: organization.id,
-      actorUserId: user.id,
-      resourceType: 'user',
-      resourceId: user.id,
-      context: { via: 'saml', sso_configuration_id: config.id, role_id: roleId },
-    });
-    return { user, provisioned: true };
-  }
-
-  /**
-   * A linked user's email is the IdP's: it follows the assertion, unless another account has the
-   * new address (then the old one stays; the link, bound to the subject, never moves).
-   */
-  private async followIdentityProviderEmail(tx: Queryable, user: UserRow, email: string): Promise<UserRow> {
-    if (user.email.toLowerCase() === email.toLowerCase()) return user;
-    if (await findLiveUserByEmail(tx, email)) return user;
-    const [updated] = await tx.update(users).set({ email, updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
-    return updated ?? user;
   }
 
   private async recordRejection(configId: string, config: SsoRow | undefined, rejection: SamlRejection, meta: RequestMeta): Promise<void> {

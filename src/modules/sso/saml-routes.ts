@@ -1,15 +1,13 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor } from '../../http/types.js';
+import { handOffTokens, NO_STORE } from './token-hand-off.js';
 
 type SamlOperation = 'discoverSso' | 'getSamlMetadata' | 'startSamlLogin' | 'consumeSamlResponse';
 
-// Tokens in a response must not be kept by the browser or a proxy.
-const NO_STORE = { 'Cache-Control': 'no-store' };
-
-export function samlHandlers({ services: { samlLogin } }: Container): HandlersFor<SamlOperation> {
+export function samlHandlers({ services: { samlLogin, ssoDiscovery } }: Container): HandlersFor<SamlOperation> {
   return {
     async discoverSso({ query }) {
-      const { config, loginUrl } = await samlLogin.discover(query.email);
+      const { config, loginUrl } = await ssoDiscovery.discover(query.email);
       return { status: 200, body: { sso_config_id: config.id, provider_name: config.providerName, login_url: loginUrl } };
     },
 
@@ -24,13 +22,7 @@ export function samlHandlers({ services: { samlLogin } }: Container): HandlersFo
 
     async consumeSamlResponse({ params, body, meta, accepts }) {
       const { tokens, redirectUri } = await samlLogin.consume(params.sso_config_id, body.SAMLResponse, body.RelayState, meta);
-      const pair = { access_token: tokens.accessToken, refresh_token: tokens.refreshToken, token_type: 'bearer' as const, expires_in: tokens.expiresIn };
-      if (redirectUri === null || accepts(['text/html', 'application/json']) === 'application/json') {
-        return { status: 200, body: pair, headers: NO_STORE };
-      }
-      // In the fragment, which browsers never send to a server, so the tokens stay out of access logs.
-      const fragment = new URLSearchParams({ ...pair, expires_in: String(pair.expires_in) });
-      return { status: 302, headers: { Location: `${redirectUri}#${fragment}`, ...NO_STORE } };
+      return handOffTokens(tokens, redirectUri, accepts(['text/html', 'application/json']) === 'application/json');
     },
   };
 }
