@@ -117,6 +117,16 @@ const FLOW: Record<string, FlowStep> = {
     body: { current_password: '{{password}}', new_password: NEW_PASSWORD },
     tests: [`pm.collectionVariables.set('password', '${NEW_PASSWORD}');`],
   },
+  // The answer is the same for every address; the mail itself is for a person to open.
+  requestPasswordReset: { body: { email: '{{email}}' }, tests: ["pm.expect(pm.response.json().message).to.include('on its way');"] },
+  resendVerificationEmail: { body: { email: '{{email}}' }, tests: ["pm.expect(pm.response.json().message).to.include('on its way');"] },
+  // Without a mailbox the run has no real token: a made-up one must be refused.
+  confirmPasswordReset: {
+    status: 400,
+    body: { token: 'not-a-token-from-any-mail', new_password: 'a passphrase nobody will get to set' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('password_reset_token_invalid');"],
+  },
+  verifyEmail: { status: 400, body: { token: 'not-a-token-from-any-mail' }, tests: ["pm.expect(pm.response.json().code).to.eql('email_verification_token_invalid');"] },
   // Logging out ends the session: with the tokens cleared, the collection's pre-request script logs in again.
   logout: { tests: ["pm.collectionVariables.set('access_token', '');", "pm.collectionVariables.set('refresh_token', '');"] },
   listOrganizations: {

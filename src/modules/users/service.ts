@@ -14,6 +14,7 @@ import { permissionsOfUser, type RoleWithPermissions } from '../../db/queries/ro
 import { countActiveAdmins, countLiveUsers, findLiveUser, liveUsers } from '../../db/queries/users.js';
 import { type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
+import type { AccountMail } from '../../mail/account-mail.js';
 import type { OrganizationsService } from '../organizations/service.js';
 import type { RolesService } from '../roles/service.js';
 import type { TeamsService } from '../teams/service.js';
@@ -50,6 +51,7 @@ export interface UsersDependencies {
   sessions: Sessions;
   passwords: Passwords;
   audit: AuditLog;
+  accountMail: AccountMail;
 }
 
 const NOT_FOUND = 'User not found';
@@ -67,6 +69,7 @@ export class UsersService {
   private readonly sessions: Sessions;
   private readonly passwords: Passwords;
   private readonly audit: AuditLog;
+  private readonly accountMail: AccountMail;
 
   constructor(dependencies: UsersDependencies) {
     this.db = dependencies.db;
@@ -77,12 +80,13 @@ export class UsersService {
     this.sessions = dependencies.sessions;
     this.passwords = dependencies.passwords;
     this.audit = dependencies.audit;
+    this.accountMail = dependencies.accountMail;
   }
 
   async create(principal: Principal, input: UserInput, meta: RequestMeta): Promise<UserRow> {
     if (input.password !== undefined) this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = input.password === undefined ? null : await this.passwords.hash(input.password);
-    return withUniqueConflict('user_email_taken', () =>
+    const created = await withUniqueConflict('user_email_taken', () =>
       this.db.transaction(async (tx) => {
         // The organization row lock makes the quota check and the insert one step for concurrent creates.
         const organization = await this.organizations.findVisible(tx, principal, input.organizationId, { lock: true });
@@ -108,6 +112,9 @@ export class UsersService {
         return user;
       }),
     );
+    // A user without a password signs in through SSO, whose identity provider vouches for the address.
+    if (passwordHash) await this.accountMail.send(this.db, 'email_verification', created);
+    return created;
   }
 
   async list(principal: Principal, organizationId: string, filters: UserFilters, page: PageRequest): Promise<Page<UserRow>> {
