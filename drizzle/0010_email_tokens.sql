@@ -8,7 +8,7 @@ CREATE TABLE "email_tokens" (
 	"expires_at" timestamp with time zone NOT NULL,
 	"used_at" timestamp with time zone,
 	CONSTRAINT "email_tokens_token_hash_unique" UNIQUE("token_hash"),
-	CONSTRAINT "email_tokens_purpose_ck" CHECK ("email_tokens"."purpose" in ('password_reset', 'email_verification'))
+	CONSTRAINT "email_tokens_purpose_ck" CHECK ("email_tokens"."purpose" in ('password_reset', 'email_verification', 'invitation'))
 );
 --> statement-breakpoint
 ALTER TABLE "email_tokens" ADD CONSTRAINT "email_tokens_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

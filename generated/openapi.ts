@@ -256,6 +256,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/auth/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation and set the password
+         * @description Sets the invited user's password (the registration rules apply; a refused one leaves the
+         *     link usable) and, when given, their `full_name`; the address counts as verified. Then log
+         *     in. An unknown, used or expired token, or one whose user was disabled, deleted, given
+         *     another address or a password since, is 400 `invitation_token_invalid`.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/organizations": {
         parameters: {
             query?: never;
@@ -382,6 +405,33 @@ export interface paths {
          * @description Soft-deletes the team. Its members stay, without a team.
          */
         delete: operations["deleteTeam"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/users/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite a user by mail
+         * @description Creates the user without a password and mails them a link to accept: the web app's
+         *     `/accept-invitation` page (`APP_BASE_URL`) with the token in the URL fragment, which posts
+         *     it with the chosen password to `POST /auth/invitations/accept`. The link works once, for
+         *     7 days. Until then the user is listed like any other, with `is_verified` false, counts
+         *     against `max_users`, and cannot log in (there is no password). The rules of `POST /users`
+         *     apply: roles default to Member, nobody grants a permission they do not hold, the address
+         *     must be free (409). To invite again after the link expired, delete the user and invite
+         *     anew. Without SMTP the service answers 403 `email_delivery_disabled`.
+         */
+        post: operations["inviteUser"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -953,7 +1003,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "email_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
+        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1252,6 +1302,18 @@ export interface components {
             password?: components["schemas"]["Password"];
             team_id?: components["schemas"]["Uuid"];
             role_ids?: components["schemas"]["RoleIds"];
+        };
+        UserInvitation: {
+            organization_id: components["schemas"]["Uuid"];
+            email: components["schemas"]["Email"];
+            full_name: string;
+            team_id?: components["schemas"]["Uuid"];
+            role_ids?: components["schemas"]["RoleIds"];
+        };
+        InvitationAcceptance: {
+            token: components["schemas"]["MailedToken"];
+            password: components["schemas"]["Password"];
+            full_name?: string;
         };
         /** @description Only the fields given change; `team_id` may be set to null. */
         UserUpdate: {
@@ -2056,6 +2118,39 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "3q2-7wVbR0i9cQy5k8hT1mXoP4sZ6uNaLdEfGjHkIlM",
+                 *       "password": "a long and memorable passphrase",
+                 *       "full_name": "Alan Turing"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvitationAcceptance"];
+            };
+        };
+        responses: {
+            /** @description The invitation is accepted; log in with the password. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["LinkInvalid"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listOrganizations: {
         parameters: {
             query?: {
@@ -2413,6 +2508,46 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    inviteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                 *       "email": "alan@hopper-labs.example",
+                 *       "full_name": "Alan Turing",
+                 *       "role_ids": [
+                 *         "00000000-0000-4000-8000-000000000003"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["UserInvitation"];
+            };
+        };
+        responses: {
+            /** @description The user was created and the invitation is on its way. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             default: components["responses"]["UnexpectedError"];
         };

@@ -3,12 +3,13 @@ import type { Database, Queryable } from '../db/client.js';
 import { type EmailTokenRow, emailTokens } from '../db/schema.js';
 import { hashRefreshToken, newRefreshToken } from './tokens.js';
 
-export type EmailTokenPurpose = 'password_reset' | 'email_verification';
+export type EmailTokenPurpose = 'password_reset' | 'email_verification' | 'invitation';
 
-/** How long a link stays valid: a reset link is a password for an hour, a verification link proves less. */
+/** How long a link stays valid: a reset link is a password for an hour, a verification link proves less, an invitation waits a week for its reader. */
 export const EMAIL_TOKEN_TTL_SECONDS: Readonly<Record<EmailTokenPurpose, number>> = {
   password_reset: 3600,
   email_verification: 48 * 3600,
+  invitation: 7 * 24 * 3600,
 };
 
 const usable = (purpose: EmailTokenPurpose, hash: string) =>

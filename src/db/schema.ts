@@ -263,7 +263,7 @@ export const refreshTokens = pgTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
-// Single-use links sent by mail (password reset, email verification): only the SHA-256 of the
+// Single-use links sent by mail (password reset, email verification, invitation): only the SHA-256 of the
 // token is stored. `email` is the address the link went to, so a link stops working once the
 // user's address changes.
 export const emailTokens = pgTable(
@@ -283,7 +283,7 @@ export const emailTokens = pgTable(
   (t) => [
     index('email_tokens_user_idx').on(t.userId, t.purpose),
     index('email_tokens_expires_idx').on(t.expiresAt),
-    check('email_tokens_purpose_ck', sql`${t.purpose} in ('password_reset', 'email_verification')`),
+    check('email_tokens_purpose_ck', sql`${t.purpose} in ('password_reset', 'email_verification', 'invitation')`),
   ],
 );
 

@@ -9,13 +9,35 @@ import type { Mailer, MailMessage } from './mailer.js';
 export const LINK_PATHS: Readonly<Record<EmailTokenPurpose, string>> = {
   password_reset: '/reset-password',
   email_verification: '/verify-email',
+  invitation: '/accept-invitation',
 };
 
 type Recipient = Pick<UserRow, 'id' | 'email' | 'fullName'>;
 
-function compose(purpose: EmailTokenPurpose, user: Recipient, link: string): Omit<MailMessage, 'kind' | 'to'> {
+/** What an invitation names: the organization, and who invited. */
+export interface InvitationDetails {
+  organizationName: string;
+  inviterName: string;
+}
+
+function compose(purpose: EmailTokenPurpose, user: Recipient, link: string, invitation?: InvitationDetails): Omit<MailMessage, 'kind' | 'to'> {
   const hours = EMAIL_TOKEN_TTL_SECONDS[purpose] / 3600;
-  const validity = hours === 1 ? 'one hour' : `${hours} hours`;
+  const validity = hours === 1 ? 'one hour' : hours % 24 === 0 ? `${hours / 24} days` : `${hours} hours`;
+  if (purpose === 'invitation') {
+    const { organizationName, inviterName } = invitation ?? { organizationName: 'an organization', inviterName: 'An administrator' };
+    return {
+      subject: `You are invited to ${organizationName}`,
+      text: [
+        `Hello ${user.fullName},`,
+        '',
+        `${inviterName} invited you to join ${organizationName}. To accept, choose your password here:`,
+        '',
+        link,
+        '',
+        `The link works once, for ${validity}. If you did not expect this, ignore this mail.`,
+      ].join('\n'),
+    };
+  }
   if (purpose === 'password_reset') {
     return {
       subject: 'Reset your password',
@@ -61,10 +83,10 @@ export class AccountMail {
   }
 
   /** Writes the token with `db` (the caller's transaction) and posts the mail; call after the rest of the work succeeded. */
-  async send(db: Queryable, purpose: EmailTokenPurpose, user: Recipient): Promise<void> {
+  async send(db: Queryable, purpose: EmailTokenPurpose, user: Recipient, invitation?: InvitationDetails): Promise<void> {
     if (!this.mailer.enabled) return;
     const token = await this.tokens.issue(db, user.id, purpose, user.email);
     const link = `${this.config.appBaseUrl}${LINK_PATHS[purpose]}#token=${token}`;
-    this.mailer.post({ kind: purpose, to: user.email, ...compose(purpose, user, link) });
+    this.mailer.post({ kind: purpose, to: user.email, ...compose(purpose, user, link, invitation) });
   }
 }

@@ -1,7 +1,7 @@
 import type { Container } from '../../container.js';
 import type { HandlersFor } from '../../http/types.js';
 
-type RecoveryOperation = 'requestPasswordReset' | 'confirmPasswordReset' | 'verifyEmail' | 'resendVerificationEmail';
+type RecoveryOperation = 'requestPasswordReset' | 'confirmPasswordReset' | 'verifyEmail' | 'resendVerificationEmail' | 'acceptInvitation';
 
 // Told whether or not the address has an account: the answer must not say which.
 const MAIL_REQUESTED = { message: 'If an account with this address can receive this mail, it is on its way' };
@@ -20,6 +20,11 @@ export function recoveryHandlers({ services: { recovery } }: Container): Handler
 
     async verifyEmail({ body, meta }) {
       await recovery.verifyEmail(body.token, meta);
+      return { status: 204 };
+    },
+
+    async acceptInvitation({ body, meta }) {
+      await recovery.acceptInvitation(body.token, body.password, body.full_name, meta);
       return { status: 204 };
     },
 

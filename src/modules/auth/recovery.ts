@@ -28,6 +28,7 @@ export interface RecoveryDependencies {
 
 const HOUR_SECONDS = 3600;
 const INVALID_RESET = 'This password reset link is invalid, expired or already used; ask for a new one';
+const INVALID_INVITATION = 'This invitation link is invalid, expired or already used; ask for a new invitation';
 const INVALID_VERIFICATION = 'This verification link is invalid, expired or already used; ask for a new one';
 
 const addressKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
@@ -87,6 +88,38 @@ export class RecoveryService {
       return true;
     });
     if (!done) await this.refuse('auth.password_reset', 'password_reset_token_invalid', INVALID_RESET, meta);
+  }
+
+  async acceptInvitation(token: string, password: string, fullName: string | undefined, meta: RequestMeta): Promise<void> {
+    const { db, tokens, passwords, audit } = this.deps;
+    const pending = await tokens.peek(token, 'invitation');
+    const invited = pending ? await this.findEligible(pending.userId) : undefined;
+    // A user who has a password by now accepted already, or never was an invitee.
+    if (!pending || invited?.passwordHash !== null || !sameAddress(invited.email, pending.email)) {
+      return this.refuse('user.invitation_accept', 'invitation_token_invalid', INVALID_INVITATION, meta);
+    }
+    passwords.assertAcceptable(password, invited.email);
+    const passwordHash = await passwords.hash(password);
+    const done = await db.transaction(async (tx) => {
+      if (!(await tokens.spend(tx, token, 'invitation'))) return false;
+      const now = new Date();
+      const [user] = await tx
+        .update(users)
+        .set({ passwordHash, passwordChangedAt: now, isVerified: true, updatedAt: now, ...(fullName === undefined ? {} : { fullName: fullName.trim() }) })
+        .where(and(eq(users.id, invited.id), isNull(users.passwordHash)))
+        .returning({ id: users.id });
+      if (!user) return false;
+      await audit.record(tx, meta, {
+        eventType: 'user.invitation_accept',
+        status: 'success',
+        organizationId: invited.organizationId,
+        actorUserId: invited.id,
+        resourceType: 'user',
+        resourceId: invited.id,
+      });
+      return true;
+    });
+    if (!done) await this.refuse('user.invitation_accept', 'invitation_token_invalid', INVALID_INVITATION, meta);
   }
 
   async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
@@ -174,7 +207,12 @@ export class RecoveryService {
     return row?.user;
   }
 
-  private async refuse(eventType: string, code: 'password_reset_token_invalid' | 'email_verification_token_invalid', detail: string, meta: RequestMeta): Promise<never> {
+  private async refuse(
+    eventType: string,
+    code: 'password_reset_token_invalid' | 'email_verification_token_invalid' | 'invitation_token_invalid',
+    detail: string,
+    meta: RequestMeta,
+  ): Promise<never> {
     await this.deps.audit.record(this.deps.db, meta, { eventType, status: 'failure', context: { reason: 'token_invalid' } });
     throw new AppError(400, code, detail);
   }

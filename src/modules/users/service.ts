@@ -12,7 +12,7 @@ import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { findLiveOrganization } from '../../db/queries/organizations.js';
 import { permissionsOfUser, type RoleWithPermissions } from '../../db/queries/roles.js';
 import { countActiveAdmins, countLiveUsers, findLiveUser, liveUsers } from '../../db/queries/users.js';
-import { type UserRow, userRoles, users } from '../../db/schema.js';
+import { organizations, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { AccountMail } from '../../mail/account-mail.js';
 import type { OrganizationsService } from '../organizations/service.js';
@@ -83,7 +83,24 @@ export class UsersService {
     this.accountMail = dependencies.accountMail;
   }
 
-  async create(principal: Principal, input: UserInput, meta: RequestMeta): Promise<UserRow> {
+  /**
+   * A user row without a password (so nobody can log in as it) and a mailed link that sets the
+   * password: until it is accepted the user is listed with `is_verified` false and counts
+   * against `max_users`. An Admin whose invitation expired deletes the user and invites again.
+   */
+  async invite(principal: Principal, input: Omit<UserInput, 'password'>, meta: RequestMeta): Promise<UserRow> {
+    if (!this.accountMail.enabled) throw AppError.forbidden('email_delivery_disabled', 'This service sends no mail (SMTP is not configured), so it cannot send invitations');
+    const user = await this.create(principal, input, meta, 'user.invite');
+    const [details] = await this.db
+      .select({ organizationName: organizations.name, inviterName: users.fullName })
+      .from(users)
+      .innerJoin(organizations, eq(organizations.id, user.organizationId))
+      .where(eq(users.id, principal.userId));
+    await this.accountMail.send(this.db, 'invitation', user, details);
+    return user;
+  }
+
+  async create(principal: Principal, input: UserInput, meta: RequestMeta, eventType: 'user.create' | 'user.invite' = 'user.create'): Promise<UserRow> {
     if (input.password !== undefined) this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = input.password === undefined ? null : await this.passwords.hash(input.password);
     const created = await withUniqueConflict('user_email_taken', () =>
@@ -108,11 +125,11 @@ export class UsersService {
           .returning();
         if (!user) throw new Error('user insert returned no row');
         await this.replaceRoles(tx, principal, user.id, assigned);
-        await this.record(tx, principal, meta, 'user.create', user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash });
+        await this.record(tx, principal, meta, eventType, user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash && eventType === 'user.create' });
         return user;
       }),
     );
-    // A user without a password signs in through SSO, whose identity provider vouches for the address.
+    // A user without a password signs in through SSO, whose identity provider vouches for the address (or is invited).
     if (passwordHash) await this.accountMail.send(this.db, 'email_verification', created);
     return created;
   }
