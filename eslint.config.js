@@ -21,7 +21,7 @@ const LAYERS = [
   ['./src/observability'],
   ['./src/db'],
   ['./src/core'],
-  ['./src/auth'],
+  ['./src/auth', './src/mail'],
   ['./src/http'],
   ['./src/modules'],
   ['./src/container.ts'],

@@ -117,6 +117,21 @@ const FLOW: Record<string, FlowStep> = {
     body: { current_password: '{{password}}', new_password: NEW_PASSWORD },
     tests: [`pm.collectionVariables.set('password', '${NEW_PASSWORD}');`],
   },
+  // The answer is the same for every address; the mail itself is for a person to open.
+  requestPasswordReset: { body: { email: '{{email}}' }, tests: ["pm.expect(pm.response.json().message).to.include('on its way');"] },
+  resendVerificationEmail: { body: { email: '{{email}}' }, tests: ["pm.expect(pm.response.json().message).to.include('on its way');"] },
+  // Without a mailbox the run has no real token: a made-up one must be refused.
+  confirmPasswordReset: {
+    status: 400,
+    body: { token: 'not-a-token-from-any-mail', new_password: 'a passphrase nobody will get to set' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('password_reset_token_invalid');"],
+  },
+  acceptInvitation: {
+    status: 400,
+    body: { token: 'not-a-token-from-any-mail', password: 'a passphrase nobody will get to set' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('invitation_token_invalid');"],
+  },
+  verifyEmail: { status: 400, body: { token: 'not-a-token-from-any-mail' }, tests: ["pm.expect(pm.response.json().code).to.eql('email_verification_token_invalid');"] },
   // Logging out ends the session: with the tokens cleared, the collection's pre-request script logs in again.
   logout: { tests: ["pm.collectionVariables.set('access_token', '');", "pm.collectionVariables.set('refresh_token', '');"] },
   listOrganizations: {
@@ -156,6 +171,11 @@ const FLOW: Record<string, FlowStep> = {
     tests: ["pm.expect(pm.response.json().map((r) => r.name)).to.eql(['Viewer']);"],
   },
   deleteUser: {},
+  // The invited user exists at once, unverified; the link in the mail sets the password (acceptInvitation).
+  inviteUser: {
+    body: { organization_id: '{{organization_id}}', email: 'qa.invited.{{$guid}}@example.com', full_name: 'QA Invited' },
+    tests: ['pm.expect(pm.response.json().is_verified).to.eql(false);'],
+  },
   listRoles: { tests: ["pm.expect(pm.response.json().slice(0, 3).map((r) => r.name).sort()).to.eql(['Admin', 'Member', 'Viewer']);"] },
   createRole: {
     body: { name: 'QA Support', description: 'Created by the smoke run', permissions: ['teams:read', 'users:read'] },

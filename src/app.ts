@@ -16,6 +16,7 @@ import { requestContext, requestLocals } from './http/request-context.js';
 import { authenticationRouter, operationRouter, perOperation } from './http/routes.js';
 import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
+import { recoveryHandlers } from './modules/auth/recovery-routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { documentationHandlers } from './modules/documentation/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
@@ -71,6 +72,7 @@ export function createApp(container: Container): Express {
   const operations = listOperations(apiDocument);
   const handlers: Handlers = {
     ...authHandlers(container),
+    ...recoveryHandlers(container),
     ...healthHandlers(container),
     ...keyHandlers(container),
     ...organizationHandlers(container),

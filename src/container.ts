@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { AccessControl } from './auth/access.js';
+import { EmailTokens } from './auth/email-tokens.js';
 import { type LimiterFactory, sharedLimiters } from './auth/limiters.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { PrincipalCache } from './auth/principal-cache.js';
@@ -16,7 +17,10 @@ import { type ApiDocument, loadApiDocument } from './http/openapi.js';
 import { AuditLog } from './core/audit-log.js';
 import type { RequestMeta } from './core/request-meta.js';
 import { AuditReader } from './modules/audit-logs/service.js';
+import { RecoveryService } from './modules/auth/recovery.js';
 import { AuthService } from './modules/auth/service.js';
+import { AccountMail } from './mail/account-mail.js';
+import { Mailer } from './mail/mailer.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
@@ -52,12 +56,15 @@ export interface Container {
   limiters: LimiterFactory;
   /** Audits and counts one refusal by a rate limit or login throttle. */
   recordThrottling(limiter: string, meta: RequestMeta, actorUserId?: string): Promise<void>;
-  /** Background pruning of dead sessions, spent SAML and OIDC rows and (when configured) old audit rows. */
+  /** Outgoing mail; `close` waits for mail still on its way. */
+  mailer: Mailer;
+  /** Background pruning of dead sessions, spent SAML and OIDC rows, mailed links' tokens and (when configured) old audit rows. */
   retention: Retention;
   /** Stops the background work, then closes the database and Redis connections. */
   close(): Promise<void>;
   services: {
     auth: AuthService;
+    recovery: RecoveryService;
     health: HealthService;
     organizations: OrganizationsService;
     teams: TeamsService;
@@ -116,6 +123,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const ssoSignIn = new SsoSignIn({ db, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, principals, audit });
+  const mailer = new Mailer(config.mail, logger, (kind, result) => metrics.mails.inc({ kind, result }));
+  const emailTokens = new EmailTokens(db);
+  const accountMail = new AccountMail(emailTokens, mailer, config.mail);
   const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
@@ -140,13 +150,25 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
     access,
     limiters,
     recordThrottling,
+    mailer,
     retention,
     async close() {
-      await retention.stop();
+      await Promise.all([retention.stop(), mailer.close()]);
       await Promise.all([principals.close(), database.close(), redis?.quit()]);
     },
     services: {
-      auth: new AuthService({ db, passwords, sessions, principals, audit, metrics, throttle: loginThrottle, config }),
+      auth: new AuthService({
+        db,
+        passwords,
+        sessions,
+        principals,
+        audit,
+        metrics,
+        throttle: loginThrottle,
+        accountMail,
+        config: { ...config, requireVerifiedEmail: config.mail.requireVerifiedEmail },
+      }),
+      recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, limiters, config: config.mail, recordThrottling }),
       health,
       organizations,
       teams,
@@ -164,7 +186,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
       samlLogin: new SamlLoginService({ db, signIn: ssoSignIn, audit, metrics, logger, config }),
       oidcLogin: new OidcLoginService({ db, signIn: ssoSignIn, secrets, audit, metrics, logger, config }),
       ssoDiscovery: new SsoDiscoveryService(db, config),
-      users: new UsersService({ db, access, organizations, teams, roles, sessions, principals, passwords, audit }),
+      users: new UsersService({ db, access, organizations, teams, roles, sessions, principals, passwords, audit, accountMail }),
     },
   };
 }

@@ -21,6 +21,7 @@ export type RevokeReason =
   | 'logout'
   | 'refresh_token_reuse'
   | 'password_changed'
+  | 'password_reset'
   | 'user_deactivated'
   | 'organization_disabled'
   /** By an operator with `npm run admin -- revoke-sessions` (a leak, an incident). */

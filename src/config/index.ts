@@ -71,6 +71,7 @@ export interface Config {
   metricsToken: string | null;
   /** A separate listener for /metrics (and the probes); null serves /metrics on the main port. */
   management: { port: number; host: string } | null;
+  mail: MailConfig;
   /** Start-up warnings the caller logs once a logger exists (config comes first). */
   warnings: string[];
 }
@@ -88,6 +89,29 @@ export interface LoginThrottleConfig {
   maxDelayMs: number;
   /** Failures from one client across all accounts (password spraying) before it is locked out. */
   ipMaxFailures: number;
+}
+
+/** STARTTLS on a plain connection: insist on it, use it when offered, or never. */
+export type StartTls = 'required' | 'opportunistic' | 'off';
+
+export type MailTransportConfig =
+  | { kind: 'smtp'; host: string; port: number; secure: boolean; startTls: StartTls; username: string | null; password: string | null }
+  /** Development and test without SMTP_HOST: one masked line per mail, never its link. */
+  | { kind: 'log' }
+  /** Staging and production without SMTP_HOST: the flows that need mail are refused. */
+  | { kind: 'disabled' };
+
+export interface MailConfig {
+  transport: MailTransportConfig;
+  from: string;
+  /** The web app's address: links in mail open its pages, with the token in the URL fragment. */
+  appBaseUrl: string;
+  /** Whether a user must have verified their email address before logging in with a password. */
+  requireVerifiedEmail: boolean;
+  /** Mails (reset, verification) one address receives per hour; more are silently not sent. */
+  maxPerAddressPerHour: number;
+  /** Mail-sending requests one client may make per hour; more are answered 429. */
+  maxPerClientPerHour: number;
 }
 
 export interface RateLimitConfig {
@@ -334,6 +358,62 @@ function parseSamlSigning(privateKeyPem: string | undefined, certificatePem: str
   return { privateKey: privateKeyPem, certificate: certificatePem };
 }
 
+const STARTTLS_MODES: readonly StartTls[] = ['required', 'opportunistic', 'off'];
+const EMAIL_ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
+const DEVELOPMENT_APP_BASE_URL = 'http://localhost:3000';
+
+function parseAppBaseUrl(environment: Environment, raw: string | undefined, mailOn: boolean, problems: string[]): string {
+  if (raw === undefined) {
+    if (mailOn && (environment === 'production' || environment === 'staging')) {
+      problems.push(`APP_BASE_URL is required when SMTP_HOST is set and ENVIRONMENT=${environment} (the web app the links in mail open)`);
+    }
+    return DEVELOPMENT_APP_BASE_URL;
+  }
+  const url = parseHttpUrl(raw);
+  if (!url) {
+    problems.push(`APP_BASE_URL must be an http(s) URL without query or fragment, like https://app.example.com (got "${raw}")`);
+    return raw;
+  }
+  if (environment === 'production' && url.protocol !== 'https:') problems.push('APP_BASE_URL must be https in production');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseMail(environment: Environment, read: (name: string) => string | undefined, problems: string[]): MailConfig {
+  const host = read('SMTP_HOST');
+  const deployed = environment === 'production' || environment === 'staging';
+  const smtpOnly = ['SMTP_PORT', 'SMTP_SECURE', 'SMTP_STARTTLS', 'SMTP_USERNAME', 'SMTP_PASSWORD'].filter((name) => read(name) !== undefined);
+  let transport: MailTransportConfig;
+  if (host === undefined) {
+    if (smtpOnly.length > 0) problems.push(`${smtpOnly.join(', ')} ${smtpOnly.length === 1 ? 'is' : 'are'} used only with SMTP_HOST`);
+    transport = deployed ? { kind: 'disabled' } : { kind: 'log' };
+  } else {
+    const secure = parseBoolean('SMTP_SECURE', read('SMTP_SECURE'), false, problems);
+    const startTls = parseEnum('SMTP_STARTTLS', read('SMTP_STARTTLS'), STARTTLS_MODES, deployed ? 'required' : 'opportunistic', problems);
+    if (environment === 'production' && !secure && startTls !== 'required') {
+      problems.push('SMTP_STARTTLS must be required in production unless SMTP_SECURE=true: mail carries reset links and the SMTP password');
+    }
+    const username = read('SMTP_USERNAME') ?? null;
+    const password = read('SMTP_PASSWORD') ?? null;
+    if ((username === null) !== (password === null)) problems.push('SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither');
+    transport = { kind: 'smtp', host, port: parseInteger('SMTP_PORT', read('SMTP_PORT'), secure ? 465 : 587, 1, 65535, problems), secure, startTls, username, password };
+  }
+  const from = read('SMTP_FROM_EMAIL');
+  if (from === undefined && host !== undefined) problems.push('SMTP_FROM_EMAIL is required with SMTP_HOST (the sender address of every mail)');
+  if (from !== undefined && !EMAIL_ADDRESS.test(from)) problems.push(`SMTP_FROM_EMAIL must be an email address (got "${from}")`);
+  const requireVerifiedEmail = parseBoolean('REQUIRE_VERIFIED_EMAIL', read('REQUIRE_VERIFIED_EMAIL'), false, problems);
+  if (requireVerifiedEmail && transport.kind === 'disabled') {
+    problems.push('REQUIRE_VERIFIED_EMAIL=true needs SMTP_HOST: without mail nobody could verify an address, so nobody new could log in');
+  }
+  return {
+    transport,
+    from: from ?? 'fm-auth@localhost',
+    appBaseUrl: parseAppBaseUrl(environment, read('APP_BASE_URL'), host !== undefined, problems),
+    requireVerifiedEmail,
+    maxPerAddressPerHour: parseInteger('EMAIL_MAX_PER_ADDRESS_PER_HOUR', read('EMAIL_MAX_PER_ADDRESS_PER_HOUR'), 3, 1, 1000, problems),
+    maxPerClientPerHour: parseInteger('EMAIL_MAX_PER_CLIENT_PER_HOUR', read('EMAIL_MAX_PER_CLIENT_PER_HOUR'), 30, 1, 1_000_000, problems),
+  };
+}
+
 function parseApiPrefix(raw: string | undefined, problems: string[]): string {
   const prefix = raw ?? '/api/v1';
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
@@ -482,6 +562,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsToken: read('METRICS_TOKEN') ?? null,
     management: parseManagement(read('MANAGEMENT_PORT'), read('MANAGEMENT_HOST'), problems),
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
+    mail: parseMail(environment, read, problems),
     warnings,
   };
 

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Database } from './client.js';
-import { auditLogs, oidcLogins, samlAssertions, samlRequests, sessions } from './schema.js';
+import { auditLogs, emailTokens, oidcLogins, samlAssertions, samlRequests, sessions } from './schema.js';
 
 const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -17,7 +17,7 @@ interface DeleteResult {
 /**
  * Deletes what no request can use any more, in bounded batches (each its own statement, so none
  * holds locks for long): sessions dead (expired or revoked) for longer than the keep period, with
- * their refresh tokens (cascade); SAML requests, OIDC logins and replay-cache rows past their expiry; audit rows
+ * their refresh tokens (cascade); SAML requests, OIDC logins, replay-cache rows and mailed links' tokens past their expiry; audit rows
  * older than AUDIT_RETENTION_DAYS when set. Rate-limit rows are pruned by rate-limiter-flexible.
  * Several instances may prune at once: each batch skips rows another one has locked.
  */
@@ -77,6 +77,11 @@ export class Retention {
       saml_assertions: await inBatches(() =>
         this.db.execute(sql`delete from ${samlAssertions} where ctid in (
           select ctid from ${samlAssertions} where ${samlAssertions.expiresAt} < ${now}::timestamptz
+          limit ${BATCH_SIZE} for update skip locked)`),
+      ),
+      email_tokens: await inBatches(() =>
+        this.db.execute(sql`delete from ${emailTokens} where ${emailTokens.id} in (
+          select ${emailTokens.id} from ${emailTokens} where ${emailTokens.expiresAt} < ${now}::timestamptz
           limit ${BATCH_SIZE} for update skip locked)`),
       ),
     };

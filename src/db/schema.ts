@@ -282,6 +282,30 @@ export const refreshTokens = pgTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
+// Single-use links sent by mail (password reset, email verification, invitation): only the SHA-256 of the
+// token is stored. `email` is the address the link went to, so a link stops working once the
+// user's address changes.
+export const emailTokens = pgTable(
+  'email_tokens',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    email: text('email').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    usedAt: timestamptz('used_at'),
+  },
+  (t) => [
+    index('email_tokens_user_idx').on(t.userId, t.purpose),
+    index('email_tokens_expires_idx').on(t.expiresAt),
+    check('email_tokens_purpose_ck', sql`${t.purpose} in ('password_reset', 'email_verification', 'invitation')`),
+  ],
+);
+
 // Counters of rate-limiter-flexible (login lockouts, spraying, public endpoints) when no Redis is
 // configured: one row per key, counting points until `expire`. Keys carry hashes of emails, never
 // addresses, and client IPs.
@@ -335,6 +359,7 @@ export const schema = {
   ssoConfigurations,
   sessions,
   refreshTokens,
+  emailTokens,
   rateLimits,
   auditLogs,
 };
@@ -345,4 +370,5 @@ export type UserRow = typeof users.$inferSelect;
 export type RoleRow = typeof roles.$inferSelect;
 export type SsoConfigurationRow = typeof ssoConfigurations.$inferSelect;
 export type OidcLoginRow = typeof oidcLogins.$inferSelect;
+export type EmailTokenRow = typeof emailTokens.$inferSelect;
 export type AuditLogRow = typeof auditLogs.$inferSelect;

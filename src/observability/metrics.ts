@@ -30,6 +30,7 @@ export class Metrics {
   readonly oidcResponses: Counter<'result' | 'reason'>;
   readonly rateLimited: Counter<'limiter'>;
   readonly retentionDeleted: Counter<'table'>;
+  readonly mails: Counter<'kind' | 'result'>;
   readonly dbQueryDuration: Histogram;
   readonly sessionCacheLookups: Counter<'result'>;
   readonly sessionCacheInvalidations: Counter<'scope' | 'origin'>;
@@ -102,6 +103,12 @@ export class Metrics {
       name: 'retention_deleted_rows_total',
       help: 'Rows deleted by the background retention job, by table',
       labelNames: ['table'],
+      registers,
+    });
+    this.mails = new Counter({
+      name: 'mail_deliveries_total',
+      help: 'Mails handed to the SMTP server (or, without SMTP_HOST in development, to the log), by kind and result (sent, failed)',
+      labelNames: ['kind', 'result'],
       registers,
     });
     this.dbQueryDuration = new Histogram({

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, auditCursor, auditEvents, login, loginSuperadmin, registerOrganization, type Tokens } from '../helpers/fixtures.js';
+import { API, auditCursor, auditEvents, login, loginSuperadmin, registerOrganization, type Tokens, uniqueEmail } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -47,5 +48,22 @@ describe('secrets in logs and responses', () => {
     // Every row written since the test began, of every organization and of none.
     const audit = (await auditEvents(server, root, { since })).map(({ context }) => context);
     expect(JSON.stringify(audit)).not.toMatch(/Secret-Phrase|eyJ/);
+  });
+
+  it('writes mail to the log without SMTP, the address masked and the link left out', async () => {
+    // A domain of its own: the masked address (first letter, domain) then names this account alone.
+    const account = await registerOrganization(server, { email: uniqueEmail('mail', `mail-${randomUUID().slice(0, 8)}.example`) });
+    const answer = await server.request('POST', `${API}/auth/password-reset`, { body: { email: account.email } });
+    expect(answer.status).toBe(202);
+    const [local, domain] = account.email.split('@') as [string, string];
+    const mailLines = server
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('mail not sent (no SMTP_HOST)') && line.includes(`${local[0]}***@${domain}`));
+    expect(mailLines.map((line) => (JSON.parse(line) as { kind: string }).kind).sort()).toEqual(['email_verification', 'password_reset']);
+    expect(mailLines.join('\n')).toContain('Reset your password');
+    const logs = server.logs();
+    expect(logs).not.toContain(account.email);
+    expect(logs).not.toMatch(/#token=|reset-password|verify-email#/);
   });
 });

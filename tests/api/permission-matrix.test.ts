@@ -76,6 +76,7 @@ const REQUESTS: Record<string, RequestOf> = {
     path: '/users',
     body: { organization_id: admin.organizationId, email: uniqueEmail('c'), full_name: 'C', role_ids: [SYSTEM_ROLES.viewer] },
   }),
+  inviteUser: async () => ({ method: 'POST', path: '/users/invitations', body: { organization_id: admin.organizationId, email: uniqueEmail('i'), full_name: 'I' } }),
   listUsers: async () => ({ method: 'GET', path: `/users/organization/${admin.organizationId}` }),
   getUser: async () => ({ method: 'GET', path: `/users/${await freshUser()}` }),
   updateUser: async () => ({ method: 'PUT', path: `/users/${await freshUser()}`, body: { full_name: 'U' } }),

@@ -80,3 +80,9 @@ export function deleteAuditRow(server: TestServer, auditId: string): Promise<unk
 export function updateAuditRow(server: TestServer, auditId: string): Promise<unknown> {
   return server.query(sql`update audit_logs set status = 'failure' where id = ${auditId}`);
 }
+
+/** The stored hashes of the user's mailed links, oldest first (no API shows them: the token itself must not be stored). */
+export async function mailedTokenHashesOf(server: TestServer, userId: string): Promise<string[]> {
+  const rows = await server.query<{ token_hash: string }>(sql`select token_hash from email_tokens where user_id = ${userId} order by created_at`);
+  return rows.map((row) => row.token_hash);
+}

@@ -38,3 +38,8 @@ export async function auditRowDaysAgo(server: TestServer, organizationId: string
   );
   return (row as { id: string }).id;
 }
+
+/** Dates every mailed link (reset, verification) of the user as expired a second ago. */
+export async function expireMailedLinksOf(server: TestServer, userId: string): Promise<void> {
+  await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where user_id = ${userId}`);
+}

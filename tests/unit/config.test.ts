@@ -251,4 +251,40 @@ describe('loadConfig', () => {
       ]);
     });
   });
+
+  describe('mail', () => {
+    const PRODUCTION = { ENVIRONMENT: 'production', JWT_SECRET_KEY: STRONG_SECRET, DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL, METRICS_TOKEN };
+    const SMTP = { SMTP_HOST: 'smtp.example.com', SMTP_FROM_EMAIL: 'no-reply@example.com' };
+
+    it('writes mail to the log in development and sends none in production without SMTP_HOST', () => {
+      expect(loadConfig({}).mail).toMatchObject({ transport: { kind: 'log' }, appBaseUrl: 'http://localhost:3000', requireVerifiedEmail: false });
+      expect(loadConfig(PRODUCTION).mail.transport).toEqual({ kind: 'disabled' });
+    });
+
+    it('builds the SMTP transport, insisting on STARTTLS outside development', () => {
+      expect(loadConfig({ ...PRODUCTION, ...SMTP, APP_BASE_URL: 'https://app.example.com/', SMTP_USERNAME: 'mailer', SMTP_PASSWORD: 'pw' }).mail).toMatchObject({
+        transport: { kind: 'smtp', host: 'smtp.example.com', port: 587, secure: false, startTls: 'required', username: 'mailer', password: 'pw' },
+        from: 'no-reply@example.com',
+        appBaseUrl: 'https://app.example.com',
+      });
+      expect(loadConfig({ ...SMTP, SMTP_SECURE: 'true' }).mail.transport).toMatchObject({ port: 465, secure: true, startTls: 'opportunistic' });
+    });
+
+    it('names every mail problem', () => {
+      expect(problemsOf({ SMTP_PORT: '25', SMTP_PASSWORD: 'x' })).toEqual(['SMTP_PORT, SMTP_PASSWORD are used only with SMTP_HOST']);
+      expect(problemsOf({ SMTP_HOST: 'smtp.example.com', SMTP_USERNAME: 'mailer', SMTP_FROM_EMAIL: 'nobody' })).toEqual([
+        'SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither',
+        'SMTP_FROM_EMAIL must be an email address (got "nobody")',
+      ]);
+      expect(problemsOf({ SMTP_HOST: 'smtp.example.com' })).toEqual(['SMTP_FROM_EMAIL is required with SMTP_HOST (the sender address of every mail)']);
+      expect(problemsOf({ ...PRODUCTION, ...SMTP, SMTP_STARTTLS: 'off', APP_BASE_URL: 'http://app.example.com' })).toEqual([
+        'SMTP_STARTTLS must be required in production unless SMTP_SECURE=true: mail carries reset links and the SMTP password',
+        'APP_BASE_URL must be https in production',
+      ]);
+      expect(problemsOf({ ...PRODUCTION, ...SMTP })).toEqual(['APP_BASE_URL is required when SMTP_HOST is set and ENVIRONMENT=production (the web app the links in mail open)']);
+      expect(problemsOf({ ...PRODUCTION, REQUIRE_VERIFIED_EMAIL: 'true' })).toEqual([
+        'REQUIRE_VERIFIED_EMAIL=true needs SMTP_HOST: without mail nobody could verify an address, so nobody new could log in',
+      ]);
+    });
+  });
 });

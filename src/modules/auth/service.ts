@@ -15,6 +15,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { countLiveUsers } from '../../db/queries/users.js';
 import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
+import type { AccountMail } from '../../mail/account-mail.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 export interface Registration {
@@ -40,7 +41,8 @@ export interface AuthDependencies {
   audit: AuditLog;
   metrics: Metrics;
   throttle: LoginThrottle;
-  config: Pick<Config, 'allowOrganizationSignup'>;
+  accountMail: AccountMail;
+  config: Pick<Config, 'allowOrganizationSignup'> & { requireVerifiedEmail: boolean };
 }
 
 const INVALID_CREDENTIALS = 'Incorrect email or password';
@@ -81,6 +83,8 @@ export class AuthService {
   private readonly metrics: Metrics;
   private readonly throttle: LoginThrottle;
   private readonly allowOrganizationSignup: boolean;
+  private readonly requireVerifiedEmail: boolean;
+  private readonly accountMail: AccountMail;
   private readonly currentUserQuery: ReturnType<typeof currentUserQuery>;
 
   constructor(dependencies: AuthDependencies) {
@@ -92,6 +96,8 @@ export class AuthService {
     this.metrics = dependencies.metrics;
     this.throttle = dependencies.throttle;
     this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
+    this.requireVerifiedEmail = dependencies.config.requireVerifiedEmail;
+    this.accountMail = dependencies.accountMail;
     this.currentUserQuery = currentUserQuery(this.db);
   }
 
@@ -106,7 +112,7 @@ export class AuthService {
     this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = await this.passwords.hash(input.password);
     const conflict = (index: string | undefined) => (index === 'organizations_slug_live_uq' ? 'organization_slug_taken' : 'user_email_taken');
-    return withUniqueConflict(conflict, () =>
+    const registered = await withUniqueConflict(conflict, () =>
       this.db.transaction(async (tx) => {
         const { organizationId, roleId } = joining
           ? await this.lockJoinableOrganization(tx, input.organizationId as string, input.email)
@@ -129,6 +135,8 @@ export class AuthService {
         return user;
       }),
     );
+    await this.accountMail.send(this.db, 'email_verification', registered);
+    return registered;
   }
 
   private async createOrganization(tx: Queryable, name: string, requestedSlug: string | undefined) {
@@ -190,6 +198,10 @@ export class AuthService {
       throw AppError.unauthorized('login_credentials_invalid', INVALID_CREDENTIALS);
     }
     await attempt.succeeded();
+    if (this.requireVerifiedEmail && !user.isVerified) {
+      await this.recordFailedLogin(user, 'email_not_verified', meta);
+      throw AppError.forbidden('email_not_verified', 'Confirm your email address first: open the link we mailed you, or ask for a new one');
+    }
     this.metrics.loginAttempts.inc({ result: 'success' });
     return this.db.transaction(async (tx) => {
       await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));

@@ -3,7 +3,7 @@ import type { HandlersFor } from '../../http/types.js';
 import { givenFields, pageOf } from '../../http/params.js';
 import { toUser } from '../../http/user-view.js';
 
-type UserOperation = 'createUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser' | 'setUserRoles';
+type UserOperation = 'createUser' | 'inviteUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser' | 'setUserRoles';
 
 export function userHandlers({ services: { users } }: Container): HandlersFor<UserOperation> {
   return {
@@ -18,6 +18,15 @@ export function userHandlers({ services: { users } }: Container): HandlersFor<Us
           teamId: body.team_id,
           roleIds: body.role_ids,
         },
+        meta,
+      );
+      return { status: 201, body: toUser(user) };
+    },
+
+    async inviteUser({ body, principal, meta }) {
+      const user = await users.invite(
+        principal(),
+        { organizationId: body.organization_id, email: body.email, fullName: body.full_name, teamId: body.team_id, roleIds: body.role_ids },
         meta,
       );
       return { status: 201, body: toUser(user) };

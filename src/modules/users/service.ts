@@ -13,8 +13,9 @@ import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { findLiveOrganization } from '../../db/queries/organizations.js';
 import { permissionsOfUser, type RoleWithPermissions } from '../../db/queries/roles.js';
 import { countActiveAdmins, countLiveUsers, findLiveUser, liveUsers } from '../../db/queries/users.js';
-import { type UserRow, userRoles, users } from '../../db/schema.js';
+import { organizations, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
+import type { AccountMail } from '../../mail/account-mail.js';
 import type { OrganizationsService } from '../organizations/service.js';
 import type { RolesService } from '../roles/service.js';
 import type { TeamsService } from '../teams/service.js';
@@ -52,6 +53,7 @@ export interface UsersDependencies {
   principals: PrincipalCache;
   passwords: Passwords;
   audit: AuditLog;
+  accountMail: AccountMail;
 }
 
 const NOT_FOUND = 'User not found';
@@ -70,6 +72,7 @@ export class UsersService {
   private readonly principals: PrincipalCache;
   private readonly passwords: Passwords;
   private readonly audit: AuditLog;
+  private readonly accountMail: AccountMail;
 
   constructor(dependencies: UsersDependencies) {
     this.db = dependencies.db;
@@ -81,12 +84,30 @@ export class UsersService {
     this.principals = dependencies.principals;
     this.passwords = dependencies.passwords;
     this.audit = dependencies.audit;
+    this.accountMail = dependencies.accountMail;
   }
 
-  async create(principal: Principal, input: UserInput, meta: RequestMeta): Promise<UserRow> {
+  /**
+   * A user row without a password (so nobody can log in as it) and a mailed link that sets the
+   * password: until it is accepted the user is listed with `is_verified` false and counts
+   * against `max_users`. An Admin whose invitation expired deletes the user and invites again.
+   */
+  async invite(principal: Principal, input: Omit<UserInput, 'password'>, meta: RequestMeta): Promise<UserRow> {
+    if (!this.accountMail.enabled) throw AppError.forbidden('email_delivery_disabled', 'This service sends no mail (SMTP is not configured), so it cannot send invitations');
+    const user = await this.create(principal, input, meta, 'user.invite');
+    const [details] = await this.db
+      .select({ organizationName: organizations.name, inviterName: users.fullName })
+      .from(users)
+      .innerJoin(organizations, eq(organizations.id, user.organizationId))
+      .where(eq(users.id, principal.userId));
+    await this.accountMail.send(this.db, 'invitation', user, details);
+    return user;
+  }
+
+  async create(principal: Principal, input: UserInput, meta: RequestMeta, eventType: 'user.create' | 'user.invite' = 'user.create'): Promise<UserRow> {
     if (input.password !== undefined) this.passwords.assertAcceptable(input.password, input.email);
     const passwordHash = input.password === undefined ? null : await this.passwords.hash(input.password);
-    return withUniqueConflict('user_email_taken', () =>
+    const created = await withUniqueConflict('user_email_taken', () =>
       this.db.transaction(async (tx) => {
         // The organization row lock makes the quota check and the insert one step for concurrent creates.
         const organization = await this.organizations.findVisible(tx, principal, input.organizationId, { lock: true });
@@ -108,10 +129,13 @@ export class UsersService {
           .returning();
         if (!user) throw new Error('user insert returned no row');
         await this.replaceRoles(tx, principal, user.id, assigned);
-        await this.record(tx, principal, meta, 'user.create', user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash });
+        await this.record(tx, principal, meta, eventType, user, { roles: assigned.map((role) => role.name), sso_only: !passwordHash && eventType === 'user.create' });
         return user;
       }),
     );
+    // A user without a password signs in through SSO, whose identity provider vouches for the address (or is invited).
+    if (passwordHash) await this.accountMail.send(this.db, 'email_verification', created);
+    return created;
   }
 
   async list(principal: Principal, organizationId: string, filters: UserFilters, page: PageRequest): Promise<Page<UserRow>> {
