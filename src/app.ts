@@ -16,6 +16,7 @@ import { requestContext, requestLocals } from './http/request-context.js';
 import { authenticationRouter, operationRouter, perOperation } from './http/routes.js';
 import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
+import { mfaHandlers } from './modules/auth/mfa-routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { documentationHandlers } from './modules/documentation/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
@@ -70,6 +71,7 @@ export function createApp(container: Container): Express {
   const operations = listOperations(apiDocument);
   const handlers: Handlers = {
     ...authHandlers(container),
+    ...mfaHandlers(container),
     ...healthHandlers(container),
     ...keyHandlers(container),
     ...organizationHandlers(container),

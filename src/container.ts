@@ -7,6 +7,7 @@ import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
+import { Totp } from './auth/totp.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { Retention } from './db/retention.js';
@@ -14,6 +15,7 @@ import { type ApiDocument, loadApiDocument } from './http/openapi.js';
 import { AuditLog } from './core/audit-log.js';
 import type { RequestMeta } from './core/request-meta.js';
 import { AuditReader } from './modules/audit-logs/service.js';
+import { MfaService } from './modules/auth/mfa-service.js';
 import { AuthService } from './modules/auth/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
@@ -51,6 +53,7 @@ export interface Container {
   close(): Promise<void>;
   services: {
     auth: AuthService;
+    mfa: MfaService;
     health: HealthService;
     organizations: OrganizationsService;
     teams: TeamsService;
@@ -98,6 +101,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const organizations = new OrganizationsService({ db, access, sessions, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, audit });
+  // One key seals every secret at rest (SSO client secrets, TOTP secrets).
+  const secrets = new SecretBox(config.ssoEncryptionKey);
+  const mfa = new MfaService({ db, sessions, audit, throttle: loginThrottle, secrets, totp: new Totp(config.mfaTotpIssuer) });
   const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
@@ -126,7 +132,8 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
       await Promise.all([database.close(), redis?.quit()]);
     },
     services: {
-      auth: new AuthService({ db, passwords, sessions, audit, metrics, throttle: loginThrottle, config }),
+      auth: new AuthService({ db, passwords, sessions, audit, metrics, throttle: loginThrottle, mfa, config }),
+      mfa,
       health,
       organizations,
       teams,
@@ -137,7 +144,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         access,
         organizations,
         roles,
-        secrets: new SecretBox(config.ssoEncryptionKey),
+        secrets,
         audit,
         allowHttp: config.environment !== 'production',
       }),

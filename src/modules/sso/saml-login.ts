@@ -216,7 +216,7 @@ export class SamlLoginService {
       const { user, provisioned } = await this.findOrProvision(tx, config, organization, assertion.nameId, email, fullName, meta);
       if (!user.isActive) throw new SamlRejection('account_inactive', 'the account is disabled');
       await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
-      const tokens = await this.sessions.start(tx, user, 'saml', meta);
+      const tokens = await this.sessions.start(tx, user, 'saml', ['ext'], meta);
       await this.audit.record(tx, meta, {
         eventType: 'auth.sso_login',
         status: 'success',
