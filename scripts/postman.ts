@@ -119,7 +119,7 @@ const FLOW: Record<string, FlowStep> = {
   },
   // A pending authenticator changes no login; the run cannot compute TOTP codes, so each code-taking
   // step checks the refusal of a wrong code or an unknown challenge.
-  enrolTotp: { tests: ["pm.expect(pm.response.json().otpauth_uri).to.match(/^otpauth:\\/\\/totp\\//);"] },
+  enrolTotp: { tests: ['pm.expect(pm.response.json().otpauth_uri).to.match(/^otpauth:\\/\\/totp\\//);'] },
   confirmTotp: { status: 401, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_code_invalid');"] },
   regenerateRecoveryCodes: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },
   disableTotp: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },

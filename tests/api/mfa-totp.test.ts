@@ -233,7 +233,11 @@ describe('organization policy require_mfa', () => {
     // From now on the ordinary challenge, and the factor cannot be turned off.
     const next = await post('/auth/login', { body: { email: member.email, password: member.password } });
     expect(next.body.mfa_enrollment_required).toBe(false);
-    expectProblem(await post('/auth/mfa/totp/disable', { token: confirmed.body.access_token, body: { code: await codeAt(enrolment.body.secret, 1) } }), 403, 'mfa_required_by_organization');
+    expectProblem(
+      await post('/auth/mfa/totp/disable', { token: confirmed.body.access_token, body: { code: await codeAt(enrolment.body.secret, 1) } }),
+      403,
+      'mfa_required_by_organization',
+    );
   });
 });
 

@@ -353,10 +353,26 @@ export class MfaService {
   }
 
   private recordSuccess(db: Queryable, user: LoginUser, meta: RequestMeta, eventType: string, context: Record<string, unknown> = {}): Promise<void> {
-    return this.audit.record(db, meta, { eventType, status: 'success', organizationId: user.organizationId, actorUserId: user.id, resourceType: 'user', resourceId: user.id, context });
+    return this.audit.record(db, meta, {
+      eventType,
+      status: 'success',
+      organizationId: user.organizationId,
+      actorUserId: user.id,
+      resourceType: 'user',
+      resourceId: user.id,
+      context,
+    });
   }
 
   private recordFailure(user: LoginUser, meta: RequestMeta, eventType: string, context: Record<string, unknown>): Promise<void> {
-    return this.audit.record(this.db, meta, { eventType, status: 'failure', organizationId: user.organizationId, actorUserId: user.id, resourceType: 'user', resourceId: user.id, context });
+    return this.audit.record(this.db, meta, {
+      eventType,
+      status: 'failure',
+      organizationId: user.organizationId,
+      actorUserId: user.id,
+      resourceType: 'user',
+      resourceId: user.id,
+      context,
+    });
   }
 }
