@@ -9,7 +9,6 @@ import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
-import { Totp } from './auth/totp.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { openPeerBus } from './db/peer-bus.js';
@@ -19,7 +18,6 @@ import { AuditLog } from './core/audit-log.js';
 import type { RequestMeta } from './core/request-meta.js';
 import { AuditReader } from './modules/audit-logs/service.js';
 import { RecoveryService } from './modules/auth/recovery.js';
-import { MfaService } from './modules/auth/mfa-service.js';
 import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
 import { Mailer } from './mail/mailer.js';
@@ -67,7 +65,6 @@ export interface Container {
   services: {
     auth: AuthService;
     recovery: RecoveryService;
-    mfa: MfaService;
     health: HealthService;
     organizations: OrganizationsService;
     teams: TeamsService;
@@ -126,7 +123,6 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const ssoSignIn = new SsoSignIn({ db, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, principals, audit });
-  const mfa = new MfaService({ db, sessions, audit, throttle: loginThrottle, secrets, totp: new Totp(config.mfaTotpIssuer) });
   const mailer = new Mailer(config.mail, logger, (kind, result) => metrics.mails.inc({ kind, result }));
   const emailTokens = new EmailTokens(db);
   const accountMail = new AccountMail(emailTokens, mailer, config.mail);
@@ -170,11 +166,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         metrics,
         throttle: loginThrottle,
         accountMail,
-        mfa,
         config: { ...config, requireVerifiedEmail: config.mail.requireVerifiedEmail },
       }),
       recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, limiters, config: config.mail, recordThrottling }),
-      mfa,
       health,
       organizations,
       teams,
