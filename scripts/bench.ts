@@ -9,7 +9,10 @@
  *   npm run bench -- --scale      the read and login paths on a nearly empty database, then again
  *                                 after seeding a million users (scripts/bench/scale.ts)
  *
- * BENCH_SECONDS and BENCH_CONNECTIONS override the durations; BENCH_ADMIN_DATABASE_URL the server;
+ *   npm run bench -- --app DIR    benchmark a build made already (a directory as scripts/app-directory.ts makes)
+ *
+ * BENCH_SECONDS and BENCH_CONNECTIONS override the durations (BENCH_REQUESTS: a number of requests
+ * per scenario instead of a duration, for a smoke run that must finish whatever the machine's load); BENCH_ADMIN_DATABASE_URL the server;
  * BENCH_SCALE the seeded sizes of --scale (1 = the full size, 0.1 a tenth).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -22,20 +25,25 @@ import { freePort } from '../tests/helpers/ports.js';
 import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
 import { directoryBytes, type Measure, measurer, memoryMb, type Row } from './bench/measure.js';
 import { compareAtScale } from './bench/scale.js';
-import { API, buildApp, isReady, JWT_SECRET, login, post, serviceEnvironment, startTimed, stop } from './bench/service.js';
+import { buildAppDirectory } from './app-directory.js';
+import { API, isReady, JWT_SECRET, login, post, serviceEnvironment, startTimed, stop } from './bench/service.js';
 import { loginRequests, openTenant, RefreshQueue, type RequestState } from './bench/tenant.js';
 
 const SMOKE = process.argv.includes('--smoke');
 const SCALE = process.argv.includes('--scale');
-const JSON_FILE = process.argv.includes('--json') ? (process.argv[process.argv.indexOf('--json') + 1] ?? 'bench-results.json') : 'bench-results.json';
+const optionValue = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const APP_DIRECTORY = optionValue('--app');
+const JSON_FILE = optionValue('--json') ?? 'bench-results.json';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 2 : 10));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 4 : 20));
+const REQUESTS = process.env.BENCH_REQUESTS ? Number(process.env.BENCH_REQUESTS) : undefined;
+const PER_SCENARIO = REQUESTS === undefined ? `${SECONDS} s a scenario` : `${REQUESTS} requests a scenario`;
 const MEMBERS = SMOKE ? 10 : 50;
 const SAML_RESPONSES = SMOKE ? 50 : 2000;
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function main(): Promise<void> {
-  const app = await buildApp();
+  const app = APP_DIRECTORY ?? (await buildAppDirectory('all', 'fm-auth-bench-app-'));
   const database = await createEmptyDatabase('bench', ADMIN_URL);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -52,11 +60,11 @@ async function main(): Promise<void> {
     const tenant = await openTenant(app, serviceEnv, url, MEMBERS);
     extra.idleRssMb = memoryMb(pid).rss;
     // --scale compares two runs of one database: only its own backends count, not the rest of a shared server.
-    const measure = measurer(pid, { seconds: SECONDS, connections: CONNECTIONS, database: SCALE ? new URL(database.url).pathname.slice(1) : undefined });
+    const measure = measurer(pid, { seconds: SECONDS, requests: REQUESTS, connections: CONNECTIONS, database: SCALE ? new URL(database.url).pathname.slice(1) : undefined });
     const logins = loginRequests(tenant.members);
     const refreshes = await RefreshQueue.open(url, tenant.members, CONNECTIONS * 2);
     if (SCALE) {
-      await compareAtScale({ url, databaseUrl: database.url, tenant, measure, logins, refreshes, jsonFile: JSON_FILE, seconds: SECONDS, connections: CONNECTIONS });
+      await compareAtScale({ url, databaseUrl: database.url, tenant, measure, logins, refreshes, jsonFile: JSON_FILE, perScenario: PER_SCENARIO, connections: CONNECTIONS });
       return;
     }
 
@@ -100,7 +108,7 @@ async function main(): Promise<void> {
     if (baseline) await stop(baseline);
     if (service) await stop(service);
     await database.drop();
-    rmSync(app, { recursive: true, force: true });
+    if (!APP_DIRECTORY) rmSync(app, { recursive: true, force: true });
   }
   if (!SMOKE) Object.assign(extra, await measureEmbeddedStart());
   report(rows, extra);
@@ -165,7 +173,7 @@ function report(rows: Row[], extra: Record<string, unknown>): void {
   const baseline = rows.find((row) => row.scenario.startsWith('bare'));
   const me = rows.find((row) => row.scenario === 'GET /auth/me');
   const ratio = baseline && me ? me.requestsPerSecond / baseline.requestsPerSecond : null;
-  console.log(`\nfm-auth benchmark: ${CONNECTIONS} connections, ${SECONDS} s a scenario${SMOKE ? ' (smoke run)' : ''}, loopback, the client on the same cores`);
+  console.log(`\nfm-auth benchmark: ${CONNECTIONS} connections, ${PER_SCENARIO}${SMOKE ? ' (smoke run)' : ''}, loopback, the client on the same cores`);
   console.log('req/cpu-s: requests per CPU-second of the service process; db cpu-s: PostgreSQL CPU seconds spent; latencies in ms');
   console.log(
     `${'scenario'.padEnd(48)} ${'req/s'.padStart(7)} ${'req/cpu-s'.padStart(9)} ${'db cpu-s'.padStart(8)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'p99'.padStart(6)} ${'errors'.padStart(6)} ${'rss MB'.padStart(7)}`,

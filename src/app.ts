@@ -124,7 +124,7 @@ export function createApp(container: Container): Express {
       validateFormats: true,
       ajvFormats: { mode: 'full' },
       // Ajv's uuid also takes the `urn:uuid:` form, which PostgreSQL's uuid type refuses.
-      formats: [{ name: 'uuid', type: 'string', validate: (value: string) => UUID.test(value) }],
+      formats: { uuid: { type: 'string', validate: (value: string) => UUID.test(value) } },
     }),
   );
   app.use(operationRouter(operations, handlers));

@@ -97,10 +97,11 @@ export interface Row extends LoadResult {
 }
 
 /** One scenario: its load, the CPU the service and PostgreSQL spent on it, the service's memory after. */
-export function measurer(pid: number, defaults: { seconds: number; connections: number; database?: string }) {
+export function measurer(pid: number, defaults: { seconds: number; requests?: number; connections: number; database?: string }) {
   return async (scenario: string, options: autocannon.Options, target = pid): Promise<Row> => {
     const [serviceBefore, databaseBefore] = [cpuSeconds(target), postgresCpuSeconds(defaults.database)];
-    const load = await drive({ ...(options.amount ? {} : { duration: defaults.seconds }), connections: defaults.connections, ...options });
+    const length = options.amount ? {} : defaults.requests ? { amount: defaults.requests } : { duration: defaults.seconds };
+    const load = await drive({ ...length, connections: defaults.connections, ...options });
     const serviceCpu = cpuSeconds(target) - serviceBefore;
     return {
       scenario,

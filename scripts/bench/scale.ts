@@ -23,7 +23,8 @@ export interface ScaleRun {
   logins: ReturnType<typeof loginRequests>;
   refreshes: RefreshQueue;
   jsonFile: string;
-  seconds: number;
+  /** How long each scenario runs, as the report says it ("10 s a scenario", "20 requests a scenario"). */
+  perScenario: string;
   connections: number;
 }
 
@@ -95,7 +96,7 @@ function report(run: ScaleRun, factor: number, sizes: ScaleSizes, seeding: Seedi
       `${row.errors}`.padStart(4),
     ].join(' ');
   const heading = ['p50'.padStart(7), 'p99'.padStart(7), 'req/s'.padStart(6), 'db ms'.padStart(6), 'err'.padStart(4)].join(' ');
-  console.log(`\nfm-auth at scale (BENCH_SCALE=${factor}): ${run.connections} connections unless said, ${run.seconds} s a scenario; latencies in ms`);
+  console.log(`\nfm-auth at scale (BENCH_SCALE=${factor}): ${run.connections} connections unless said, ${run.perScenario}; latencies in ms`);
   // CPU per request holds still when another process takes cores from the benchmark; latencies do not.
   console.log('db ms: PostgreSQL CPU milliseconds per request');
   console.log(`${''.padEnd(52)} ${'nearly empty'.padEnd(heading.length)}   at scale`);
@@ -119,7 +120,7 @@ function report(run: ScaleRun, factor: number, sizes: ScaleSizes, seeding: Seedi
   );
   const results = {
     scale: factor,
-    seconds: run.seconds,
+    perScenario: run.perScenario,
     connections: run.connections,
     sizes,
     seeding,

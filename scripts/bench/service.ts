@@ -1,9 +1,5 @@
 /** The service under benchmark: built apart from dist/, started as a child process, reached over HTTP. */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export const JWT_SECRET = 'benchmark-only-signing-key-0123456789abcdef';
 export const API = '/api/v1/enterprise';
@@ -65,12 +61,3 @@ export async function post<T>(url: string, body: unknown, token?: string): Promi
 }
 
 export const login = (url: string, credentials: Credentials) => post<Tokens>(`${url}${API}/auth/login`, credentials);
-
-/** The files the image holds, built apart from dist/ (a build there may be running too). */
-export async function buildApp(): Promise<string> {
-  const app = mkdtempSync(join(tmpdir(), 'fm-auth-bench-app-'));
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--outdir', join(app, 'dist')]);
-  for (const source of ['package.json', 'spec', 'drizzle']) cpSync(source, join(app, source), { recursive: true });
-  symlinkSync(join(process.cwd(), 'node_modules'), join(app, 'node_modules'));
-  return app;
-}

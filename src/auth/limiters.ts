@@ -24,7 +24,8 @@ export function sharedLimiters(db: Database, redis: Redis | null): LimiterFactor
       // While Redis is unreachable each instance counts on its own rather than failing every login.
       return new RateLimiterRedis({ ...common, storeClient: redis, insuranceLimiter: new RateLimiterMemory(common) });
     }
-    return new RateLimiterDrizzle({ ...common, storeClient: db, schema: rateLimits });
+    // The retention job prunes expired counters (src/db/retention.ts).
+    return new RateLimiterDrizzle({ ...common, storeClient: db, schema: rateLimits, clearExpiredByTimeout: false });
   };
 }
 

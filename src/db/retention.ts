@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Database } from './client.js';
-import { auditLogs, emailTokens, oidcLogins, samlAssertions, samlRequests, sessions } from './schema.js';
+import { auditLogs, emailTokens, oidcLogins, rateLimits, samlAssertions, samlRequests, sessions } from './schema.js';
 
 const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -17,8 +17,10 @@ interface DeleteResult {
 /**
  * Deletes what no request can use any more, in bounded batches (each its own statement, so none
  * holds locks for long): sessions dead (expired or revoked) for longer than the keep period, with
- * their refresh tokens (cascade); SAML requests, OIDC logins, replay-cache rows and mailed links' tokens past their expiry; audit rows
- * older than AUDIT_RETENTION_DAYS when set. Rate-limit rows are pruned by rate-limiter-flexible.
+ * their refresh tokens (cascade); SAML requests, OIDC logins, replay-cache rows, mailed links'
+ * tokens and rate-limit counters past their expiry; audit rows older than AUDIT_RETENTION_DAYS when
+ * set. (rate-limiter-flexible's own clean-up is off: an unbounded delete by every instance every
+ * five minutes, whose failures go to the console, and whose timer outlives a closed database.)
  * Several instances may prune at once: each batch skips rows another one has locked.
  */
 export class Retention {
@@ -82,6 +84,13 @@ export class Retention {
       email_tokens: await inBatches(() =>
         this.db.execute(sql`delete from ${emailTokens} where ${emailTokens.id} in (
           select ${emailTokens.id} from ${emailTokens} where ${emailTokens.expiresAt} < ${now}::timestamptz
+          limit ${BATCH_SIZE} for update skip locked)`),
+      ),
+      // A counter whose window has passed counts nothing: the limiter starts it afresh when it
+      // meets one, so deleting it at the same moment changes no decision.
+      rate_limits: await inBatches(() =>
+        this.db.execute(sql`delete from ${rateLimits} where ${rateLimits.key} in (
+          select ${rateLimits.key} from ${rateLimits} where ${rateLimits.expire} < ${now}::timestamptz
           limit ${BATCH_SIZE} for update skip locked)`),
       ),
     };

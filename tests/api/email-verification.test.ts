@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
@@ -11,6 +10,7 @@ import {
   registerOrganization,
   STRONG_PASSWORD,
   type Tokens,
+  uniqueClientAddress,
   uniqueEmail,
   updateUser,
 } from '../helpers/fixtures.js';
@@ -23,10 +23,8 @@ const CONFIRM = 'Confirm your email address';
 let server: TestServer;
 let mailbox: Mailbox;
 
-/** A client address of its own per request (TEST-NET-3): the mail budget of one client stays out of the way. */
-const newClient = () => `203.0.113.${randomInt(1, 255)}`;
 const verify = (token: string) => server.request('POST', `${API}/auth/verify-email`, { body: { token } });
-const resend = (email: string) => server.request('POST', `${API}/auth/verify-email/resend`, { body: { email }, headers: { 'x-forwarded-for': newClient() } });
+const resend = (email: string) => server.request('POST', `${API}/auth/verify-email/resend`, { body: { email }, headers: { 'x-forwarded-for': uniqueClientAddress() } });
 const loginAnswer = (account: Pick<Account, 'email' | 'password'>) => server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: account.password } });
 
 /** The token of the next verification link mailed to the address, after checking where the link points. */

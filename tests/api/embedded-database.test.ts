@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API, STRONG_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
-import { type ServiceProcess, spawnService } from '../helpers/process.js';
+import { NPM_START_ARGS, type ServiceProcess, spawnService } from '../helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fm-auth-pglite-'));
 let service: ServiceProcess | undefined;
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 describe('embedded database (no DATABASE_URL)', () => {
   it('migrates PGlite at start-up and serves register → login → me', { timeout: 90_000 }, async () => {
-    service = await spawnService({ DATA_DIR: dataDir, ENVIRONMENT: 'development', DATABASE_URL: undefined, JWT_SECRET_KEY: undefined });
+    service = await spawnService({ DATA_DIR: dataDir, ENVIRONMENT: 'development', DATABASE_URL: undefined, JWT_SECRET_KEY: undefined }, { args: NPM_START_ARGS });
     const { baseUrl } = service;
     expect(service.output()).toMatch(/embedded PostgreSQL \(PGlite\)/);
     const post = (path: string, body: unknown) => fetch(baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -26,13 +26,15 @@ function postJson(url: string, body: unknown, client: string): Promise<number | 
 }
 
 describe('SIGTERM', () => {
-  it('finishes every in-flight request of a burst, then exits 0', { timeout: 60_000 }, async () => {
+  it('finishes every in-flight request of a burst, then exits 0', { timeout: 90_000 }, async () => {
     const service = await spawnService({
       DATABASE_URL: inject('databaseUrl'),
       JWT_SECRET_KEY: TEST_JWT_SECRET,
       ENVIRONMENT: 'test',
       LOG_LEVEL: 'debug',
       TRUST_PROXY: '1',
+      // Time enough for the whole burst's argon2 on a busy machine: the test is about finishing, not speed.
+      SHUTDOWN_TIMEOUT_MS: '50000',
     });
     const email = `burst.${Date.now()}@example.com`;
     const registered = await fetch(`${service.baseUrl}${API}/auth/register`, {
@@ -140,8 +142,13 @@ describe('starting before the database is up', () => {
 
   it('waits, retrying, until PostgreSQL accepts connections, then migrates and serves', { timeout: 60_000 }, async () => {
     const database = await refusedDatabase();
-    const starting = spawnService({ DATABASE_URL: database.url, JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', DATABASE_STARTUP_WAIT_MS: '30000' });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    let output = '';
+    const starting = spawnService(
+      { DATABASE_URL: database.url, JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', DATABASE_STARTUP_WAIT_MS: '30000' },
+      { onOutput: (text) => (output = text) },
+    );
+    // Opened once the service has been refused (however long its start takes on a busy machine).
+    await expect.poll(() => output, { timeout: 30_000, interval: 50 }).toMatch(/database not reachable yet, retrying/);
     await database.proxy.open();
     const service = await starting;
     try {

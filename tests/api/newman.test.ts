@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import newman from 'newman';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnService } from '../helpers/process.js';
+import { NPM_START_ARGS, spawnService } from '../helpers/process.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const COLLECTION_FILE = new URL('../../postman/fm-auth.postman_collection.json', import.meta.url);
@@ -54,7 +54,7 @@ describe('Postman collection', () => {
     // and a data directory of its own differ, so parallel runs do not clash over ./data or 8000.
     const dataDir = mkdtempSync(join(tmpdir(), 'fm-auth-npm-start-'));
     const unset = Object.fromEntries(SETTINGS.map((name) => [name, undefined]));
-    const service = await spawnService({ ...unset, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir });
+    const service = await spawnService({ ...unset, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }, { args: NPM_START_ARGS });
     try {
       expect(await runCollection(service.baseUrl)).toEqual([]);
     } finally {

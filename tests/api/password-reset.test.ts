@@ -1,4 +1,4 @@
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailedTokenHashesOf, revokedReasonsOf } from '../helpers/database-facts.js';
 import {
@@ -13,6 +13,7 @@ import {
   organizationWithMember,
   registerOrganization,
   type Tokens,
+  uniqueClientAddress,
   uniqueEmail,
 } from '../helpers/fixtures.js';
 import { linkIn, type Mailbox, startMailbox } from '../helpers/mailbox.js';
@@ -27,9 +28,8 @@ let server: TestServer;
 let mailbox: Mailbox;
 let root: Tokens;
 
-/** A client address of its own per test (TEST-NET-3), so no test spends another's mail budget. */
-const newClient = () => `203.0.113.${randomInt(1, 255)}`;
-let client = newClient();
+/** A client address of its own per test, so no test spends another's mail budget. */
+let client = uniqueClientAddress();
 
 const requestReset = (email: string, from = client) => server.request('POST', `${API}/auth/password-reset`, { body: { email }, headers: { 'x-forwarded-for': from } });
 const confirmReset = (token: string, newPassword = NEW_PASSWORD) =>
@@ -62,7 +62,7 @@ afterAll(async () => {
 
 describe('POST /auth/password-reset', () => {
   it('mails a link whose token sets a new password once, revokes every session, and is audited', async () => {
-    client = newClient();
+    client = uniqueClientAddress();
     const since = auditCursor();
     const account = await registerOrganization(server);
     const first = await login(server, account);
@@ -94,7 +94,7 @@ describe('POST /auth/password-reset', () => {
   });
 
   it('answers a known, an unknown, a disabled and an SSO-linked address alike, and mails only the known one', async () => {
-    client = newClient();
+    client = uniqueClientAddress();
     const since = auditCursor();
     const { admin, adminTokens, member } = await organizationWithMember(server);
     await disableUser(server, adminTokens, member.userId);
@@ -125,7 +125,7 @@ describe('POST /auth/password-reset', () => {
   });
 
   it('refuses an expired link, and a weak password without spending the link', async () => {
-    client = newClient();
+    client = uniqueClientAddress();
     const account = await registerOrganization(server);
     const token = await resetLink(account);
     expectProblem(await confirmReset(token, 'password'), 422, 'password_too_common');
@@ -136,7 +136,7 @@ describe('POST /auth/password-reset', () => {
   });
 
   it('mails one address at most 3 times an hour, still answering 202, and refuses a client past its budget with 429', async () => {
-    client = newClient();
+    client = uniqueClientAddress();
     const account = await registerOrganization(server);
     for (let i = 0; i < 4; i += 1) expect((await requestReset(account.email)).status).toBe(202);
     for (let i = 0; i < 3; i += 1) await mailbox.next(account.email, { subject: 'Reset your password' });
@@ -152,7 +152,7 @@ describe('POST /auth/password-reset', () => {
   });
 
   it('keeps tokens and full addresses out of the log', async () => {
-    client = newClient();
+    client = uniqueClientAddress();
     const account = await registerOrganization(server);
     const token = await resetLink(account);
     expect((await confirmReset(token)).status).toBe(204);

@@ -1,11 +1,11 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { countOrphanRefreshTokens, countSamlRequests, deleteAuditRow, sessionExists, updateAuditRow } from '../helpers/database-facts.js';
+import { countOrphanRefreshTokens, countSamlRequests, deleteAuditRow, rateLimitCounterKeys, sessionExists, updateAuditRow } from '../helpers/database-facts.js';
 import { API, type Account, auditEvents, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { spawnService, waitForOutput } from '../helpers/process.js';
 import { samlOrganization } from '../helpers/saml-fixtures.js';
 import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
-import { auditRowDaysAgo, expireSamlRequests, expireSessionDaysAgo, revokedSessionDaysAgo } from '../helpers/time-travel.js';
+import { auditRowDaysAgo, expireRateLimitCounter, expireSamlRequests, expireSessionDaysAgo, revokedSessionDaysAgo } from '../helpers/time-travel.js';
 
 const sessionOf = (tokens: Tokens) => decodeJwt(tokens.access_token).sid as string;
 
@@ -56,6 +56,23 @@ describe('the retention job', () => {
     await expireSamlRequests(server, saml.configId);
     await server.container.retention.runOnce();
     expect(await count()).toBe(0);
+  });
+
+  it('deletes rate-limit counters whose window has passed, and no live one', async () => {
+    const before = new Set(await rateLimitCounterKeys(server, 'fm-auth:'));
+    // A wrong password counts against the account and the client in the shared counters.
+    expectProblem(await server.request('POST', `${API}/auth/login`, { body: { email: account.email, password: 'not the password at all' } }), 401, 'login_credentials_invalid');
+    const counted = (await rateLimitCounterKeys(server, 'fm-auth:')).filter((key) => !before.has(key));
+    expect(counted.length).toBeGreaterThanOrEqual(2);
+    const [ended, ...live] = counted as [string, ...string[]];
+    await expireRateLimitCounter(server, ended);
+
+    const deleted = await server.container.retention.runOnce();
+
+    expect(deleted.rate_limits).toBeGreaterThanOrEqual(1);
+    const left = await rateLimitCounterKeys(server, 'fm-auth:');
+    expect(left).not.toContain(ended);
+    expect(left).toEqual(expect.arrayContaining(live));
   });
 
   it('deletes audit rows older than AUDIT_RETENTION_DAYS, and the trail stays append-only for everyone else', async () => {

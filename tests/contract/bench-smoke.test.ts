@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runCommand } from '../helpers/commands.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fm-auth-bench-'));
@@ -45,7 +45,7 @@ const SCALE_SCENARIOS = [
 describe('npm run bench -- --smoke', () => {
   it('runs every scenario without an error and writes the figures as JSON', { timeout: 180_000 }, async () => {
     const file = join(scratch, 'results.json');
-    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--json', file], { env: { ...process.env, BENCH_SECONDS: '1' } });
+    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--app', inject('appDirectory'), '--json', file], { env: { ...process.env, BENCH_REQUESTS: '20' } });
     expect(result.status, result.stderr).toBe(0);
     const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
     for (const scenario of SCENARIOS) {
@@ -67,7 +67,9 @@ describe('npm run bench -- --smoke', () => {
 describe('npm run bench -- --scale', () => {
   it('measures every scenario before and after seeding, and seeds every table', { timeout: 120_000 }, async () => {
     const file = join(scratch, 'scale.json');
-    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--scale', '--json', file], { env: { ...process.env, BENCH_SCALE: '0.001', BENCH_SECONDS: '1' } });
+    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--scale', '--app', inject('appDirectory'), '--json', file], {
+      env: { ...process.env, BENCH_SCALE: '0.001', BENCH_SECONDS: '1' },
+    });
     expect(result.status, result.stderr).toBe(0);
     const results = JSON.parse(readFileSync(file, 'utf8')) as ScaleResults;
     for (const scenario of SCALE_SCENARIOS) {

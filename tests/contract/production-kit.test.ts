@@ -1,17 +1,15 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildAppDirectory } from '../../scripts/app-directory.js';
 import { TEST_JWT_SECRET } from '../helpers/server.js';
 import { spawnService } from '../helpers/process.js';
 import { TestIdentityProvider } from '../helpers/saml-idp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const execFileAsync = promisify(execFile);
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 function run(command: string, args: string[]) {
@@ -101,13 +99,9 @@ describe('the container image', () => {
   });
 
   it('runs from the files the image holds (the build, spec, migrations), with NODE_ENV=production: it starts, migrates and serves the API and a SAML login', async () => {
-    const app = mkdtempSync(join(tmpdir(), 'fm-auth-image-'));
+    // The bundle carries every JavaScript dependency; the image adds argon2's native addon only.
+    const app = await buildAppDirectory('native-only', 'fm-auth-image-');
     try {
-      await execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--outdir', join(app, 'dist')], { cwd: ROOT });
-      for (const source of ['package.json', 'spec', 'drizzle']) cpSync(join(ROOT, source), join(app, source), { recursive: true });
-      // The bundle carries every JavaScript dependency; the image adds argon2's native addon only.
-      mkdirSync(join(app, 'node_modules'));
-      symlinkSync(join(ROOT, 'node_modules/@node-rs'), join(app, 'node_modules/@node-rs'));
       // NODE_ENV as the image sets it: libraries behave differently under NODE_ENV=test (vitest's).
       const service = await spawnService(
         { DATABASE_URL: inject('databaseUrl'), JWT_SECRET_KEY: TEST_JWT_SECRET, ENVIRONMENT: 'test', NODE_ENV: 'production', PUBLIC_URL },

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** For tests that start the CLI: each start (tsx compiling on the fly) takes seconds on a loaded machine. */
+/** For tests that start the CLI: each start takes a second or more on a loaded machine. */
 export const CLI_TEST_TIMEOUT_MS = 120_000;
 
 export interface CommandResult {
@@ -38,9 +40,12 @@ export function runCommand(command: string, args: string[], options: CommandOpti
   });
 }
 
-/** The admin CLI (`npm run admin -- ...` minus npm) against the run's test database. */
-export function runAdminCli(databaseUrl: string, args: string[], input = ''): Promise<CommandResult> {
-  return runCommand(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], {
+/**
+ * The admin CLI against the run's test database, as the image runs it (`node dist/cli/admin.js`)
+ * from the run's build (tests/setup/build.ts): tsx compiling the source would cost seconds a start.
+ */
+export function runAdminCli(databaseUrl: string, args: string[], input = '', appDirectory = inject('appDirectory')): Promise<CommandResult> {
+  return runCommand(process.execPath, [join(appDirectory, 'dist/cli/admin.js'), ...args], {
     input,
     env: { ...process.env, DATABASE_URL: databaseUrl, ENVIRONMENT: 'test', JWT_SECRET_KEY: 'unused-by-the-cli-but-required-0123456789' },
   });

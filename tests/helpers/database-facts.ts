@@ -86,3 +86,9 @@ export async function mailedTokenHashesOf(server: TestServer, userId: string): P
   const rows = await server.query<{ token_hash: string }>(sql`select token_hash from email_tokens where user_id = ${userId} order by created_at`);
   return rows.map((row) => row.token_hash);
 }
+
+/** The keys of the shared rate-limit counters (kept in the database without REDIS_URL) that start with `prefix`. */
+export async function rateLimitCounterKeys(server: TestServer, prefix: string): Promise<string[]> {
+  const rows = await server.query<{ key: string }>(sql`select key from rate_limits where starts_with(key, ${prefix}) order by key`);
+  return rows.map((row) => row.key);
+}

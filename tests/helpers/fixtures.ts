@@ -13,6 +13,15 @@ export function uniqueEmail(label = 'user', domain = 'example.com'): string {
   return `${label}.${randomUUID().slice(0, 12)}@${domain}`;
 }
 
+/**
+ * A client address no other test of the run uses (IPv6 documentation prefix, a random /64 of it),
+ * for tests that spend a per-client budget in the counters every test of the run shares.
+ */
+export function uniqueClientAddress(): string {
+  const [a, b] = randomUUID().split('-') as [string, string];
+  return `2001:db8:${a.slice(0, 4)}:${b}::1`;
+}
+
 export interface Account {
   email: string;
   password: string;

@@ -1,5 +1,10 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { inject } from 'vitest';
 import { SUITE_WIDE_LIMITS } from './server.js';
+
+/** `npm start` minus npm: the source through tsx, which takes seconds to start on a loaded machine. */
+export const NPM_START_ARGS = ['--import', 'tsx', 'src/main.ts'];
 
 const STARTUP_TIMEOUT_MS = 20_000;
 
@@ -11,12 +16,18 @@ export interface ServiceProcess {
   signal(name: NodeJS.Signals): void;
 }
 
-/** Runs the real entry point (`npm start` minus npm, or `args`) and waits for its "listening" line. */
-export function spawnService(env: Record<string, string | undefined>, options: { cwd?: string; args?: string[] } = {}): Promise<ServiceProcess> {
+/**
+ * Runs the service as the image does (`node dist/main.js`, from the run's build: tests/setup/build.ts)
+ * or with `args` (e.g. NPM_START_ARGS), and waits for its "listening" line.
+ */
+export function spawnService(
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; args?: string[]; /** Hears the whole output so far at every new line, before the service listens too. */ onOutput?: (output: string) => void } = {},
+): Promise<ServiceProcess> {
   // A variable given as undefined is left out, also when this process has it.
   const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...SUITE_WIDE_LIMITS, ...env };
   const childEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
-  const child = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/main.ts'], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, options.args ?? [join(inject('appDirectory'), 'dist/main.js')], { env: childEnv, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -27,6 +38,7 @@ export function spawnService(env: Record<string, string | undefined>, options: {
     }, STARTUP_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
+      options.onOutput?.(output);
       const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
       if (match) {
         clearTimeout(startup);

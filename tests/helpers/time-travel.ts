@@ -43,3 +43,8 @@ export async function auditRowDaysAgo(server: TestServer, organizationId: string
 export async function expireMailedLinksOf(server: TestServer, userId: string): Promise<void> {
   await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where user_id = ${userId}`);
 }
+
+/** Ends the window of a shared rate-limit counter a second ago. */
+export async function expireRateLimitCounter(server: TestServer, key: string): Promise<void> {
+  await server.query(sql`update rate_limits set expire = now() - interval '1 second' where key = ${key}`);
+}

@@ -12,7 +12,7 @@ declare module 'vitest' {
   }
 }
 
-/** One fresh database per test run, migrated by the production code, dropped afterwards. */
+/** One fresh database per test run, migrated by the production code, dropped afterwards. Runs after build.ts. */
 export default async function setup(project: TestProject) {
   const scratch = await createEmptyDatabase('test');
   const database = await openDatabase({ url: scratch.url, dataDir: '', echo: false });
@@ -21,7 +21,7 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', scratch.url);
   // One platform super-admin for the run, made by the real CLI: each CLI start costs seconds.
   const superadmin = { email: `root-${randomUUID()}@fm-auth.test`, password: STRONG_PASSWORD };
-  const created = await runAdminCli(scratch.url, ['create-superadmin', '--email', superadmin.email], `${STRONG_PASSWORD}\n`);
+  const created = await runAdminCli(scratch.url, ['create-superadmin', '--email', superadmin.email], `${STRONG_PASSWORD}\n`, project.getProvidedContext().appDirectory);
   if (created.status !== 0) throw new Error(`create-superadmin failed:\n${created.stdout}${created.stderr}`);
   project.provide('superadmin', superadmin);
   return () => scratch.drop();
