@@ -27,6 +27,17 @@ export interface paths {
          *     Give exactly one of the two. The answer is the new user with a `message` (the old
          *     service's clients read it); it holds no tokens: log in next. An email address already in
          *     use is a 409 whose `detail` starts with `already exists`.
+         *
+         *     **When the service requires verified addresses** (`REQUIRE_VERIFIED_EMAIL=true`), the
+         *     answer never tells whether the address already has an account: it is a 202 with a
+         *     `message` only, for a new address (which is mailed its verification link) and for a taken
+         *     one alike (whose owner is mailed a notice that someone tried to register with it, pointing
+         *     to the password reset), and the mail leaves after the answer. Only then can the answer
+         *     hide it: while unverified accounts may log in, logging in with the chosen password would
+         *     tell at once. Mail follows the limits of `POST /auth/password-reset`: per address
+         *     (silently) and per client (429). Refusals that do not depend on the address (a taken
+         *     `organization_slug`, a domain the organization does not accept, a full organization, a
+         *     weak password) stay as they are.
          */
         post: operations["register"];
         delete?: never;
@@ -1912,6 +1923,20 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["RegisteredUser"];
+                };
+            };
+            /** @description With `REQUIRE_VERIFIED_EMAIL=true`, for every registration that passed the checks that do not depend on the address, new or taken alike. A new account is created unverified; it can log in once its address is verified through the mailed link. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Check your inbox to finish registering"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             403: components["responses"]["Forbidden"];

@@ -20,6 +20,7 @@ import { AuditReader } from './modules/audit-logs/service.js';
 import { RecoveryService } from './modules/auth/recovery.js';
 import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
+import { MailBudget } from './mail/mail-budget.js';
 import { Mailer } from './mail/mailer.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
@@ -126,6 +127,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const mailer = new Mailer(config.mail, logger, (kind, result) => metrics.mails.inc({ kind, result }));
   const emailTokens = new EmailTokens(db);
   const accountMail = new AccountMail(emailTokens, mailer, config.mail);
+  const mailBudget = new MailBudget(limiters, config.mail, recordThrottling);
   const retention = new Retention(database.db, config.retention, logger, metrics);
   metrics.readFrom({
     databaseUp: async () => (await health.checkDatabase()).status === 'up',
@@ -166,9 +168,10 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         metrics,
         throttle: loginThrottle,
         accountMail,
+        mailBudget,
         config: { ...config, requireVerifiedEmail: config.mail.requireVerifiedEmail },
       }),
-      recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, limiters, config: config.mail, recordThrottling }),
+      recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, mailBudget }),
       health,
       organizations,
       teams,

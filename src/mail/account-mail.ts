@@ -82,6 +82,29 @@ export class AccountMail {
     return this.mailer.enabled;
   }
 
+  /**
+   * Tells the owner of an address that someone tried to register with it (the registration's
+   * answer does not say so when verified addresses are required). It carries no token: the way
+   * back into the account is the password reset, asked for on its page.
+   */
+  noticeRegistrationAttempt(owner: Pick<UserRow, 'email' | 'fullName'>): void {
+    if (!this.mailer.enabled) return;
+    this.mailer.post({
+      kind: 'registration_attempt',
+      to: owner.email,
+      subject: 'Someone tried to register with your email address',
+      text: [
+        `Hello ${owner.fullName},`,
+        '',
+        'Someone, perhaps you, tried to create a new account with this email address, which already has an account with us.',
+        'No new account was created, and yours is unchanged.',
+        '',
+        `If you forgot your password, choose a new one here: ${this.config.appBaseUrl}${LINK_PATHS.password_reset}`,
+        'If it was not you, ignore this mail.',
+      ].join('\n'),
+    });
+  }
+
   /** Writes the token with `db` (the caller's transaction) and posts the mail; call after the rest of the work succeeded. */
   async send(db: Queryable, purpose: EmailTokenPurpose, user: Recipient, invitation?: InvitationDetails): Promise<void> {
     if (!this.mailer.enabled) return;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
@@ -7,7 +8,7 @@ import {
   expectProblem,
   getUser,
   login,
-  registerOrganization,
+  loginSuperadmin,
   STRONG_PASSWORD,
   type Tokens,
   uniqueClientAddress,
@@ -34,11 +35,31 @@ async function verificationToken(email: string): Promise<string> {
   return token;
 }
 
+const REGISTERING = { message: 'Check your inbox to finish registering' };
+const register = (body: Record<string, unknown>) => server.request('POST', `${API}/auth/register`, { body, headers: { 'x-forwarded-for': uniqueClientAddress() } });
+
+/** Registers a new organization as anyone does here: the answer is a 202 that names no account. */
+async function registerPending(): Promise<Pick<Account, 'email' | 'password'>> {
+  const email = uniqueEmail('admin');
+  const answer = await register({ email, password: STRONG_PASSWORD, full_name: 'Ada Admin', organization_name: `Org ${randomUUID().slice(0, 8)}` });
+  expect(answer.status, answer.text).toBe(202);
+  expect(answer.body).toEqual(REGISTERING);
+  return { email, password: STRONG_PASSWORD };
+}
+
+/** The account's ids, read as its owner once logged in. */
+async function accountOf(credentials: Pick<Account, 'email' | 'password'>): Promise<{ account: Account; tokens: Tokens }> {
+  const tokens = await login(server, credentials);
+  const me = (await server.request('GET', `${API}/auth/me`, { token: tokens.access_token })).body;
+  return { account: { ...credentials, userId: me.id, organizationId: me.organization_id }, tokens };
+}
+
 /** A new organization whose Admin opened their verification link and logged in. */
 async function verifiedAdmin(): Promise<{ admin: Account; adminTokens: Tokens }> {
-  const admin = await registerOrganization(server);
-  expect((await verify(await verificationToken(admin.email))).status).toBe(204);
-  return { admin, adminTokens: await login(server, admin) };
+  const registered = await registerPending();
+  expect((await verify(await verificationToken(registered.email))).status).toBe(204);
+  const { account, tokens } = await accountOf(registered);
+  return { admin: account, adminTokens: tokens };
 }
 
 beforeAll(async () => {
@@ -53,18 +74,18 @@ afterAll(async () => {
 describe('POST /auth/verify-email', () => {
   it('verifies the registrant through the mailed link, once; until then login answers 403 after the password check', async () => {
     const since = auditCursor();
-    const account = await registerOrganization(server);
+    const account = await registerPending();
     expectProblem(await loginAnswer(account), 403, 'email_not_verified');
     expectProblem(await loginAnswer({ email: account.email, password: 'not the password at all' }), 401, 'login_credentials_invalid');
 
     const token = await verificationToken(account.email);
     expect((await verify(token)).status).toBe(204);
-    const tokens = await login(server, account);
+    const { account: verified, tokens } = await accountOf(account);
     expect((await server.request('GET', `${API}/auth/me`, { token: tokens.access_token })).body.is_verified).toBe(true);
     expectProblem(await verify(token), 400, 'email_verification_token_invalid');
 
     const events = await auditEvents(server, tokens, { since });
-    expect(events.find((event) => event.event_type === 'auth.email_verified')).toMatchObject({ status: 'success', actor_user_id: account.userId });
+    expect(events.find((event) => event.event_type === 'auth.email_verified')).toMatchObject({ status: 'success', actor_user_id: verified.userId });
     expect(events.find((event) => event.event_type === 'auth.login' && event.status === 'failure' && event.context.reason === 'email_not_verified')).toBeDefined();
   });
 
@@ -90,7 +111,7 @@ describe('POST /auth/verify-email', () => {
 
 describe('POST /auth/verify-email/resend', () => {
   it('answers every address alike and mails a new link only to an unverified account', async () => {
-    const account = await registerOrganization(server);
+    const account = await registerPending();
     const first = await verificationToken(account.email);
     const { admin: verified } = await verifiedAdmin();
 
@@ -104,5 +125,49 @@ describe('POST /auth/verify-email/resend', () => {
     expect((await verify(second)).status).toBe(204);
     expect(mailbox.count(verified.email, CONFIRM)).toBe(1);
     expect((await loginAnswer(account)).status).toBe(200);
+  });
+});
+
+describe('POST /auth/register with verified addresses required', () => {
+  const NOTICE = 'Someone tried to register with your email address';
+
+  it('answers a new and a taken address alike, mails the newcomer a link and the owner a notice, and changes nothing of the owner', async () => {
+    const root = await loginSuperadmin(server);
+    const since = auditCursor();
+    const { admin: owner } = await verifiedAdmin();
+    const squatter = { password: 'a squatter passphrase 2026', full_name: 'Not The Owner' };
+    const takenOrganization = `Squat ${randomUUID().slice(0, 8)}`;
+
+    const fresh = await register({ email: uniqueEmail('newcomer'), ...squatter, organization_name: `Fresh ${randomUUID().slice(0, 8)}` });
+    const taken = await register({ email: owner.email.toUpperCase(), ...squatter, organization_name: takenOrganization });
+    for (const answer of [fresh, taken]) {
+      expect(answer.status).toBe(202);
+      expect(answer.body).toEqual(REGISTERING);
+      expect(answer.headers.get('content-type')).toBe(fresh.headers.get('content-type'));
+    }
+
+    const notice = await mailbox.next(owner.email, { subject: NOTICE });
+    expect(notice.text).toContain('https://app.fm-auth.test/reset-password');
+    expect(notice.text).not.toMatch(/#token=/);
+    expect(mailbox.count(owner.email, CONFIRM)).toBe(1);
+    // The owner's account is untouched, the squatter's password opens nothing, and no organization was made.
+    expect((await loginAnswer(owner)).status).toBe(200);
+    expectProblem(await loginAnswer({ email: owner.email, password: squatter.password }), 401, 'login_credentials_invalid');
+    const organizations = (await server.request('GET', `${API}/organizations?limit=100`, { token: root.access_token, headers: { 'x-forwarded-for': uniqueClientAddress() } })).body;
+    expect(organizations.map((organization: { name: string }) => organization.name)).not.toContain(takenOrganization);
+    const attempts = (await auditEvents(server, root, { since, event_type: 'auth.register' })).filter((event) => event.status === 'failure');
+    expect(attempts).toEqual([expect.objectContaining({ organization_id: owner.organizationId, context: { reason: 'email_taken', owner_notified: true } })]);
+  });
+
+  it('notifies an owner at most as often as the per-address mail limit allows, answering 202 throughout', async () => {
+    const { admin: owner } = await verifiedAdmin();
+    // The owner's own registration spent one of the address's 3 mails of the hour.
+    for (let i = 0; i < 4; i += 1)
+      expect((await register({ email: owner.email, password: STRONG_PASSWORD, full_name: 'Again', organization_name: `Again ${i}` })).status).toBe(202);
+    for (let i = 0; i < 2; i += 1) await mailbox.next(owner.email, { subject: NOTICE });
+    // A mail sent after the four attempts arrives, and still only two notices came.
+    const { admin: other } = await verifiedAdmin();
+    expect(other.email).not.toBe(owner.email);
+    expect(mailbox.count(owner.email, NOTICE)).toBe(2);
   });
 });

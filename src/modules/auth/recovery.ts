@@ -1,18 +1,15 @@
-import { createHash } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { EmailTokenPurpose, EmailTokens } from '../../auth/email-tokens.js';
-import type { LimiterFactory } from '../../auth/limiters.js';
 import type { Passwords } from '../../auth/passwords.js';
 import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions } from '../../auth/sessions.js';
-import type { MailConfig } from '../../config/index.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import type { Database } from '../../db/client.js';
 import { organizations, type UserRow, users } from '../../db/schema.js';
 import type { AccountMail } from '../../mail/account-mail.js';
+import type { MailBudget } from '../../mail/mail-budget.js';
 
 export interface RecoveryDependencies {
   db: Database;
@@ -22,18 +19,12 @@ export interface RecoveryDependencies {
   audit: AuditLog;
   tokens: EmailTokens;
   accountMail: AccountMail;
-  limiters: LimiterFactory;
-  config: Pick<MailConfig, 'maxPerAddressPerHour' | 'maxPerClientPerHour'>;
-  /** Audits and counts a refusal by a limit, as every other limiter does. */
-  recordThrottling(limiter: string, meta: RequestMeta): Promise<void>;
+  mailBudget: MailBudget;
 }
 
-const HOUR_SECONDS = 3600;
 const INVALID_RESET = 'This password reset link is invalid, expired or already used; ask for a new one';
 const INVALID_INVITATION = 'This invitation link is invalid, expired or already used; ask for a new invitation';
 const INVALID_VERIFICATION = 'This verification link is invalid, expired or already used; ask for a new one';
-
-const addressKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
 
 /** Why a requested mail is not sent; the answer is the same either way, the audit row says which. */
 type Skip = 'unknown_email' | 'account_inactive' | 'sso_account' | 'already_verified' | 'throttled';
@@ -41,18 +32,10 @@ type Skip = 'unknown_email' | 'account_inactive' | 'sso_account' | 'already_veri
 /**
  * Password reset and email verification by mailed link. The requests answer the same whether the
  * address is known or not, and mail leaves after the answer, so neither the answer nor its timing
- * tells who has an account. Sends are limited per client (429) and per address (silently: a
- * 429 there would let anyone block another person's reset).
+ * tells who has an account. Sends are limited by the mail budget (per client and per address).
  */
 export class RecoveryService {
-  private readonly perAddress;
-  private readonly perClient;
-
-  constructor(private readonly deps: RecoveryDependencies) {
-    const window = { durationSeconds: HOUR_SECONDS };
-    this.perAddress = deps.limiters({ name: 'mail_address', points: deps.config.maxPerAddressPerHour, ...window });
-    this.perClient = deps.limiters({ name: 'mail_client', points: deps.config.maxPerClientPerHour, ...window });
-  }
+  constructor(private readonly deps: RecoveryDependencies) {}
 
   async requestPasswordReset(email: string, meta: RequestMeta): Promise<void> {
     // An account linked to SSO, or created to sign in through it (no password), is its identity provider's business.
@@ -152,12 +135,12 @@ export class RecoveryService {
   private async requestMail(purpose: EmailTokenPurpose, email: string, meta: RequestMeta, skipReason: (user: UserRow) => Skip | null): Promise<void> {
     const { accountMail, audit, db } = this.deps;
     if (!accountMail.enabled) throw AppError.forbidden('email_delivery_disabled', 'This service sends no mail (SMTP is not configured); ask an administrator of your organization');
-    await this.spendClientBudget(meta);
+    await this.deps.mailBudget.spendClient(meta);
     const found = await this.findByEmail(email);
     const user = found?.user;
     let skip: Skip | null = !found ? 'unknown_email' : !found.eligible ? 'account_inactive' : skipReason(found.user);
     // Counted for unknown addresses too, so the limit behaves the same for every address.
-    if (!(await this.spendAddressBudget(email, meta))) skip ??= 'throttled';
+    if (!(await this.deps.mailBudget.spendAddress(email, meta))) skip ??= 'throttled';
     if (user && skip === null) await accountMail.send(db, purpose, user);
     await audit.record(db, meta, {
       eventType: purpose === 'password_reset' ? 'auth.password_reset_request' : 'auth.email_verification_request',
@@ -166,28 +149,6 @@ export class RecoveryService {
       actorUserId: user?.id ?? null,
       context: skip === null ? { mail_sent: true } : { mail_sent: false, reason: skip },
     });
-  }
-
-  private async spendClientBudget(meta: RequestMeta): Promise<void> {
-    try {
-      await this.perClient.consume(meta.ip ?? 'unknown');
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      if (err.consumedPoints === this.deps.config.maxPerClientPerHour + 1) await this.deps.recordThrottling('mail_client', meta);
-      const retryAfter = String(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-      throw new AppError(429, 'rate_limited', `Too many mail requests; try again in ${retryAfter} seconds`, { headers: { 'Retry-After': retryAfter } });
-    }
-  }
-
-  private async spendAddressBudget(email: string, meta: RequestMeta): Promise<boolean> {
-    try {
-      await this.perAddress.consume(addressKey(email));
-      return true;
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      if (err.consumedPoints === this.deps.config.maxPerAddressPerHour + 1) await this.deps.recordThrottling('mail_address', meta);
-      return false;
-    }
   }
 
   /** The live user with this address, and whether they and their organization are active. */

@@ -17,7 +17,7 @@ type AuthOperation = 'register' | 'login' | 'refreshTokens' | 'logout' | 'getCur
 export function authHandlers({ sessions, services: { auth } }: Container): HandlersFor<AuthOperation> {
   return {
     async register({ body, meta }) {
-      const user = await auth.register(
+      const registration = await auth.register(
         {
           email: body.email,
           password: body.password,
@@ -28,7 +28,8 @@ export function authHandlers({ sessions, services: { auth } }: Container): Handl
         },
         meta,
       );
-      return { status: 201, body: { message: 'User registered successfully', ...toUser(user) } };
+      if (registration.concealed) return { status: 202, body: { message: 'Check your inbox to finish registering' } };
+      return { status: 201, body: { message: 'User registered successfully', ...toUser(registration.user) } };
     },
 
     async login({ body, meta }) {

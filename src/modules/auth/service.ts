@@ -16,6 +16,7 @@ import { countLiveUsers } from '../../db/queries/users.js';
 import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { AccountMail } from '../../mail/account-mail.js';
+import type { MailBudget } from '../../mail/mail-budget.js';
 import type { Metrics } from '../../observability/metrics.js';
 
 export interface Registration {
@@ -42,6 +43,7 @@ export interface AuthDependencies {
   metrics: Metrics;
   throttle: LoginThrottle;
   accountMail: AccountMail;
+  mailBudget: MailBudget;
   config: Pick<Config, 'allowOrganizationSignup'> & { requireVerifiedEmail: boolean };
 }
 
@@ -85,6 +87,7 @@ export class AuthService {
   private readonly allowOrganizationSignup: boolean;
   private readonly requireVerifiedEmail: boolean;
   private readonly accountMail: AccountMail;
+  private readonly mailBudget: MailBudget;
   private readonly currentUserQuery: ReturnType<typeof currentUserQuery>;
 
   constructor(dependencies: AuthDependencies) {
@@ -98,10 +101,15 @@ export class AuthService {
     this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
     this.requireVerifiedEmail = dependencies.config.requireVerifiedEmail;
     this.accountMail = dependencies.accountMail;
+    this.mailBudget = dependencies.mailBudget;
     this.currentUserQuery = currentUserQuery(this.db);
   }
 
-  async register(input: Registration, meta: RequestMeta): Promise<UserRow> {
+  /**
+   * Creates the account; with verified addresses required, answers `concealed` instead of the
+   * user for a new and a taken address alike (see the register operation in the spec).
+   */
+  async register(input: Registration, meta: RequestMeta): Promise<{ concealed: true } | { concealed: false; user: UserRow }> {
     const joining = input.organizationId !== undefined;
     if (joining === (input.organizationName !== undefined)) {
       throw AppError.validation('registration_target_ambiguous', 'Give exactly one of organization_name (new organization) or organization_id (join one)');
@@ -110,9 +118,26 @@ export class AuthService {
       throw AppError.validation('registration_slug_misplaced', 'organization_slug goes with organization_name, not organization_id');
     }
     this.passwords.assertAcceptable(input.password, input.email);
+    // Every concealed registration mails someone: the same budget for a new and a taken address.
+    if (this.requireVerifiedEmail) await this.mailBudget.spendClient(meta);
     const passwordHash = await this.passwords.hash(input.password);
+    let registered: UserRow;
+    try {
+      registered = await this.createAccount(input, passwordHash, meta);
+    } catch (err) {
+      if (!this.requireVerifiedEmail || !(err instanceof AppError) || err.code !== 'user_email_taken') throw err;
+      await this.noticeRegistrationAttempt(input.email, meta);
+      return { concealed: true };
+    }
+    const mailed = !this.requireVerifiedEmail || (await this.mailBudget.spendAddress(input.email, meta));
+    if (mailed) await this.accountMail.send(this.db, 'email_verification', registered);
+    return this.requireVerifiedEmail ? { concealed: true } : { concealed: false, user: registered };
+  }
+
+  private async createAccount(input: Registration, passwordHash: string, meta: RequestMeta): Promise<UserRow> {
+    const joining = input.organizationId !== undefined;
     const conflict = (index: string | undefined) => (index === 'organizations_slug_live_uq' ? 'organization_slug_taken' : 'user_email_taken');
-    const registered = await withUniqueConflict(conflict, () =>
+    return withUniqueConflict(conflict, () =>
       this.db.transaction(async (tx) => {
         const { organizationId, roleId } = joining
           ? await this.lockJoinableOrganization(tx, input.organizationId as string, input.email)
@@ -135,8 +160,22 @@ export class AuthService {
         return user;
       }),
     );
-    await this.accountMail.send(this.db, 'email_verification', registered);
-    return registered;
+  }
+
+  /** A registration with a taken address, answered as if it were new: the owner hears of it instead. */
+  private async noticeRegistrationAttempt(email: string, meta: RequestMeta): Promise<void> {
+    const [owner] = await this.db
+      .select({ id: users.id, email: users.email, fullName: users.fullName, organizationId: users.organizationId })
+      .from(users)
+      .where(and(sql`lower(${users.email}) = lower(${email.trim()})`, isNull(users.deletedAt)));
+    const mailed = owner !== undefined && (await this.mailBudget.spendAddress(email, meta));
+    if (owner && mailed) this.accountMail.noticeRegistrationAttempt(owner);
+    await this.audit.record(this.db, meta, {
+      eventType: 'auth.register',
+      status: 'failure',
+      organizationId: owner?.organizationId ?? null,
+      context: { reason: 'email_taken', owner_notified: mailed },
+    });
   }
 
   private async createOrganization(tx: Queryable, name: string, requestedSlug: string | undefined) {
