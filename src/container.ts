@@ -21,6 +21,10 @@ import { RecoveryService } from './modules/auth/recovery.js';
 import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
 import { Mailer } from './mail/mailer.js';
+import { DomainMail } from './mail/domain-mail.js';
+import { DnsChallenges } from './modules/domains/dns-challenge.js';
+import { ConsumerDomains } from './modules/domains/domain-names.js';
+import { DomainsService } from './modules/domains/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
@@ -67,6 +71,7 @@ export interface Container {
     recovery: RecoveryService;
     health: HealthService;
     organizations: OrganizationsService;
+    domains: DomainsService;
     teams: TeamsService;
     roles: RolesService;
     users: UsersService;
@@ -171,6 +176,15 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
       recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, limiters, config: config.mail, recordThrottling }),
       health,
       organizations,
+      domains: new DomainsService({
+        db,
+        organizations,
+        audit,
+        dns: new DnsChallenges(config.dns),
+        consumerDomains: ConsumerDomains.bundled(),
+        domainMail: new DomainMail(emailTokens, mailer, config.mail),
+        tokens: emailTokens,
+      }),
       teams,
       roles,
       auditLogs: new AuditReader(database.db, access),
