@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countDomainTokens } from '../helpers/database-facts.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { claimDomain, type Domain, proveDomain, uniqueDomain, verifyDomain } from '../helpers/domain-fixtures.js';
 import { type Account, API, auditCursor, auditEvents, expectProblem, login, organizationWithMember, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { linkIn, type Mailbox, startMailbox } from '../helpers/mailbox.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { expireDomainConfirmation } from '../helpers/time-travel.js';
 
 let server: TestServer;
 let dns: TestDnsServer;
@@ -165,6 +167,18 @@ describe('verification by mail', () => {
 
     const verifications = (await auditEvents(server, adminTokens, { event_type: 'domain.verify' })).filter((event) => event.resource_id === claimed.data?.id);
     expect(verifications.map((event) => [event.status, event.actor_user_id, event.context.method])).toEqual([['success', null, 'email']]);
+  });
+
+  it('refuses an expired link, which the retention job then deletes', async () => {
+    const domain = uniqueDomain();
+    const claimed = await claimDomain(server, adminTokens, admin.organizationId, { domain, verification_method: 'email', email: `webmaster@${domain}` });
+    const domainId = claimed.data?.id as string;
+    const { token } = linkIn(await mailbox.next(`webmaster@${domain}`));
+    await expireDomainConfirmation(server, domainId);
+    expectProblem(await server.client().api.POST('/api/v1/enterprise/domains/confirm', { body: { token } }), 400, 'domain_verification_token_invalid');
+    expect(await countDomainTokens(server, domainId)).toBe(1);
+    await server.container.retention.runOnce();
+    expect(await countDomainTokens(server, domainId)).toBe(0);
   });
 
   it('stops the link working once the claim is deleted', async () => {

@@ -86,3 +86,9 @@ export async function mailedTokenHashesOf(server: TestServer, userId: string): P
   const rows = await server.query<{ token_hash: string }>(sql`select token_hash from email_tokens where user_id = ${userId} order by created_at`);
   return rows.map((row) => row.token_hash);
 }
+
+/** How many confirmation tokens a domain claim has stored (the API shows none). */
+export async function countDomainTokens(server: TestServer, domainId: string): Promise<number> {
+  const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from email_tokens where organization_domain_id = ${domainId}`);
+  return row?.total ?? 0;
+}

@@ -43,3 +43,8 @@ export async function auditRowDaysAgo(server: TestServer, organizationId: string
 export async function expireMailedLinksOf(server: TestServer, userId: string): Promise<void> {
   await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where user_id = ${userId}`);
 }
+
+/** Dates the confirmation link mailed for a domain claim as expired a second ago. */
+export async function expireDomainConfirmation(server: TestServer, domainId: string): Promise<void> {
+  await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where organization_domain_id = ${domainId}`);
+}
