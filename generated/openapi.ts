@@ -1403,8 +1403,11 @@ export interface components {
             /** @description The domain, such as `example.com` or `bücher.example`: normalised to lower-case ASCII (IDNA) without a trailing dot. */
             domain: string;
             verification_method: components["schemas"]["DomainVerificationMethod"];
-            /** @description With `email` only: the administrative address at the domain the link goes to (`admin`, `administrator`, `hostmaster`, `postmaster` or `webmaster`). */
-            email?: components["schemas"]["Email"];
+            /**
+             * Format: email
+             * @description With `email` only: the administrative address at the domain the link goes to (`admin`, `administrator`, `hostmaster`, `postmaster` or `webmaster`).
+             */
+            email?: string;
         };
         /**
          * @description `dns`: a TXT record at `_fm-auth-challenge.<domain>`; `email`: a link mailed to an administrative address at the domain.
