@@ -143,9 +143,9 @@ export class DomainsService {
           const [verified] = await tx
             .update(organizationDomains)
             .set({ status: 'verified', verifiedAt: new Date(), updatedAt: new Date() })
-            .where(and(eq(organizationDomains.id, claim.id), eq(organizationDomains.status, 'pending')))
+            .where(eq(organizationDomains.id, claim.id))
             .returning();
-          if (!verified) throw AppError.notFound('domain_not_found', NOT_FOUND);
+          if (!verified) throw new Error('domain update returned no row');
           await this.deps.audit.record(tx, meta, {
             ...this.eventOf(verified, 'domain.verify', actorUserId),
             status: 'success',
