@@ -349,6 +349,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/organizations/{organization_id}/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the organization's domains
+         * @description Pending and verified claims, oldest first. Another tenant's organization is a 404.
+         */
+        get: operations["listDomains"];
+        put?: never;
+        /**
+         * Claim a domain for the organization
+         * @description Starts proving that the organization controls a domain. The name is normalised (IDNA to
+         *     ASCII, lower case, no trailing dot) and covers exactly that name: a subdomain is a claim of
+         *     its own. Public mail providers' domains (gmail.com, outlook.com, …, and their subdomains)
+         *     are refused with 422 `domain_consumer_provider`; a second claim of the same domain by the
+         *     same organization is 409 `domain_already_claimed`. Several organizations may hold pending
+         *     claims of one domain; only one can verify it.
+         *
+         *     - `dns`: the answer's `dns_record` names the TXT record to publish
+         *       (`_fm-auth-challenge.<domain>`, holding a 256-bit token); then call
+         *       `POST …/domains/{domain_id}/verify`.
+         *     - `email`: a single-use link (valid 72 hours) is mailed to `email`, which must be one of the
+         *       domain's administrative mailboxes (`admin`, `administrator`, `hostmaster`, `postmaster`,
+         *       `webmaster` at the domain itself, as certificate authorities accept them; otherwise 422
+         *       `domain_verification_email_invalid`). The link opens the web app's `/verify-domain` page,
+         *       which posts the token to `POST /domains/confirm`. Without SMTP, 403 `email_delivery_disabled`.
+         */
+        post: operations["claimDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/organizations/{organization_id}/domains/{domain_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+                domain_id: components["parameters"]["DomainId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one of the organization's domains
+         * @description Another tenant's domain, or one of another organization than the path's, is a 404, exactly as an unknown id.
+         */
+        get: operations["getDomain"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a domain claim
+         * @description Deletes the claim, pending or verified (its mailed link stops working). A verified
+         *     domain's addresses may then join other organizations again; existing users stay where
+         *     they are. Deleting an organization releases its domains too.
+         */
+        delete: operations["deleteDomain"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/organizations/{organization_id}/domains/{domain_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+                domain_id: components["parameters"]["DomainId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a domain's DNS TXT record now
+         * @description Looks up the TXT records at `dns_record.name` (through `DNS_SERVERS`, or the system's
+         *     resolvers) and verifies the claim when one of them is `dns_record.value`. No record, or
+         *     none holding the token, is 409 `domain_dns_record_mismatch` (publish it and retry once it
+         *     has propagated); resolvers that do not answer are 503 `domain_dns_lookup_failed`. When
+         *     another organization verified the domain first, 409 `domain_verified_elsewhere`. A claim
+         *     verified by email is 409 `domain_verification_method_mismatch`; an already verified claim
+         *     answers as it is. Every refusal is in the audit trail (`domain.verify`, failure).
+         */
+        post: operations["verifyDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/domains/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a domain claim with the mailed link's token
+         * @description Verifies the claim whose confirmation link was mailed to the domain's administrative
+         *     address; the web app's `/verify-domain` page (`APP_BASE_URL`) reads the token from the URL
+         *     fragment and posts it here. Public: whoever reads that mailbox confirms, signed in or
+         *     not. The token works once, for 72 hours; an unknown, used or expired one, or one whose
+         *     claim was deleted, is 400 `domain_verification_token_invalid`. When another organization
+         *     verified the domain first, 409 `domain_verified_elsewhere` (the link stays usable).
+         */
+        post: operations["confirmDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/teams": {
         parameters: {
             query?: never;
@@ -680,12 +803,14 @@ export interface paths {
         };
         /**
          * Find the single sign-on provider for an email address
-         * @description Home-realm discovery for a login page. When the email's domain is claimed (in
-         *     `allowed_email_domains`) by exactly one active organization that has an enabled SAML or
-         *     OIDC configuration, answers that configuration (the oldest, when it has several) and the
-         *     URL that starts its login (`…/saml/login` or `…/oidc/login`; add `redirect_uri`).
-         *     Anything else (an unclaimed domain, no enabled SAML or OIDC configuration, or a domain
-         *     several organizations claim) is 404, and the login page shows the password form. Public.
+         * @description Home-realm discovery for a login page. When an active organization verified the email's
+         *     domain (`POST /organizations/{id}/domains`) and has an enabled SAML or OIDC configuration,
+         *     answers that configuration (the oldest, when it has several). Otherwise, when the domain
+         *     is in the `allowed_email_domains` of exactly one active organization with such a
+         *     configuration, answers that one. The answer carries the URL that starts its login
+         *     (`…/saml/login` or `…/oidc/login`; add `redirect_uri`). Anything else (an unclaimed
+         *     domain, no enabled SAML or OIDC configuration, or a domain several organizations allow
+         *     and none verified) is 404, and the login page shows the password form. Public.
          */
         get: operations["discoverSso"];
         put?: never;
@@ -1088,7 +1213,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready");
+        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1285,6 +1410,48 @@ export interface components {
         Slug: string;
         /** @description A lower-case DNS domain such as `example.com`. */
         DomainName: string;
+        DomainClaim: {
+            /** @description The domain, such as `example.com` or `bücher.example`: normalised to lower-case ASCII (IDNA) without a trailing dot. */
+            domain: string;
+            verification_method: components["schemas"]["DomainVerificationMethod"];
+            /**
+             * Format: email
+             * @description With `email` only: the administrative address at the domain the link goes to (`admin`, `administrator`, `hostmaster`, `postmaster` or `webmaster`).
+             */
+            email?: string;
+        };
+        /**
+         * @description `dns`: a TXT record at `_fm-auth-challenge.<domain>`; `email`: a link mailed to an administrative address at the domain.
+         * @enum {string}
+         */
+        DomainVerificationMethod: "dns" | "email";
+        Domain: {
+            id: components["schemas"]["Uuid"];
+            organization_id: components["schemas"]["Uuid"];
+            /** @description The normalised domain (lower-case ASCII; an internationalised name in its `xn--` form). */
+            domain: string;
+            /**
+             * @description `verified` domains route home-realm discovery to this organization, and their addresses can join no other organization.
+             * @enum {string}
+             */
+            status: "pending" | "verified";
+            verification_method: components["schemas"]["DomainVerificationMethod"];
+            /** @description The TXT record to publish (method `dns`), else null. Its value is public once published, but cannot be guessed before it is issued. */
+            dns_record: components["schemas"]["DnsRecord"] | null;
+            /** @description Where the confirmation link was mailed (method `email`), else null. */
+            verification_email: string | null;
+            /** Format: date-time */
+            verified_at: string | null;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        DnsRecord: {
+            /** @example _fm-auth-challenge.hopper-labs.example */
+            name: string;
+            /** @enum {string} */
+            type: "TXT";
+            /** @description 256 random bits, base64url. */
+            value: string;
+        };
         /** @enum {string} */
         Plan: "trial" | "starter" | "professional" | "enterprise";
         Organization: {
@@ -1828,6 +1995,7 @@ export interface components {
         /** @description How many items to answer at most. */
         Limit: number;
         OrganizationId: string;
+        DomainId: string;
         TeamId: string;
         UserId: string;
         RoleId: string;
@@ -2434,6 +2602,214 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listDomains: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of domains; the total is in `X-Total-Count`. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "4b1d2c3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+                     *         "organization_id": "0c5e8a1b-2f4d-4b6a-8c9e-1a2b3c4d5e6f",
+                     *         "domain": "hopper-labs.example",
+                     *         "status": "verified",
+                     *         "verification_method": "dns",
+                     *         "dns_record": {
+                     *           "name": "_fm-auth-challenge.hopper-labs.example",
+                     *           "type": "TXT",
+                     *           "value": "q8Zt3mX4pL9sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zA"
+                     *         },
+                     *         "verification_email": null,
+                     *         "verified_at": "2026-11-28T10:02:00Z",
+                     *         "created_at": "2026-11-28T09:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Domain"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    claimDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "domain": "hopper-labs.example",
+                 *       "verification_method": "dns"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DomainClaim"];
+            };
+        };
+        responses: {
+            /** @description The claim, pending until verified. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Domain"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+                domain_id: components["parameters"]["DomainId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The domain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Domain"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+                domain_id: components["parameters"]["DomainId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claim is gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    verifyDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: components["parameters"]["OrganizationId"];
+                domain_id: components["parameters"]["DomainId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verified domain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Domain"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "3q2-7wVbR0i9cQy5k8hT1mXoP4sZ6uNaLdEfGjHkIlM"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LinkToken"];
+            };
+        };
+        responses: {
+            /** @description The verified domain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Domain"];
+                };
+            };
+            400: components["responses"]["LinkInvalid"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };

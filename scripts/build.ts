@@ -1,7 +1,7 @@
 import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
-import { COMMON_PASSWORDS_FILE, REDOC_BUNDLE_FILE } from '../src/package-files.js';
+import { COMMON_PASSWORDS_FILE, CONSUMER_DOMAINS_FILE, REDOC_BUNDLE_FILE } from '../src/package-files.js';
 import { buildClient } from './build-client.js';
 
 /**
@@ -55,6 +55,7 @@ await build({
 });
 // The source tree's copies (package-files.ts names them, run from src/ as this script is) go next to the code.
 cpSync(COMMON_PASSWORDS_FILE, `${OUTDIR}/auth/common-passwords.txt`);
+cpSync(CONSUMER_DOMAINS_FILE, `${OUTDIR}/modules/domains/consumer-domains.txt`);
 await buildClient(`${OUTDIR}/client`);
 // GET /docs inlines Redoc's standalone bundle.
 cpSync(REDOC_BUNDLE_FILE, `${OUTDIR}/docs/redoc.standalone.js`);

@@ -150,6 +150,18 @@ const FLOW: Record<string, FlowStep> = {
   // Creating and deleting organizations is for the platform super-admin: an Admin gets 403.
   createOrganization: { status: 403 },
   deleteOrganization: { status: 403 },
+  // Claimed by email, so the run needs no DNS: the mail goes to the domain's postmaster, whom the run cannot read.
+  claimDomain: {
+    prerequest: ["pm.collectionVariables.set('claimed_domain', `qa-${Date.now()}-${Math.floor(Math.random() * 1e6)}.example`);"],
+    body: { domain: '{{claimed_domain}}', verification_method: 'email', email: 'postmaster@{{claimed_domain}}' },
+    tests: ["pm.expect(pm.response.json().status).to.eql('pending');", "pm.collectionVariables.set('domain_id', pm.response.json().id);"],
+  },
+  listDomains: { tests: ["pm.expect(pm.response.json().map((d) => d.id)).to.eql([pm.collectionVariables.get('domain_id')]);"] },
+  getDomain: { tests: ["pm.expect(pm.response.json().domain).to.eql(pm.collectionVariables.get('claimed_domain'));"] },
+  // A claim proved by mail has no DNS record to check.
+  verifyDomain: { status: 409, tests: ["pm.expect(pm.response.json().code).to.eql('domain_verification_method_mismatch');"] },
+  confirmDomain: { status: 400, body: { token: 'not-a-token-from-any-mail' }, tests: ["pm.expect(pm.response.json().code).to.eql('domain_verification_token_invalid');"] },
+  deleteDomain: {},
   createTeam: {
     body: { organization_id: '{{organization_id}}', name: 'QA Team', slug: 'qa-team', description: 'Created by the smoke run' },
     tests: ["pm.collectionVariables.set('team_id', pm.response.json().id);"],
@@ -241,7 +253,7 @@ const FLOW: Record<string, FlowStep> = {
   },
 };
 
-const FOLDER_ORDER = ['health', 'keys', 'documentation', 'auth', 'organizations', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
+const FOLDER_ORDER = ['health', 'keys', 'documentation', 'auth', 'organizations', 'domains', 'teams', 'users', 'roles', 'sso', 'audit-logs'];
 const VARIABLES = [
   'base_url',
   'access_token',
@@ -249,6 +261,8 @@ const VARIABLES = [
   'email',
   'password',
   'organization_id',
+  'claimed_domain',
+  'domain_id',
   'team_id',
   'member_email',
   'user_id',

@@ -19,6 +19,7 @@ import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { recoveryHandlers } from './modules/auth/recovery-routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { documentationHandlers } from './modules/documentation/routes.js';
+import { domainHandlers } from './modules/domains/routes.js';
 import { healthHandlers } from './modules/health/routes.js';
 import { keyHandlers } from './modules/keys/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
@@ -76,6 +77,7 @@ export function createApp(container: Container): Express {
     ...healthHandlers(container),
     ...keyHandlers(container),
     ...organizationHandlers(container),
+    ...domainHandlers(container),
     ...teamHandlers(container),
     ...userHandlers(container),
     ...roleHandlers(container),

@@ -22,6 +22,10 @@ import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
 import { MailBudget } from './mail/mail-budget.js';
 import { Mailer } from './mail/mailer.js';
+import { DomainMail } from './mail/domain-mail.js';
+import { DnsChallenges } from './modules/domains/dns-challenge.js';
+import { ConsumerDomains } from './modules/domains/domain-names.js';
+import { DomainsService } from './modules/domains/service.js';
 import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
@@ -68,6 +72,7 @@ export interface Container {
     recovery: RecoveryService;
     health: HealthService;
     organizations: OrganizationsService;
+    domains: DomainsService;
     teams: TeamsService;
     roles: RolesService;
     users: UsersService;
@@ -174,6 +179,15 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
       recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, mailBudget }),
       health,
       organizations,
+      domains: new DomainsService({
+        db,
+        organizations,
+        audit,
+        dns: new DnsChallenges(config.dns),
+        consumerDomains: ConsumerDomains.bundled(),
+        domainMail: new DomainMail(emailTokens, mailer, config.mail),
+        tokens: emailTokens,
+      }),
       teams,
       roles,
       auditLogs: new AuditReader(database.db, access),

@@ -25,6 +25,8 @@ export const SPEC_FILE = join(packageRoot, 'spec', 'openapi.yaml');
 export const MIGRATIONS_FOLDER = join(packageRoot, 'drizzle');
 /** Copied next to the built code by scripts/build.ts. */
 export const COMMON_PASSWORDS_FILE = join(codeDirectory, 'auth', 'common-passwords.txt');
+/** The public mail providers' domains no organization may claim; copied next to the built code by scripts/build.ts. */
+export const CONSUMER_DOMAINS_FILE = join(codeDirectory, 'modules', 'domains', 'consumer-domains.txt');
 /**
  * Redoc's standalone bundle, which GET /docs inlines. @redocly/cli (pinned, a development
  * dependency) ships it for its own `build-docs --inlineBundle`; reusing that file spares the

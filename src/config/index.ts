@@ -1,6 +1,7 @@
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { type DnsConfig, parseDnsServers } from './dns.js';
 import { isKeyPairAlgorithm, type JwtKeyPair, KEY_PAIR_ALGORITHMS, type KeyPairAlgorithm, parseKeyPair } from './jwt-keys.js';
 import { DEFAULT_PORT } from './port.js';
 
@@ -72,6 +73,8 @@ export interface Config {
   /** A separate listener for /metrics (and the probes); null serves /metrics on the main port. */
   management: { port: number; host: string } | null;
   mail: MailConfig;
+  /** The resolvers that read the TXT records proving a claimed domain. */
+  dns: DnsConfig;
   /** Start-up warnings the caller logs once a logger exists (config comes first). */
   warnings: string[];
 }
@@ -563,6 +566,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     management: parseManagement(read('MANAGEMENT_PORT'), read('MANAGEMENT_HOST'), problems),
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
     mail: parseMail(environment, read, problems),
+    dns: {
+      servers: parseDnsServers(read('DNS_SERVERS'), problems),
+      timeoutMs: parseInteger('DNS_TIMEOUT_MS', read('DNS_TIMEOUT_MS'), 5000, 100, 60_000, problems),
+    },
     warnings,
   };
 

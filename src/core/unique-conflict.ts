@@ -7,11 +7,13 @@ const CONFLICTS = {
   organization_slug_taken: 'already exists: an organization with this slug',
   team_slug_taken: 'already exists: a team with this slug in the organization',
   role_name_taken: 'already exists: a role with this name in the organization',
+  domain_already_claimed: 'already exists: a claim of this domain by the organization',
+  domain_verified_elsewhere: 'already exists: another organization verified this domain',
 } as const;
 
 export type UniqueConflict = keyof typeof CONFLICTS;
 
-function conflictError(code: UniqueConflict): AppError {
+export function conflictError(code: UniqueConflict): AppError {
   return AppError.conflict(code, CONFLICTS[code]);
 }
 

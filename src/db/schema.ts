@@ -282,16 +282,52 @@ export const refreshTokens = pgTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
-// Single-use links sent by mail (password reset, email verification, invitation): only the SHA-256 of the
-// token is stored. `email` is the address the link went to, so a link stops working once the
-// user's address changes.
+// A domain an organization claims. Verified by at most one organization (the partial unique
+// index); pending claims of the same domain by several organizations may coexist. The DNS token
+// is the TXT record's public value, so it is stored as is and shown to the organization.
+export const organizationDomains = pgTable(
+  'organization_domains',
+  {
+    id: id(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    domain: text('domain').notNull(),
+    status: text('status').notNull().default('pending'),
+    verificationMethod: text('verification_method').notNull(),
+    dnsToken: text('dns_token'),
+    verificationEmail: text('verification_email'),
+    verifiedAt: timestamptz('verified_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('organization_domains_org_domain_uq').on(t.organizationId, t.domain),
+    uniqueIndex('organization_domains_verified_uq')
+      .on(t.domain)
+      .where(sql`${t.status} = 'verified'`),
+    index('organization_domains_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    check('organization_domains_status_ck', sql`${t.status} in ('pending', 'verified')`),
+    check('organization_domains_method_ck', sql`${t.verificationMethod} in ('dns', 'email')`),
+    check(
+      'organization_domains_method_fields_ck',
+      sql`(${t.verificationMethod} = 'dns') = (${t.dnsToken} is not null) and (${t.verificationMethod} = 'email') = (${t.verificationEmail} is not null)`,
+    ),
+    check('organization_domains_verified_at_ck', sql`(${t.status} = 'verified') = (${t.verifiedAt} is not null)`),
+  ],
+);
+
+// Single-use links sent by mail (password reset, email verification, invitation to a user; a
+// domain claim's confirmation to an address at the domain): only the SHA-256 of the token is
+// stored. `email` is the address the link went to, so a link stops working once the user's
+// address changes.
 export const emailTokens = pgTable(
   'email_tokens',
   {
     id: id(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    // Exactly one of the two: a user's link, or a domain claim's.
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    organizationDomainId: uuid('organization_domain_id').references(() => organizationDomains.id, { onDelete: 'cascade' }),
     purpose: text('purpose').notNull(),
     tokenHash: text('token_hash').notNull().unique(),
     email: text('email').notNull(),
@@ -302,7 +338,12 @@ export const emailTokens = pgTable(
   (t) => [
     index('email_tokens_user_idx').on(t.userId, t.purpose),
     index('email_tokens_expires_idx').on(t.expiresAt),
-    check('email_tokens_purpose_ck', sql`${t.purpose} in ('password_reset', 'email_verification', 'invitation')`),
+    index('email_tokens_domain_idx').on(t.organizationDomainId),
+    check('email_tokens_purpose_ck', sql`${t.purpose} in ('password_reset', 'email_verification', 'invitation', 'domain_verification')`),
+    check(
+      'email_tokens_owner_ck',
+      sql`(${t.purpose} = 'domain_verification') = (${t.organizationDomainId} is not null) and (${t.userId} is null) = (${t.organizationDomainId} is not null)`,
+    ),
   ],
 );
 
@@ -359,6 +400,7 @@ export const schema = {
   ssoConfigurations,
   sessions,
   refreshTokens,
+  organizationDomains,
   emailTokens,
   rateLimits,
   auditLogs,
@@ -371,4 +413,5 @@ export type RoleRow = typeof roles.$inferSelect;
 export type SsoConfigurationRow = typeof ssoConfigurations.$inferSelect;
 export type OidcLoginRow = typeof oidcLogins.$inferSelect;
 export type EmailTokenRow = typeof emailTokens.$inferSelect;
+export type OrganizationDomainRow = typeof organizationDomains.$inferSelect;
 export type AuditLogRow = typeof auditLogs.$inferSelect;

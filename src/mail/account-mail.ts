@@ -1,4 +1,4 @@
-import type { EmailTokenPurpose, EmailTokens } from '../auth/email-tokens.js';
+import type { EmailTokenPurpose, EmailTokens, UserTokenPurpose } from '../auth/email-tokens.js';
 import { EMAIL_TOKEN_TTL_SECONDS } from '../auth/email-tokens.js';
 import type { MailConfig } from '../config/index.js';
 import type { Queryable } from '../db/client.js';
@@ -10,6 +10,7 @@ export const LINK_PATHS: Readonly<Record<EmailTokenPurpose, string>> = {
   password_reset: '/reset-password',
   email_verification: '/verify-email',
   invitation: '/accept-invitation',
+  domain_verification: '/verify-domain',
 };
 
 type Recipient = Pick<UserRow, 'id' | 'email' | 'fullName'>;
@@ -20,7 +21,7 @@ export interface InvitationDetails {
   inviterName: string;
 }
 
-function compose(purpose: EmailTokenPurpose, user: Recipient, link: string, invitation?: InvitationDetails): Omit<MailMessage, 'kind' | 'to'> {
+function compose(purpose: UserTokenPurpose, user: Recipient, link: string, invitation?: InvitationDetails): Omit<MailMessage, 'kind' | 'to'> {
   const hours = EMAIL_TOKEN_TTL_SECONDS[purpose] / 3600;
   const validity = hours === 1 ? 'one hour' : hours % 24 === 0 ? `${hours / 24} days` : `${hours} hours`;
   if (purpose === 'invitation') {
@@ -106,7 +107,7 @@ export class AccountMail {
   }
 
   /** Writes the token with `db` (the caller's transaction) and posts the mail; call after the rest of the work succeeded. */
-  async send(db: Queryable, purpose: EmailTokenPurpose, user: Recipient, invitation?: InvitationDetails): Promise<void> {
+  async send(db: Queryable, purpose: UserTokenPurpose, user: Recipient, invitation?: InvitationDetails): Promise<void> {
     if (!this.mailer.enabled) return;
     const token = await this.tokens.issue(db, user.id, purpose, user.email);
     const link = `${this.config.appBaseUrl}${LINK_PATHS[purpose]}#token=${token}`;

@@ -3,7 +3,7 @@ import type { MailConfig } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 
 /** What kind of mail: named in the log and the metrics, never its content. */
-export type MailKind = 'password_reset' | 'email_verification' | 'invitation' | 'registration_attempt';
+export type MailKind = 'password_reset' | 'email_verification' | 'invitation' | 'registration_attempt' | 'domain_verification';
 
 export interface MailMessage {
   kind: MailKind;

@@ -15,6 +15,8 @@ import {
   uniqueEmail,
   updateUser,
 } from '../helpers/fixtures.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { proveDomain, uniqueDomain } from '../helpers/domain-fixtures.js';
 import { linkIn, type Mailbox, startMailbox } from '../helpers/mailbox.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { expireMailedLinksOf } from '../helpers/time-travel.js';
@@ -23,6 +25,7 @@ const CONFIRM = 'Confirm your email address';
 
 let server: TestServer;
 let mailbox: Mailbox;
+let dns: TestDnsServer;
 
 const verify = (token: string) => server.request('POST', `${API}/auth/verify-email`, { body: { token } });
 const resend = (email: string) => server.request('POST', `${API}/auth/verify-email/resend`, { body: { email }, headers: { 'x-forwarded-for': uniqueClientAddress() } });
@@ -64,11 +67,13 @@ async function verifiedAdmin(): Promise<{ admin: Account; adminTokens: Tokens }>
 
 beforeAll(async () => {
   mailbox = await startMailbox();
-  server = await startServer({ ...mailbox.env, TRUST_PROXY: '1', REQUIRE_VERIFIED_EMAIL: 'true' });
+  dns = await startDnsServer();
+  server = await startServer({ ...mailbox.env, ...dns.env, TRUST_PROXY: '1', REQUIRE_VERIFIED_EMAIL: 'true' });
 });
 afterAll(async () => {
   await server.close();
   await mailbox.close();
+  await dns.close();
 });
 
 describe('POST /auth/verify-email', () => {
@@ -157,6 +162,21 @@ describe('POST /auth/register with verified addresses required', () => {
     expect(organizations.map((organization: { name: string }) => organization.name)).not.toContain(takenOrganization);
     const attempts = (await auditEvents(server, root, { since, event_type: 'auth.register' })).filter((event) => event.status === 'failure');
     expect(attempts).toEqual([expect.objectContaining({ organization_id: owner.organizationId, context: { reason: 'email_taken', owner_notified: true } })]);
+  });
+
+  it('answers an address of a domain another organization verified as it answers a taken one, and mails nobody', async () => {
+    const { admin: owner, adminTokens } = await verifiedAdmin();
+    const domain = uniqueDomain();
+    await proveDomain(server, dns, adminTokens, owner.organizationId, domain);
+    const outsider = { email: `someone@${domain}`, password: STRONG_PASSWORD };
+
+    const answer = await register({ ...outsider, full_name: 'Out Sider', organization_name: `Outside ${randomUUID().slice(0, 8)}` });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual(REGISTERING);
+    // A mail sent after the attempt arrives; none came for the address, and it has no account.
+    await verifiedAdmin();
+    expect(mailbox.count(outsider.email)).toBe(0);
+    expectProblem(await loginAnswer(outsider), 401, 'login_credentials_invalid');
   });
 
   it('notifies an owner at most as often as the per-address mail limit allows, answering 202 throughout', async () => {

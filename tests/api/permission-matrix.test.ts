@@ -14,9 +14,12 @@ import {
   updateOrganization,
 } from '../helpers/fixtures.js';
 import { listOperations, loadApiDocument } from '../../src/http/openapi.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { uniqueDomain } from '../helpers/domain-fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
+let dns: TestDnsServer;
 let admin: Account;
 let adminTokens: Tokens;
 const tokens: Record<string, string> = {};
@@ -55,6 +58,13 @@ const freshUser = async () =>
   (await admin$('POST', '/users', { organization_id: admin.organizationId, email: uniqueEmail('m'), full_name: 'M', role_ids: [SYSTEM_ROLES.viewer] })).body.id as string;
 const OAUTH = { provider_type: 'oauth', provider_name: 'Matrix', oauth_client_id: 'c', oauth_authorization_url: 'https://idp.example/a', oauth_token_url: 'https://idp.example/t' };
 const freshSso = async () => (await admin$('POST', '/sso', { organization_id: admin.organizationId, ...OAUTH })).body.id as string;
+/** A pending DNS claim of the Admin's organization whose TXT record is published: verifying it succeeds. */
+const freshDomain = async () => {
+  const claim = (await admin$('POST', `/organizations/${admin.organizationId}/domains`, { domain: uniqueDomain('matrix'), verification_method: 'dns' })).body;
+  dns.publishTxt(claim.dns_record.name, claim.dns_record.value);
+  return claim.id as string;
+};
+const domains = () => `/organizations/${admin.organizationId}/domains`;
 const freshRole = async () => (await admin$('POST', '/roles', { name: `M ${randomUUID().slice(0, 8)}`, permissions: ['users:read'] })).body.id as string;
 
 type RequestOf = () => Promise<{ method: string; path: string; body?: unknown }>;
@@ -66,6 +76,11 @@ const REQUESTS: Record<string, RequestOf> = {
   updateOrganization: async () => ({ method: 'PUT', path: `/organizations/${admin.organizationId}`, body: { contact_name: 'Matrix' } }),
   createOrganization: async () => ({ method: 'POST', path: '/organizations', body: { name: 'X', slug: `x-${randomUUID().slice(0, 8)}` } }),
   deleteOrganization: async () => ({ method: 'DELETE', path: `/organizations/${admin.organizationId}` }),
+  claimDomain: async () => ({ method: 'POST', path: domains(), body: { domain: uniqueDomain('matrix'), verification_method: 'dns' } }),
+  listDomains: async () => ({ method: 'GET', path: domains() }),
+  getDomain: async () => ({ method: 'GET', path: `${domains()}/${await freshDomain()}` }),
+  deleteDomain: async () => ({ method: 'DELETE', path: `${domains()}/${await freshDomain()}` }),
+  verifyDomain: async () => ({ method: 'POST', path: `${domains()}/${await freshDomain()}/verify` }),
   createTeam: async () => ({ method: 'POST', path: '/teams', body: { organization_id: admin.organizationId, name: 'C', slug: `c-${randomUUID().slice(0, 8)}` } }),
   listTeams: async () => ({ method: 'GET', path: `/teams/organization/${admin.organizationId}` }),
   getTeam: async () => ({ method: 'GET', path: `/teams/${await freshTeam()}` }),
@@ -99,7 +114,8 @@ const REQUESTS: Record<string, RequestOf> = {
 const GUARDED = listOperations(loadApiDocument('/api/v1')).filter((operation) => operation.permission !== null);
 
 beforeAll(async () => {
-  server = await startServer();
+  dns = await startDnsServer();
+  server = await startServer(dns.env);
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
   await updateOrganization(server, await loginSuperadmin(server), admin.organizationId, { max_users: 1000, max_teams: 1000 });
@@ -115,6 +131,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
+  await dns.close();
 });
 
 describe('permission matrix', () => {

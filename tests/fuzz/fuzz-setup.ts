@@ -39,6 +39,8 @@ function objectMaker(server: TestServer, organizationId: string, token: string) 
     user: (extra: Record<string, unknown> = {}) =>
       created(server, token, '/users', { organization_id: organizationId, email: uniqueEmail('fuzz'), full_name: 'Fuzz User', ...extra }),
     role: () => created(server, token, '/roles', { name: `Fuzz role ${short()}`, permissions: ['teams:read', 'users:read'] }),
+    // Pending for good: the run's DNS server publishes no records, so no fuzzed verify succeeds.
+    domain: () => created(server, token, `/organizations/${organizationId}/domains`, { domain: `fuzz-${short()}.example`, verification_method: 'dns' }),
     oidc: () =>
       created(server, token, '/sso', {
         organization_id: organizationId,
@@ -72,10 +74,11 @@ async function ownObjects(server: TestServer, admin: Account, adminTokens: Token
   // Users of their own for the login hints and for password changes: their failures lock only them.
   const loginTarget = { email: uniqueEmail('login-target'), password: STRONG_PASSWORD };
   const passwordOwner = { email: uniqueEmail('password-owner'), password: STRONG_PASSWORD };
-  const [team, user, role, sso, teams, users, roles, ssoConfigs] = await Promise.all([
+  const [team, user, role, domain, sso, teams, users, roles, ssoConfigs] = await Promise.all([
     own.team(),
     own.user(),
     own.role(),
+    own.domain(),
     saml({ allow_idp_initiated: true }),
     Promise.all([own.team(), own.team()]),
     Promise.all([own.user(), own.user()]),
@@ -85,7 +88,7 @@ async function ownObjects(server: TestServer, admin: Account, adminTokens: Token
     own.user(passwordOwner),
   ]);
   const passwordOwnerToken = (await login(server, passwordOwner)).access_token;
-  return { make: own, stable: { team, user, role, sso }, scratch: { teams, users, roles, ssoConfigs }, loginTarget, passwordOwnerToken };
+  return { make: own, stable: { team, user, role, domain, sso }, scratch: { teams, users, roles, ssoConfigs }, loginTarget, passwordOwnerToken };
 }
 
 /** Another organization with one object of each kind. */
@@ -93,8 +96,8 @@ async function foreignObjects(server: TestServer) {
   const other = await registerOrganization(server);
   const tokens = await login(server, other);
   const theirs = objectMaker(server, other.organizationId, tokens.access_token);
-  const [team, role, sso] = await Promise.all([theirs.team(), theirs.role(), theirs.oidc()]);
-  return { organization_id: other.organizationId, team_id: team, user_id: other.userId, role_id: role, sso_config_id: sso };
+  const [team, role, domain, sso] = await Promise.all([theirs.team(), theirs.role(), theirs.domain(), theirs.oidc()]);
+  return { organization_id: other.organizationId, team_id: team, user_id: other.userId, role_id: role, domain_id: domain, sso_config_id: sso };
 }
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -194,6 +197,7 @@ export async function buildWorld(server: TestServer): Promise<FuzzWorld> {
       user_id: [own.stable.user, admin.userId, member.userId],
       role_id: [own.stable.role, SYSTEM_ROLES.member, SYSTEM_ROLES.admin],
       sso_config_id: [own.stable.sso],
+      domain_id: [own.stable.domain],
     },
     scratch: {
       organization_id: [admin.organizationId],
@@ -203,7 +207,7 @@ export async function buildWorld(server: TestServer): Promise<FuzzWorld> {
       sso_config_id: own.scratch.ssoConfigs,
     },
     foreign,
-    fresh: { team_id: own.make.team, user_id: () => own.make.user(), role_id: own.make.role, sso_config_id: own.make.oidc },
+    fresh: { team_id: own.make.team, user_id: () => own.make.user(), role_id: own.make.role, sso_config_id: own.make.oidc, domain_id: own.make.domain },
     forged: forgedCredentials(adminTokens.access_token, refreshTokens[0] as string),
   };
   return new FuzzWorld(parts);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { FuzzTally, loggedErrors } from './fuzz-report.js';
 import { buildWorld, REDIRECT_ALLOWLIST } from './fuzz-setup.js';
@@ -26,12 +27,16 @@ const RUNS = integerFromEnv('FUZZ_RUNS', () => DEFAULT_RUNS);
 
 let server: TestServer;
 let world: FuzzWorld;
+let dns: TestDnsServer;
 
 beforeAll(async () => {
   // Errors only: they name the cause of each 5xx; thousands of access log lines would only cost time.
   // The request limits are off and the login lockout brief: thousands of wrong passwords for the
   // shared accounts must not lock the run's own logins out (the throttle has tests of its own).
+  // A DNS server of the run's own, publishing nothing: domain verification never leaves this machine.
+  dns = await startDnsServer();
   server = await startServer({
+    ...dns.env,
     RATE_LIMIT_ENABLED: 'false',
     LOGIN_MAX_FAILURES: '100',
     LOGIN_LOCKOUT_SECONDS: '1',
@@ -44,6 +49,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
+  await dns.close();
 });
 
 /** Runs `work` on every item with at most `limit` at a time. */

@@ -92,3 +92,9 @@ export async function rateLimitCounterKeys(server: TestServer, prefix: string): 
   const rows = await server.query<{ key: string }>(sql`select key from rate_limits where starts_with(key, ${prefix}) order by key`);
   return rows.map((row) => row.key);
 }
+
+/** How many confirmation tokens a domain claim has stored (the API shows none). */
+export async function countDomainTokens(server: TestServer, domainId: string): Promise<number> {
+  const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from email_tokens where organization_domain_id = ${domainId}`);
+  return row?.total ?? 0;
+}

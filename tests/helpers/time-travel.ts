@@ -48,3 +48,8 @@ export async function expireMailedLinksOf(server: TestServer, userId: string): P
 export async function expireRateLimitCounter(server: TestServer, key: string): Promise<void> {
   await server.query(sql`update rate_limits set expire = now() - interval '1 second' where key = ${key}`);
 }
+
+/** Dates the confirmation link mailed for a domain claim as expired a second ago. */
+export async function expireDomainConfirmation(server: TestServer, domainId: string): Promise<void> {
+  await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where organization_domain_id = ${domainId}`);
+}

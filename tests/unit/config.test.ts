@@ -287,4 +287,24 @@ describe('loadConfig', () => {
       ]);
     });
   });
+  describe('DNS resolvers', () => {
+    it('uses the system resolvers by default, with a 5 s timeout', () => {
+      expect(loadConfig({}).dns).toEqual({ servers: null, timeoutMs: 5000 });
+      expect(loadConfig({ DNS_SERVERS: ' ' }).dns.servers).toBeNull();
+    });
+
+    it('takes IPv4 and IPv6 resolvers with optional ports', () => {
+      expect(loadConfig({ DNS_SERVERS: '1.1.1.1, 8.8.8.8:53,[2606:4700::1111]:5353,::1', DNS_TIMEOUT_MS: '1500' }).dns).toEqual({
+        servers: ['1.1.1.1', '8.8.8.8:53', '[2606:4700::1111]:5353', '::1'],
+        timeoutMs: 1500,
+      });
+    });
+
+    it('refuses host names, bad ports and out-of-range timeouts, naming each', () => {
+      expect(problemsOf({ DNS_SERVERS: 'dns.google,1.1.1.1:0,[1.1.1.1]:53,9.9.9.9', DNS_TIMEOUT_MS: '10' })).toEqual([
+        'DNS_SERVERS must list IP addresses with optional ports, like 1.1.1.1,8.8.8.8:53,[2606:4700::1111]:53 (not valid: dns.google, 1.1.1.1:0, [1.1.1.1]:53)',
+        'DNS_TIMEOUT_MS must be a whole number from 100 to 60000 (got "10")',
+      ]);
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { EmailTokenPurpose, EmailTokens } from '../../auth/email-tokens.js';
+import type { EmailTokens, UserTokenPurpose } from '../../auth/email-tokens.js';
 import type { Passwords } from '../../auth/passwords.js';
 import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions } from '../../auth/sessions.js';
@@ -132,7 +132,7 @@ export class RecoveryService {
     if (!done) await this.refuse('auth.email_verified', 'email_verification_token_invalid', INVALID_VERIFICATION, meta);
   }
 
-  private async requestMail(purpose: EmailTokenPurpose, email: string, meta: RequestMeta, skipReason: (user: UserRow) => Skip | null): Promise<void> {
+  private async requestMail(purpose: UserTokenPurpose, email: string, meta: RequestMeta, skipReason: (user: UserRow) => Skip | null): Promise<void> {
     const { accountMail, audit, db } = this.deps;
     if (!accountMail.enabled) throw AppError.forbidden('email_delivery_disabled', 'This service sends no mail (SMTP is not configured); ask an administrator of your organization');
     await this.deps.mailBudget.spendClient(meta);

@@ -4,6 +4,7 @@ import type { Passwords } from '../../auth/passwords.js';
 import type { PrincipalCache } from '../../auth/principal-cache.js';
 import { ACCOUNT_DISABLED, type Sessions, type TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
+import { assertAddressAvailableTo } from '../../core/address-ownership.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { emailDomain } from '../../core/email-domain.js';
 import { AppError } from '../../core/errors.js';
@@ -142,6 +143,7 @@ export class AuthService {
         const { organizationId, roleId } = joining
           ? await this.lockJoinableOrganization(tx, input.organizationId as string, input.email)
           : await this.createOrganization(tx, input.organizationName as string, input.organizationSlug);
+        await assertAddressAvailableTo(tx, input.email, organizationId);
         const [user] = await tx
           .insert(users)
           .values({ organizationId, email: input.email.trim(), fullName: input.fullName.trim(), passwordHash, passwordChangedAt: new Date() })

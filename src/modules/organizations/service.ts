@@ -12,7 +12,7 @@ import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { findLiveOrganization, liveOrganizations } from '../../db/queries/organizations.js';
 import { countLiveTeams } from '../../db/queries/teams.js';
 import { countLiveUsers } from '../../db/queries/users.js';
-import { type OrganizationRow, organizations } from '../../db/schema.js';
+import { organizationDomains, type OrganizationRow, organizations } from '../../db/schema.js';
 
 export interface OrganizationsDependencies {
   db: Database;
@@ -114,7 +114,9 @@ export class OrganizationsService {
       const now = new Date();
       await tx.update(organizations).set({ deletedAt: now, isActive: false, updatedAt: now }).where(eq(organizations.id, organizationId));
       await this.endSessionsOf(tx, organizationId);
-      await this.record(tx, principal, meta, 'organization.delete', organizationId, {});
+      // A deleted organization's verified domains would otherwise stay out of every other organization's reach.
+      const released = await tx.delete(organizationDomains).where(eq(organizationDomains.organizationId, organizationId)).returning({ domain: organizationDomains.domain });
+      await this.record(tx, principal, meta, 'organization.delete', organizationId, { released_domains: released.map(({ domain }) => domain) });
     });
     await this.principals.invalidate({ kind: 'organization', id: organizationId });
   }

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions, TokenPair } from '../../auth/sessions.js';
+import { addressAvailableTo } from '../../core/address-ownership.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { emailDomain } from '../../core/email-domain.js';
 import type { RequestMeta } from '../../core/request-meta.js';
@@ -23,6 +24,8 @@ export type SignInRejectionReason =
   | 'user_not_provisioned'
   | 'user_limit_reached'
   | 'account_conflict';
+
+const IN_OTHER_ORGANIZATION = 'its email address belongs to an account outside this organization';
 
 export class SignInRejection extends Error {
   constructor(
@@ -116,9 +119,7 @@ export class SsoSignIn {
 
     const byEmail = await findLiveUserByEmail(tx, email);
     if (byEmail) {
-      if (byEmail.organizationId !== organization.id) {
-        throw new SignInRejection('email_in_other_organization', 'its email address belongs to an account outside this organization');
-      }
+      if (byEmail.organizationId !== organization.id) throw new SignInRejection('email_in_other_organization', IN_OTHER_ORGANIZATION);
       if (byEmail.ssoProvider === provider && byEmail.ssoSubjectId !== null) {
         throw new SignInRejection('linked_to_other_subject', 'the account with this email is linked to another user of this identity provider');
       }
@@ -132,6 +133,8 @@ export class SsoSignIn {
     if ((await countLiveUsers(tx, organization.id)) >= organization.maxUsers) {
       throw new SignInRejection('user_limit_reached', 'the organization has reached its user limit');
     }
+    // Another organization verified the address's domain: refused exactly as an address taken there.
+    if (!(await addressAvailableTo(tx, email, organization.id))) throw new SignInRejection('email_in_other_organization', IN_OTHER_ORGANIZATION);
     const [user] = await tx
       .insert(users)
       .values({ organizationId: organization.id, email, fullName, passwordHash: null, isVerified: true, ssoProvider: provider, ssoSubjectId: subject })
@@ -153,11 +156,12 @@ export class SsoSignIn {
 
   /**
    * A linked user's email is the provider's: it follows the login, unless another account has the
-   * new address (then the old one stays; the link, bound to the subject, never moves).
+   * new address or another organization verified its domain (then the old one stays; the link,
+   * bound to the subject, never moves).
    */
   private async followIdentityProviderEmail(tx: Queryable, user: UserRow, email: string): Promise<UserRow> {
     if (user.email.toLowerCase() === email.toLowerCase()) return user;
-    if (await findLiveUserByEmail(tx, email)) return user;
+    if ((await findLiveUserByEmail(tx, email)) || !(await addressAvailableTo(tx, email, user.organizationId))) return user;
     const [updated] = await tx.update(users).set({ email, updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
     return updated ?? user;
   }

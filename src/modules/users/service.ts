@@ -3,6 +3,7 @@ import type { AccessControl } from '../../auth/access.js';
 import type { Passwords } from '../../auth/passwords.js';
 import type { PrincipalCache } from '../../auth/principal-cache.js';
 import type { Sessions } from '../../auth/sessions.js';
+import { assertAddressAvailableTo } from '../../core/address-ownership.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
@@ -116,6 +117,7 @@ export class UsersService {
         if ((await countLiveUsers(tx, organization.id)) >= organization.maxUsers) {
           throw AppError.forbidden('organization_user_limit_reached', `This organization has reached its limit of ${organization.maxUsers} users`);
         }
+        await assertAddressAvailableTo(tx, input.email, organization.id);
         const [user] = await tx
           .insert(users)
           .values({
@@ -159,7 +161,7 @@ export class UsersService {
     const updated = await withUniqueConflict('user_email_taken', () =>
       this.db.transaction(async (tx) => {
         const current = await this.findManageable(tx, principal, userId, meta);
-        if (changes.email !== undefined) this.assertEmailChangeAllowed(principal, current, changes.email);
+        if (changes.email !== undefined) await this.assertEmailChangeAllowed(tx, principal, current, changes.email);
         if (changes.teamId) await this.assertTeamOf(tx, principal, changes.teamId, current.organizationId);
         if (changes.isActive === false) await this.assertKeepsAnAdmin(tx, current);
         const [user] = await tx
@@ -222,12 +224,17 @@ export class UsersService {
     return user;
   }
 
-  /** An SSO-linked user's email is the identity provider's to change, not their own. */
-  private assertEmailChangeAllowed(principal: Principal, user: UserRow, email: string): void {
+  /**
+   * An SSO-linked user's email is the identity provider's to change, not their own; and a new
+   * address must not be in a domain another organization verified (keeping the current one is fine).
+   */
+  private async assertEmailChangeAllowed(db: Queryable, principal: Principal, user: UserRow, email: string): Promise<void> {
     const changes = email.trim().toLowerCase() !== user.email.toLowerCase();
-    if (changes && user.ssoSubjectId !== null && principal.userId === user.id && !principal.isSuperadmin) {
+    if (!changes) return;
+    if (user.ssoSubjectId !== null && principal.userId === user.id && !principal.isSuperadmin) {
       throw AppError.forbidden('user_email_managed_by_identity_provider', 'Your email address comes from your identity provider; change it there');
     }
+    await assertAddressAvailableTo(db, email, user.organizationId);
   }
 
   private async assertTeamOf(db: Queryable, principal: Principal, teamId: string, organizationId: string): Promise<void> {
