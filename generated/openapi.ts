@@ -65,6 +65,16 @@ export interface paths {
          *     email addresses (`REQUIRE_VERIFIED_EMAIL=true`), a user who has not opened their
          *     verification link yet gets a 403 `email_not_verified`, again only after the password is
          *     verified; `POST /auth/verify-email/resend` sends a new link.
+         *
+         *     **Second factor.** For a user with a confirmed TOTP authenticator the answer is still 200
+         *     but carries no tokens: an `MfaChallenge` (`mfa_required: true`, a `challenge_token`, the
+         *     accepted `methods`, `expires_in`). Send the token with a code to `POST /auth/mfa/verify`
+         *     for the tokens. When the user's organization requires MFA (`require_mfa`) and the user has
+         *     no authenticator yet, the challenge says `mfa_enrollment_required: true` and works only
+         *     with `POST /auth/mfa/challenge/totp/enrol` and `.../confirm`, which enrol the
+         *     authenticator and then answer the tokens. Tell the two bodies apart by `mfa_required`
+         *     (a token pair has no such field). SSO logins (SAML, OIDC) never ask for a second factor
+         *     here: the identity provider is responsible for it.
          */
         post: operations["login"];
         delete?: never;
@@ -290,6 +300,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/auth/mfa/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator
+         * @description Creates a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) for the caller and
+         *     answers it once, with an `otpauth://` URI to show as a QR code. The authenticator stays
+         *     pending, and logins ask for no code, until `POST /auth/mfa/totp/confirm` proves the app
+         *     holds it; enrolling again before that replaces the pending secret. A caller whose
+         *     authenticator is already confirmed gets 409 (`mfa_already_enabled`): disable it first.
+         */
+        post: operations["enrolTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the pending TOTP authenticator
+         * @description A current code from the authenticator app activates it: from then on every password login
+         *     asks for a second factor. Answers ten recovery codes, once; each lets its holder in once
+         *     instead of a code (keep them offline). A wrong code is a 401 (`mfa_code_invalid`) and
+         *     counts as a failed login for the throttle.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the caller's TOTP authenticator off
+         * @description Removes the caller's authenticator and recovery codes after checking a fresh code from it
+         *     (a POST, as the code travels in a body, which proxies may drop from a DELETE). Refused
+         *     with 403 (`mfa_required_by_organization`) when the caller's organization requires MFA.
+         */
+        post: operations["disableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the caller's recovery codes
+         * @description Checks a fresh code from the caller's authenticator, then answers ten new recovery codes, once; the earlier ones stop working.
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a login's MFA challenge
+         * @description Completes a password login that answered `mfa_required: true`: the challenge token with
+         *     either a current `code` from the authenticator app or one unused `recovery_code`. Answers
+         *     the token pair a login without MFA answers; the access token's `amr` claim says how the
+         *     user proved it (`["pwd", "otp", "mfa"]`, or `["pwd", "mfa"]` with a recovery code). A
+         *     challenge works once and for `expires_in` seconds; after 5 wrong codes it is spent and
+         *     the user logs in again. A wrong code is a 401 (`mfa_code_invalid`), counted with failed
+         *     passwords by the login throttle (429 `login_throttled` past the limits). A code is accepted
+         *     once: the same code again (within its 30 seconds) is wrong.
+         */
+        post: operations["verifyMfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/challenge/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start the TOTP enrolment an organization requires
+         * @description For a login that answered `mfa_enrollment_required: true` (the organization requires MFA
+         *     and the user has no authenticator yet): as `POST /auth/mfa/totp/enrol`, authorized by the
+         *     challenge token instead of an access token. The challenge stays usable for confirming.
+         */
+        post: operations["enrolTotpForChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/challenge/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the required TOTP enrolment and finish the login
+         * @description The challenge token and a current code from the newly enrolled app: activates the
+         *     authenticator, spends the challenge and answers the login's token pair (`amr`
+         *     `["pwd", "otp", "mfa"]`) with ten recovery codes, shown once.
+         */
+        post: operations["confirmTotpForChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/organizations": {
         parameters: {
             query?: never;
@@ -331,7 +501,8 @@ export interface paths {
         /**
          * Update an organization
          * @description Changes the fields given (partial update). An organization's
-         *     Admin may change `name`, `contact_email`, `contact_name` and `allowed_email_domains`;
+         *     Admin may change `name`, `contact_email`, `contact_name`, `allowed_email_domains` and
+         *     `require_mfa`;
          *     `slug`, `plan`, `max_users`, `max_teams` and `is_active` are for the platform super-admin
          *     only (403 otherwise). `max_users` and `max_teams` cannot go below what the organization
          *     already has (422).
@@ -1213,7 +1384,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
+        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "mfa_challenge_invalid" | "mfa_code_invalid" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "mfa_required_by_organization" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_enrolment_not_started" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "mfa_code_ambiguous" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1226,7 +1397,7 @@ export interface components {
          */
         Timestamp: string;
         TokenPair: {
-            /** @description A JWT to send as `Authorization: Bearer <access_token>`. */
+            /** @description A JWT to send as `Authorization: Bearer <access_token>`. Its `amr` claim (RFC 8176) lists how the session's login was proved: `pwd` (password), `otp` and `mfa` (with a TOTP code), `mfa` alone beside `pwd` for a recovery code, `ext` for a SAML login (the identity provider's methods are not ours to tell). Refreshed tokens keep it. */
             access_token: string;
             /** @description An opaque, single-use token for `POST /auth/refresh`. Keep it secret. */
             refresh_token: string;
@@ -1234,6 +1405,72 @@ export interface components {
             token_type: "bearer";
             /** @description Seconds until the access token expires. */
             expires_in: number;
+        };
+        /**
+         * @description What a password login answers instead of tokens when a second factor is due. The
+         *     `challenge_token` is opaque, single use and short-lived; keep it only until the user
+         *     answers it.
+         */
+        MfaChallenge: {
+            /** @constant */
+            mfa_required: true;
+            /** @description True when the organization requires MFA and the user has no authenticator: enrol with `POST /auth/mfa/challenge/totp/enrol`, then confirm; `POST /auth/mfa/verify` refuses this challenge. */
+            mfa_enrollment_required: boolean;
+            /** @description For `POST /auth/mfa/verify` (or the challenge enrolment operations). Keep it secret. */
+            challenge_token: string;
+            /** @description What answers the challenge; `totp` (a code from the app) and `recovery_code` for a verification, `totp` alone for an enrolment. */
+            methods: ("totp" | "recovery_code")[];
+            /** @description Seconds until the challenge expires. */
+            expires_in: number;
+        };
+        /** @description The 6-digit code the authenticator app shows now. */
+        TotpCode: string;
+        ChallengeToken: string;
+        TotpCodeRequest: {
+            code: components["schemas"]["TotpCode"];
+        };
+        MfaChallengeRequest: {
+            challenge_token: components["schemas"]["ChallengeToken"];
+        };
+        MfaChallengeCodeRequest: {
+            challenge_token: components["schemas"]["ChallengeToken"];
+            code: components["schemas"]["TotpCode"];
+        };
+        /** @description The challenge token with exactly one of `code` or `recovery_code`. */
+        MfaVerifyRequest: {
+            challenge_token: components["schemas"]["ChallengeToken"];
+            code?: components["schemas"]["TotpCode"];
+            /** @description One of the recovery codes, as shown (`k7m2x-9pq4r`); letter case, spaces and dashes do not matter. */
+            recovery_code?: string;
+        };
+        TotpEnrolment: {
+            /** @description The Base32 secret, for typing into an app that cannot scan the URI. Shown only now. */
+            secret: string;
+            /** @description The `otpauth://totp/...` key URI to render as a QR code (issuer `MFA_TOTP_ISSUER`, the email as label). */
+            otpauth_uri: string;
+            /** @enum {string} */
+            algorithm: "SHA1";
+            /** @enum {integer} */
+            digits: 6;
+            /**
+             * @description Seconds each code lasts.
+             * @enum {integer}
+             */
+            period: 30;
+        };
+        RecoveryCodes: {
+            recovery_codes: components["schemas"]["RecoveryCodeList"];
+        };
+        /** @description Each works once in place of a code, at `POST /auth/mfa/verify`; store them offline. */
+        RecoveryCodeList: string[];
+        /** @description A `TokenPair` with the new recovery codes. */
+        EnrolledTokenPair: {
+            access_token: string;
+            refresh_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            expires_in: number;
+            recovery_codes: components["schemas"]["RecoveryCodeList"];
         };
         LoginRequest: {
             email: components["schemas"]["Email"];
@@ -1330,6 +1567,8 @@ export interface components {
             roles: components["schemas"]["RoleSummary"][];
             /** @description Sorted names of every permission the caller's roles grant, such as `users:read`. */
             permissions: string[];
+            /** @description Whether the caller has a confirmed TOTP authenticator (password logins then ask for a code). */
+            mfa_enabled: boolean;
         };
         /** @description A JSON Web Key Set (RFC 7517). */
         Jwks: {
@@ -1466,6 +1705,8 @@ export interface components {
             max_teams: number;
             /** @description Email domains whose owners may join by registering with this organization's id. */
             allowed_email_domains: components["schemas"]["DomainName"][];
+            /** @description Password logins of its users need a second factor (TOTP): users without one must enrol before they get tokens. SAML logins are left to the identity provider. */
+            require_mfa: boolean;
             is_active: boolean;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
@@ -1481,6 +1722,11 @@ export interface components {
             /** @default 10 */
             max_teams: number;
             allowed_email_domains?: components["schemas"]["DomainName"][];
+            /**
+             * @description Password logins of its users need a second factor (TOTP): users without one must enrol before they get tokens. SAML logins are left to the identity provider.
+             * @default false
+             */
+            require_mfa: boolean;
         };
         /** @description Only the fields given change. `contact_email` and `contact_name` may be set to null. */
         OrganizationUpdate: {
@@ -1493,6 +1739,8 @@ export interface components {
             max_users?: number;
             max_teams?: number;
             allowed_email_domains?: components["schemas"]["DomainName"][];
+            /** @description Password logins of its users need a second factor (TOTP): users without one must enrol before they get tokens. SAML logins are left to the identity provider. */
+            require_mfa?: boolean;
             is_active?: boolean;
         };
         Team: {
@@ -1588,7 +1836,7 @@ export interface components {
              * @description Who did it; null when nobody was signed in (a failed login for an unknown email).
              */
             actor_user_id: string | null;
-            /** @description What happened: auth.login, auth.logout, auth.register, auth.refresh_token_reuse, auth.password_change, permission.denied, organization.create|update|delete, team.create|update|delete, user.create|update|delete|roles_update, role.create|update|delete. */
+            /** @description What happened: auth.login, auth.logout, auth.register, auth.refresh_token_reuse, auth.password_change, mfa.totp_enrol|totp_confirm|totp_disable, mfa.challenge_issue|challenge_refused, mfa.verify, mfa.recovery_code_used, mfa.recovery_codes_regenerate, permission.denied, organization.create|update|delete, team.create|update|delete, user.create|update|delete|roles_update, role.create|update|delete. */
             event_type: string;
             resource_type: string | null;
             resource_id: string | null;
@@ -1737,6 +1985,49 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["TokenPair"];
+            };
+        };
+        /** @description The new, pending TOTP secret, shown this once. */
+        TotpEnrolment: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                 *       "otpauth_uri": "otpauth://totp/fm-auth:grace%40hopper-labs.example?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=fm-auth&algorithm=SHA1&digits=6&period=30",
+                 *       "algorithm": "SHA1",
+                 *       "digits": 6,
+                 *       "period": 30
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpEnrolment"];
+            };
+        };
+        /** @description Ten single-use recovery codes, shown this once; any earlier ones stop working. */
+        RecoveryCodes: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "recovery_codes": [
+                 *         "cj8er-hc7rq",
+                 *         "q3tpm-kg8g6",
+                 *         "hthb3-sk4kh",
+                 *         "p8s68-4edwp",
+                 *         "yzfd4-x4xz8",
+                 *         "yzde8-nf8uv",
+                 *         "gb58p-23vxg",
+                 *         "32bsm-7pzrr",
+                 *         "8fyj8-a86mv",
+                 *         "s9pa9-2kp9p"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RecoveryCodes"];
             };
         };
         /** @description Missing, invalid, expired or revoked credentials. Carries a `WWW-Authenticate` Bearer challenge. A valid access token of a user or organization disabled since it was issued gets a `detail` starting with `Account is disabled`. */
@@ -2134,7 +2425,23 @@ export interface operations {
             };
         };
         responses: {
-            200: components["responses"]["Tokens"];
+            /** @description A token pair, or, when a second factor is due, an MFA challenge instead (tell them apart by `mfa_required`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI2ZjFjMmE5ZSJ9.5mP0o3q9m1fC2gH7kL4nR8sT1vW6xY0zA3bD5eF7gH9",
+                     *       "refresh_token": "Vb8kQ2mX4pL9sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8z",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 1800
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenPair"] | components["schemas"]["MfaChallenge"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
@@ -2230,7 +2537,8 @@ export interface operations {
                      *         "organizations:read",
                      *         "teams:read",
                      *         "users:read"
-                     *       ]
+                     *       ],
+                     *       "mfa_enabled": false
                      *     }
                      */
                     "application/json": components["schemas"]["CurrentUser"];
@@ -2418,6 +2726,213 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["TotpEnrolment"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpCodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["RecoveryCodes"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description The authenticator and the recovery codes are gone; logins ask for a password only. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpCodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["RecoveryCodes"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    verifyMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb",
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaVerifyRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Tokens"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    enrolTotpForChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaChallengeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["TotpEnrolment"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmTotpForChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb",
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaChallengeCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description The login's token pair, and the recovery codes (shown once). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI2ZjFjMmE5ZSJ9.5mP0o3q9m1fC2gH7kL4nR8sT1vW6xY0zA3bD5eF7gH9",
+                     *       "refresh_token": "Vb8kQ2mX4pL9sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8z",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 1800,
+                     *       "recovery_codes": [
+                     *         "cj8er-hc7rq",
+                     *         "q3tpm-kg8g6",
+                     *         "hthb3-sk4kh",
+                     *         "p8s68-4edwp",
+                     *         "yzfd4-x4xz8",
+                     *         "yzde8-nf8uv",
+                     *         "gb58p-23vxg",
+                     *         "32bsm-7pzrr",
+                     *         "8fyj8-a86mv",
+                     *         "s9pa9-2kp9p"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrolledTokenPair"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listOrganizations: {
         parameters: {
             query?: {
@@ -2453,6 +2968,7 @@ export interface operations {
                      *         "allowed_email_domains": [
                      *           "hopper-labs.example"
                      *         ],
+                     *         "require_mfa": false,
                      *         "is_active": true,
                      *         "created_at": "2026-11-28T09:30:00Z",
                      *         "updated_at": "2026-11-28T09:30:00Z"

@@ -132,6 +132,23 @@ const FLOW: Record<string, FlowStep> = {
     tests: ["pm.expect(pm.response.json().code).to.eql('invitation_token_invalid');"],
   },
   verifyEmail: { status: 400, body: { token: 'not-a-token-from-any-mail' }, tests: ["pm.expect(pm.response.json().code).to.eql('email_verification_token_invalid');"] },
+  // A pending authenticator changes no login; the run cannot compute TOTP codes, so each code-taking
+  // step checks the refusal of a wrong code or an unknown challenge.
+  enrolTotp: { tests: ['pm.expect(pm.response.json().otpauth_uri).to.match(/^otpauth:\\/\\/totp\\//);'] },
+  confirmTotp: { status: 401, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_code_invalid');"] },
+  regenerateRecoveryCodes: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },
+  disableTotp: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },
+  verifyMfa: {
+    status: 401,
+    body: { challenge_token: 'not-a-challenge', code: '000000' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"],
+  },
+  enrolTotpForChallenge: { status: 401, body: { challenge_token: 'not-a-challenge' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"] },
+  confirmTotpForChallenge: {
+    status: 401,
+    body: { challenge_token: 'not-a-challenge', code: '000000' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"],
+  },
   // Logging out ends the session: with the tokens cleared, the collection's pre-request script logs in again.
   logout: { tests: ["pm.collectionVariables.set('access_token', '');", "pm.collectionVariables.set('refresh_token', '');"] },
   listOrganizations: {

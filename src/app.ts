@@ -17,6 +17,7 @@ import { authenticationRouter, operationRouter, perOperation } from './http/rout
 import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { recoveryHandlers } from './modules/auth/recovery-routes.js';
+import { mfaHandlers } from './modules/auth/mfa-routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { documentationHandlers } from './modules/documentation/routes.js';
 import { domainHandlers } from './modules/domains/routes.js';
@@ -74,6 +75,7 @@ export function createApp(container: Container): Express {
   const handlers: Handlers = {
     ...authHandlers(container),
     ...recoveryHandlers(container),
+    ...mfaHandlers(container),
     ...healthHandlers(container),
     ...keyHandlers(container),
     ...organizationHandlers(container),

@@ -9,6 +9,7 @@ import { Passwords } from './auth/passwords.js';
 import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
+import { Totp } from './auth/totp.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { openPeerBus } from './db/peer-bus.js';
@@ -18,6 +19,7 @@ import { AuditLog } from './core/audit-log.js';
 import type { RequestMeta } from './core/request-meta.js';
 import { AuditReader } from './modules/audit-logs/service.js';
 import { RecoveryService } from './modules/auth/recovery.js';
+import { MfaService } from './modules/auth/mfa-service.js';
 import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
 import { MailBudget } from './mail/mail-budget.js';
@@ -70,6 +72,7 @@ export interface Container {
   services: {
     auth: AuthService;
     recovery: RecoveryService;
+    mfa: MfaService;
     health: HealthService;
     organizations: OrganizationsService;
     domains: DomainsService;
@@ -129,6 +132,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const ssoSignIn = new SsoSignIn({ db, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, principals, audit });
+  const mfa = new MfaService({ db, sessions, audit, throttle: loginThrottle, secrets, totp: new Totp(config.mfaTotpIssuer) });
   const mailer = new Mailer(config.mail, logger, (kind, result) => metrics.mails.inc({ kind, result }));
   const emailTokens = new EmailTokens(db);
   const accountMail = new AccountMail(emailTokens, mailer, config.mail);
@@ -174,9 +178,11 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         throttle: loginThrottle,
         accountMail,
         mailBudget,
+        mfa,
         config: { ...config, requireVerifiedEmail: config.mail.requireVerifiedEmail },
       }),
       recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, mailBudget }),
+      mfa,
       health,
       organizations,
       domains: new DomainsService({

@@ -8,12 +8,12 @@ import type { RequestMeta } from '../core/request-meta.js';
 
 /** What a throttled attempt reports, for the audit trail and the metrics. */
 export interface ThrottledAttempt {
-  limiter: 'login_account_client' | 'login_client' | 'password_change';
+  limiter: 'login_account_client' | 'login_client' | 'password_change' | 'mfa_account_client' | 'mfa_account';
   meta: RequestMeta;
   userId?: string;
 }
 
-/** One reserved password check: the caller settles it with the outcome. */
+/** One reserved password (or second-factor code) check: the caller settles it with the outcome. */
 export interface PasswordAttempt {
   succeeded(): Promise<void>;
   failed(): Promise<void>;
@@ -42,7 +42,10 @@ function tooManyAttempts(msBeforeNext: number): AppError {
  *   the check is reserved before the password is verified, so parallel attempts cannot overshoot;
  * - one account, every client: only slowed, by a bounded delay, never locked;
  * - one client, every account (spraying): locked after `ipMaxFailures`;
- * - a signed-in user's password change counts on its own, untouched by others' failed logins.
+ * - a signed-in user's password change counts on its own, untouched by others' failed logins;
+ * - second-factor codes count per account and client like passwords, and per account from every
+ *   client up to `mfaMaxFailures`: a correct password does not reset them, so whoever holds the
+ *   password cannot guess codes by logging in again and again.
  * Unknown emails are throttled exactly like real ones, so a 429 never reveals an account. The
  * counters live in Redis or the database, so every instance enforces the same limits.
  */
@@ -51,6 +54,8 @@ export class LoginThrottle {
   private readonly perAccount;
   private readonly perClient;
   private readonly perPasswordChange;
+  private readonly secondFactorPerAccountAndClient;
+  private readonly secondFactorPerAccount;
 
   constructor(
     limiters: LimiterFactory,
@@ -61,6 +66,8 @@ export class LoginThrottle {
     const lock = { points: policy.maxFailures, blockSeconds: policy.lockSeconds, ...window };
     this.perAccountAndClient = limiters({ name: 'login_account_client', ...lock });
     this.perPasswordChange = limiters({ name: 'password_change', ...lock });
+    this.secondFactorPerAccountAndClient = limiters({ name: 'mfa_account_client', ...lock });
+    this.secondFactorPerAccount = limiters({ name: 'mfa_account', ...lock, points: policy.mfaMaxFailures });
     // Counted, never refused by the library: the slow-down is computed from the count.
     this.perAccount = limiters({ name: 'login_account', points: Number.MAX_SAFE_INTEGER, ...window });
     this.perClient = limiters({ name: 'login_client', points: policy.ipMaxFailures, ...window });
@@ -97,6 +104,28 @@ export class LoginThrottle {
       },
       // The reserved check stays spent: that is the count.
       failed: async () => {},
+    };
+  }
+
+  /** Reserves one check of a user's second-factor code (TOTP or recovery code), or throws 429 with Retry-After. */
+  async beginSecondFactor(userId: string, meta: RequestMeta): Promise<PasswordAttempt> {
+    const client = meta.ip ?? UNKNOWN_CLIENT;
+    const spraying = await this.perClient.get(client);
+    if (spraying && spraying.consumedPoints >= this.policy.ipMaxFailures) {
+      await this.onThrottled({ limiter: 'login_client', meta, userId });
+      throw tooManyAttempts(spraying.msBeforeNext);
+    }
+    const pair = `${userId}:${client}`;
+    await this.reserve(this.secondFactorPerAccountAndClient, pair, { limiter: 'mfa_account_client', meta, userId });
+    await this.reserve(this.secondFactorPerAccount, userId, { limiter: 'mfa_account', meta, userId });
+    return {
+      succeeded: async () => {
+        await Promise.all([this.secondFactorPerAccountAndClient.delete(pair), this.secondFactorPerAccount.delete(userId)]);
+      },
+      // The reserved checks stay spent; the client's count of failures grows as for a wrong password.
+      failed: async () => {
+        await this.perClient.penalty(client);
+      },
     };
   }
 

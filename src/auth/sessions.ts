@@ -27,6 +27,19 @@ export type RevokeReason =
   /** By an operator with `npm run admin -- revoke-sessions` (a leak, an incident). */
   | 'admin_revoked';
 
+/**
+ * RFC 8176 values: `pwd` a password, `otp` a one-time code (TOTP), `mfa` more than one factor;
+ * `ext` (not registered there) a login an external identity provider vouched for (SAML), whose
+ * own methods we are not told.
+ */
+export type AuthenticationMethod = 'pwd' | 'otp' | 'mfa' | 'ext';
+
+interface SessionUser {
+  id: string;
+  email: string;
+  organizationId: string;
+}
+
 type RotationOutcome = { kind: 'rotated'; tokens: TokenPair } | { kind: 'reused'; session: SessionOwner } | { kind: 'invalid' };
 
 interface SessionOwner {
@@ -117,20 +130,21 @@ export class Sessions {
     return new Date(Date.now() + this.refreshTokenTtlSeconds * 1000);
   }
 
-  async start(db: Queryable, user: { id: string; email: string; organizationId: string }, authMethod: 'password' | 'saml' | 'oidc', meta: RequestMeta): Promise<TokenPair> {
+  /** `amr`: how the login was proved (RFC 8176), kept on the session so that refreshed tokens say it too. */
+  async start(db: Queryable, user: SessionUser, authMethod: 'password' | 'saml' | 'oidc', amr: AuthenticationMethod[], meta: RequestMeta): Promise<TokenPair> {
     const expiresAt = this.refreshExpiry();
     const [session] = await db
       .insert(sessions)
-      .values({ userId: user.id, authMethod, ipAddress: meta.ip, userAgent: meta.userAgent?.slice(0, 512) ?? null, expiresAt })
+      .values({ userId: user.id, authMethod, amr, ipAddress: meta.ip, userAgent: meta.userAgent?.slice(0, 512) ?? null, expiresAt })
       .returning({ id: sessions.id });
     if (!session) throw new Error('session insert returned no row');
-    return this.issuePair(db, session.id, user, expiresAt);
+    return this.issuePair(db, session.id, user, amr, expiresAt);
   }
 
-  private async issuePair(db: Queryable, sessionId: string, user: { id: string; email: string; organizationId: string }, expiresAt: Date): Promise<TokenPair> {
+  private async issuePair(db: Queryable, sessionId: string, user: SessionUser, amr: string[], expiresAt: Date): Promise<TokenPair> {
     const refresh = newRefreshToken();
     await db.insert(refreshTokens).values({ sessionId, tokenHash: refresh.hash, expiresAt });
-    const access = await this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId });
+    const access = await this.accessTokens.issue({ userId: user.id, email: user.email, organizationId: user.organizationId, sessionId, amr });
     this.metrics.tokensIssued.inc({ type: 'access' });
     this.metrics.tokensIssued.inc({ type: 'refresh' });
     return { accessToken: access.token, refreshToken: refresh.token, expiresIn: access.expiresIn };
@@ -180,6 +194,7 @@ export class Sessions {
           tokenExpiresAt: refreshTokens.expiresAt,
           sessionId: sessions.id,
           revokedAt: sessions.revokedAt,
+          amr: sessions.amr,
           user: { id: users.id, email: users.email, organizationId: users.organizationId, isActive: users.isActive, deletedAt: users.deletedAt },
           organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt },
         })
@@ -198,7 +213,7 @@ export class Sessions {
       await tx.update(refreshTokens).set({ usedAt: new Date() }).where(eq(refreshTokens.id, found.tokenId));
       const expiresAt = this.refreshExpiry();
       await tx.update(sessions).set({ lastSeenAt: new Date(), expiresAt }).where(eq(sessions.id, found.sessionId));
-      const tokens = await this.issuePair(tx, found.sessionId, found.user, expiresAt);
+      const tokens = await this.issuePair(tx, found.sessionId, found.user, found.amr, expiresAt);
       return { kind: 'rotated', tokens } as const;
     });
   }

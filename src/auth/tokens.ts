@@ -11,6 +11,8 @@ export interface AccessClaims {
   sid: string;
   jti: string;
   type: 'access';
+  /** RFC 8176 authentication methods of the session's login; absent from tokens issued before MFA existed. */
+  amr?: string[];
 }
 
 export interface IssuedAccessToken {
@@ -45,7 +47,8 @@ function isAccessClaims(payload: unknown): payload is AccessClaims {
     UUID.test(claims.sid) &&
     typeof claims.org_id === 'string' &&
     typeof claims.email === 'string' &&
-    typeof claims.jti === 'string'
+    typeof claims.jti === 'string' &&
+    (claims.amr === undefined || (Array.isArray(claims.amr) && claims.amr.every((method) => typeof method === 'string')))
   );
 }
 
@@ -67,7 +70,7 @@ export class AccessTokens {
     return (await this.keyring).jwks();
   }
 
-  async issue(subject: { userId: string; email: string; organizationId: string; sessionId: string }): Promise<IssuedAccessToken> {
+  async issue(subject: { userId: string; email: string; organizationId: string; sessionId: string; amr: string[] }): Promise<IssuedAccessToken> {
     const claims: AccessClaims = {
       sub: subject.userId,
       email: subject.email,
@@ -75,6 +78,7 @@ export class AccessTokens {
       sid: subject.sessionId,
       jti: randomUUID(),
       type: 'access',
+      amr: subject.amr,
     };
     // One clock reading for both, so exp - iat is exactly the lifetime.
     const now = Math.floor(Date.now() / 1000);

@@ -5,6 +5,8 @@ export type { components, paths } from '../../generated/openapi.js';
 export type TokenPair = components['schemas']['TokenPair'];
 export type Problem = components['schemas']['Problem'];
 export type Credentials = components['schemas']['LoginRequest'];
+export type MfaChallenge = components['schemas']['MfaChallenge'];
+export type MfaAnswer = components['schemas']['MfaVerifyRequest'];
 
 export interface FmAuthClientOptions {
   /** Where the service answers, e.g. `https://auth.example.com`; operation paths carry `/api/v1/enterprise`. */
@@ -77,9 +79,18 @@ export function createFmAuthClient(options: FmAuthClientOptions) {
   return {
     /** Every operation of the spec, typed from it: `api.GET('/api/v1/enterprise/auth/me')`. */
     api,
-    /** Logs in and holds the answered token pair; answers the login call's result. */
+    /**
+     * Logs in and holds the answered token pair; answers the login call's result. When the answer
+     * is an MFA challenge (`mfa_required`), nothing is held until `verifyMfa` answers it.
+     */
     async login(credentials: Credentials) {
       const result = await plain.POST('/api/v1/enterprise/auth/login', { body: credentials });
+      if (result.data && !('mfa_required' in result.data)) held = result.data;
+      return result;
+    },
+    /** Answers a login's MFA challenge with a TOTP or recovery code and holds the token pair. */
+    async verifyMfa(answer: MfaAnswer) {
+      const result = await plain.POST('/api/v1/enterprise/auth/mfa/verify', { body: answer });
       if (result.data) held = result.data;
       return result;
     },

@@ -43,8 +43,10 @@ export interface Config {
   cors: { origins: string[]; allowCredentials: boolean };
   /** Where browsers and identity providers reach the service: SAML entity ids and ACS URLs start here. */
   publicUrl: string;
-  /** AES-256-GCM key for SSO client secrets at rest. */
+  /** AES-256-GCM key for secrets at rest: SSO client secrets and TOTP secrets. */
   ssoEncryptionKey: Buffer;
+  /** The issuer authenticator apps show beside a TOTP entry (the otpauth:// URI's issuer). */
+  mfaTotpIssuer: string;
   saml: {
     /** The service provider's signing key pair (PEM); null signs nothing. */
     signing: { privateKey: string; certificate: string } | null;
@@ -92,6 +94,8 @@ export interface LoginThrottleConfig {
   maxDelayMs: number;
   /** Failures from one client across all accounts (password spraying) before it is locked out. */
   ipMaxFailures: number;
+  /** Wrong second-factor codes on one account from all clients, in a window, before its code checks lock for `lockSeconds`. */
+  mfaMaxFailures: number;
 }
 
 /** STARTTLS on a plain connection: insist on it, use it when offered, or never. */
@@ -278,7 +282,7 @@ function parseEncryptionKey(environment: Environment, raw: string | undefined, p
     if (environment === 'production' || environment === 'staging') {
       problems.push(`SSO_ENCRYPTION_KEY is required when ENVIRONMENT=${environment}`);
     } else {
-      warnings.push('SSO_ENCRYPTION_KEY is not set: generated one for this process, so SSO client secrets stored now cannot be read after a restart.');
+      warnings.push('SSO_ENCRYPTION_KEY is not set: generated one for this process, so SSO client secrets and TOTP authenticators stored now cannot be read after a restart.');
     }
     return randomBytes(32);
   }
@@ -287,6 +291,13 @@ function parseEncryptionKey(environment: Environment, raw: string | undefined, p
     problems.push('SSO_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)');
   }
   return key;
+}
+
+// The issuer precedes a colon in the otpauth:// label, and apps show it as is: printable, no colon.
+function parseTotpIssuer(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined) return 'fm-auth';
+  if (!/^[^:\p{Cc}]{1,64}$/u.test(raw) || raw.trim() !== raw) problems.push('MFA_TOTP_ISSUER must be 1 to 64 printable characters without a colon or surrounding spaces');
+  return raw;
 }
 
 function parseHttpUrl(raw: string): URL | null {
@@ -532,6 +543,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     cors,
     ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
+    mfaTotpIssuer: parseTotpIssuer(read('MFA_TOTP_ISSUER'), problems),
     saml: {
       signing: parseSamlSigning(unescapeNewlines(read('SAML_SP_PRIVATE_KEY')), unescapeNewlines(read('SAML_SP_CERT')), problems),
       redirectAllowlist: parseRedirectAllowlist(environment, read('SSO_REDIRECT_ALLOWLIST'), cors.origins, problems),
@@ -543,6 +555,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       slowdownAfterFailures: parseInteger('LOGIN_SLOWDOWN_AFTER_FAILURES', read('LOGIN_SLOWDOWN_AFTER_FAILURES'), 10, 1, 10_000, problems),
       maxDelayMs: parseInteger('LOGIN_SLOWDOWN_MAX_MS', read('LOGIN_SLOWDOWN_MAX_MS'), 3000, 0, 10_000, problems),
       ipMaxFailures: parseInteger('LOGIN_IP_MAX_FAILURES', read('LOGIN_IP_MAX_FAILURES'), 30, 1, 1_000_000, problems),
+      mfaMaxFailures: parseInteger('MFA_MAX_FAILURES', read('MFA_MAX_FAILURES'), 10, 2, 1000, problems),
     },
     rateLimits: {
       enabled: parseBoolean('RATE_LIMIT_ENABLED', read('RATE_LIMIT_ENABLED'), true, problems),

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Database } from './client.js';
-import { auditLogs, emailTokens, oidcLogins, rateLimits, samlAssertions, samlRequests, sessions } from './schema.js';
+import { auditLogs, emailTokens, mfaChallenges, oidcLogins, rateLimits, samlAssertions, samlRequests, sessions } from './schema.js';
 
 const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -91,6 +91,11 @@ export class Retention {
       rate_limits: await inBatches(() =>
         this.db.execute(sql`delete from ${rateLimits} where ${rateLimits.key} in (
           select ${rateLimits.key} from ${rateLimits} where ${rateLimits.expire} < ${now}::timestamptz
+          limit ${BATCH_SIZE} for update skip locked)`),
+      ),
+      mfa_challenges: await inBatches(() =>
+        this.db.execute(sql`delete from ${mfaChallenges} where ${mfaChallenges.id} in (
+          select ${mfaChallenges.id} from ${mfaChallenges} where ${mfaChallenges.expiresAt} < ${now}::timestamptz
           limit ${BATCH_SIZE} for update skip locked)`),
       ),
     };

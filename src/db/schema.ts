@@ -21,6 +21,8 @@ export const organizations = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::text[]`),
+    // Password logins of its users need a second factor; those without one must enrol first.
+    requireMfa: boolean('require_mfa').notNull().default(false),
     isActive: boolean('is_active').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -248,6 +250,11 @@ export const sessions = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     authMethod: text('auth_method').notNull(),
+    // RFC 8176 methods of the login that started the session: every access token of the session carries them.
+    amr: text('amr')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     ipAddress: inet('ip_address'),
     userAgent: text('user_agent'),
     createdAt: createdAt(),
@@ -347,6 +354,58 @@ export const emailTokens = pgTable(
   ],
 );
 
+// A user's TOTP authenticator: pending until a code confirms it, one per user. The secret is
+// sealed (AES-256-GCM); last_used_step is the time step of the last accepted code, so a code is
+// never accepted twice.
+export const mfaTotpFactors = pgTable('mfa_totp_factors', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  secretSealed: text('secret_sealed').notNull(),
+  confirmedAt: timestamptz('confirmed_at'),
+  lastUsedStep: integer('last_used_step'),
+  createdAt: createdAt(),
+});
+
+// Single-use recovery codes, as SHA-256 of their normalized text.
+export const mfaRecoveryCodes = pgTable(
+  'mfa_recovery_codes',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: timestamptz('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mfa_recovery_codes_user_idx').on(t.userId)],
+);
+
+// What a password login answers instead of tokens when a second factor is due: the opaque token
+// is kept as SHA-256 only, works once, expires, and dies after a few wrong codes.
+export const mfaChallenges = pgTable(
+  'mfa_challenges',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    // 'verify': answer with a code; 'enrol': the organization requires MFA and the user has no factor yet.
+    purpose: text('purpose').notNull(),
+    failedAttempts: integer('failed_attempts').notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    consumedAt: timestamptz('consumed_at'),
+  },
+  (t) => [
+    index('mfa_challenges_user_idx').on(t.userId),
+    index('mfa_challenges_expires_idx').on(t.expiresAt),
+    check('mfa_challenges_purpose_ck', sql`${t.purpose} in ('verify', 'enrol')`),
+  ],
+);
+
 // Counters of rate-limiter-flexible (login lockouts, spraying, public endpoints) when no Redis is
 // configured: one row per key, counting points until `expire`. Keys carry hashes of emails, never
 // addresses, and client IPs.
@@ -402,6 +461,9 @@ export const schema = {
   refreshTokens,
   organizationDomains,
   emailTokens,
+  mfaTotpFactors,
+  mfaRecoveryCodes,
+  mfaChallenges,
   rateLimits,
   auditLogs,
 };

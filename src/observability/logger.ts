@@ -5,7 +5,7 @@ import type { RequestScope } from './request-scope.js';
 
 export type Logger = winston.Logger;
 
-const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|assertion|saml_?response|private_?key|api_?key/i;
+const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|assertion|saml_?response|private_?key|api_?key|recovery_?codes?/i;
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // Anything shaped like a JWT, wherever it appears in free text.
 const JWT_LIKE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;

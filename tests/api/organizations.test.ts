@@ -92,13 +92,13 @@ describe('POST /organizations', () => {
     };
     const response = await server.request('POST', orgs, { token: root.access_token, body });
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ ...body, id: expect.any(String), is_active: true, created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(response.body).toEqual({ ...body, id: expect.any(String), require_mfa: false, is_active: true, created_at: expect.any(String), updated_at: expect.any(String) });
     expect(await auditOf(response.body.id)).toContainEqual(expect.objectContaining({ event_type: 'organization.create', status: 'success' }));
   });
 
   it('applies the defaults: trial plan, 25 users, 10 teams, no domains', async () => {
     const created = await createOrganization();
-    expect(created).toMatchObject({ plan: 'trial', max_users: 25, max_teams: 10, allowed_email_domains: [], contact_email: null });
+    expect(created).toMatchObject({ plan: 'trial', max_users: 25, max_teams: 10, allowed_email_domains: [], require_mfa: false, contact_email: null });
   });
 
   it('returns 403 naming the permission for an organization Admin, and audits the refusal', async () => {

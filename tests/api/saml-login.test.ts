@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
@@ -104,13 +105,14 @@ describe('SAML login: success', () => {
     ]);
   });
 
-  it('answers the token pair as JSON to a client that asks for JSON', async () => {
+  it('answers the token pair as JSON to a client that asks for JSON, with amr ["ext"] (the IdP vouched)', async () => {
     const email = newEmail();
     const response = await postResponse(server, configId, idp.response(sp, { inResponseTo: await startLogin(server, configId), ...identity(email) }), {
       accept: 'application/json',
     });
     expect(response.status, response.text).toBe(200);
     expect(response.body).toEqual({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'bearer', expires_in: expect.any(Number) });
+    expect(decodeJwt(response.body.access_token).amr).toEqual(['ext']);
     const me = await server.request('GET', `${API}/auth/me`, { token: response.body.access_token });
     expect(me.body.email).toBe(email);
   });

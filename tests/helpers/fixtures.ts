@@ -59,8 +59,11 @@ export async function registerOrganization(server: TestServer, overrides: Partia
   return { email, password, userId: user.id, organizationId: user.organization_id };
 }
 
+/** A password login that answers tokens (a user without MFA); fails the test on an MFA challenge. */
 export async function login(server: TestServer, account: Pick<Account, 'email' | 'password'>): Promise<Tokens> {
-  return expectSuccess(await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email: account.email, password: account.password } }), 200);
+  const answer = expectSuccess(await server.client().api.POST('/api/v1/enterprise/auth/login', { body: { email: account.email, password: account.password } }), 200);
+  if ('mfa_required' in answer) throw new Error('the login answered an MFA challenge, not tokens');
+  return answer;
 }
 
 /** A raw answer (`server.request`) or a typed client's result, whose problem body is its `error`. */

@@ -53,3 +53,16 @@ export async function expireRateLimitCounter(server: TestServer, key: string): P
 export async function expireDomainConfirmation(server: TestServer, domainId: string): Promise<void> {
   await server.query(sql`update email_tokens set expires_at = now() - interval '1 second' where organization_domain_id = ${domainId}`);
 }
+
+/** Dates every MFA challenge of a user as expired a second ago. */
+export async function expireMfaChallengesOf(server: TestServer, userId: string): Promise<void> {
+  await server.query(sql`update mfa_challenges set expires_at = now() - interval '1 second' where user_id = ${userId}`);
+}
+
+/**
+ * Lets `steps` TOTP periods (30 s each) pass since the user's last accepted code, as if they had
+ * waited: without it a test could use only the current and the next code once each.
+ */
+export async function ageLastTotpStep(server: TestServer, userId: string, steps: number): Promise<void> {
+  await server.query(sql`update mfa_totp_factors set last_used_step = last_used_step - ${steps} where user_id = ${userId}`);
+}

@@ -161,6 +161,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ REDIS_URL: 'http://cache:6379' }).join()).toMatch(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
   });
 
+  it('reads the TOTP issuer and the second-factor lockout, refusing an issuer an otpauth:// label cannot carry', () => {
+    expect(loadConfig({}).mfaTotpIssuer).toBe('fm-auth');
+    expect(loadConfig({}).loginThrottle.mfaMaxFailures).toBe(10);
+    expect(loadConfig({ MFA_TOTP_ISSUER: 'FaultMaven', MFA_MAX_FAILURES: '20' })).toMatchObject({ mfaTotpIssuer: 'FaultMaven', loginThrottle: { mfaMaxFailures: 20 } });
+    expect(problemsOf({ MFA_TOTP_ISSUER: 'Acme: prod' }).join()).toMatch(/MFA_TOTP_ISSUER must be/);
+    expect(problemsOf({ MFA_TOTP_ISSUER: ' padded' }).join()).toMatch(/MFA_TOTP_ISSUER must be/);
+    expect(problemsOf({ MFA_MAX_FAILURES: '1' }).join()).toMatch(/MFA_MAX_FAILURES/);
+  });
+
   describe('asymmetric JWT algorithms', () => {
     const PRODUCTION = { ENVIRONMENT: 'production', DATABASE_URL, SSO_ENCRYPTION_KEY, PUBLIC_URL, METRICS_TOKEN };
 

@@ -1,14 +1,25 @@
 import type { TokenPair } from '../../auth/sessions.js';
+import type { LoginChallenge } from './mfa-service.js';
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { toUser } from '../../http/user-view.js';
 
-function toTokenPair(tokens: TokenPair): Schemas['TokenPair'] {
+export function toTokenPair(tokens: TokenPair): Schemas['TokenPair'] {
   return {
     access_token: tokens.accessToken,
     refresh_token: tokens.refreshToken,
     token_type: 'bearer',
     expires_in: tokens.expiresIn,
+  };
+}
+
+function toMfaChallenge(challenge: LoginChallenge): Schemas['MfaChallenge'] {
+  return {
+    mfa_required: true,
+    mfa_enrollment_required: challenge.enrolmentRequired,
+    challenge_token: challenge.challengeToken,
+    methods: challenge.enrolmentRequired ? ['totp'] : ['totp', 'recovery_code'],
+    expires_in: challenge.expiresIn,
   };
 }
 
@@ -33,7 +44,8 @@ export function authHandlers({ sessions, services: { auth } }: Container): Handl
     },
 
     async login({ body, meta }) {
-      return { status: 200, body: toTokenPair(await auth.login(body.email, body.password, meta)) };
+      const outcome = await auth.login(body.email, body.password, meta);
+      return { status: 200, body: 'challengeToken' in outcome ? toMfaChallenge(outcome) : toTokenPair(outcome) };
     },
 
     async refreshTokens({ body, meta }) {
@@ -46,11 +58,11 @@ export function authHandlers({ sessions, services: { auth } }: Container): Handl
     },
 
     async getCurrentUser({ principal }) {
-      const { user, roles, permissions } = await auth.currentUser(principal());
+      const { user, roles, permissions, mfaEnabled } = await auth.currentUser(principal());
       const { id, email, full_name, organization_id, team_id, is_active, is_verified, sso_provider } = toUser(user);
       return {
         status: 200,
-        body: { id, email, full_name, organization_id, team_id, is_active, is_verified, sso_provider, roles, permissions },
+        body: { id, email, full_name, organization_id, team_id, is_active, is_verified, sso_provider, roles, permissions, mfa_enabled: mfaEnabled },
       };
     },
 

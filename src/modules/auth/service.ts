@@ -14,11 +14,13 @@ import { withUniqueConflict } from '../../core/unique-conflict.js';
 import { qualified } from '../../db/qualified.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { countLiveUsers } from '../../db/queries/users.js';
-import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
+import { mfaTotpFactors, organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { AccountMail } from '../../mail/account-mail.js';
 import type { MailBudget } from '../../mail/mail-budget.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { startLoginSession } from './login-session.js';
+import type { LoginChallenge, MfaService } from './mfa-service.js';
 
 export interface Registration {
   email: string;
@@ -33,6 +35,7 @@ export interface CurrentUser {
   user: UserRow;
   roles: { id: string; name: string; description: string | null }[];
   permissions: string[];
+  mfaEnabled: boolean;
 }
 
 export interface AuthDependencies {
@@ -45,6 +48,7 @@ export interface AuthDependencies {
   throttle: LoginThrottle;
   accountMail: AccountMail;
   mailBudget: MailBudget;
+  mfa: MfaService;
   config: Pick<Config, 'allowOrganizationSignup'> & { requireVerifiedEmail: boolean };
 }
 
@@ -68,10 +72,15 @@ const assignedRoles = sql<CurrentUser['roles']>`coalesce((
   where ${qualified(userRoles.userId)} = ${qualified(users.id)}
 ), '[]')`;
 
+const mfaEnabled = sql<boolean>`exists (
+  select 1 from ${mfaTotpFactors}
+  where ${qualified(mfaTotpFactors.userId)} = ${qualified(users.id)} and ${qualified(mfaTotpFactors.confirmedAt)} is not null
+)`;
+
 /** GET /auth/me's one query, prepared once: it runs on every call. */
 function currentUserQuery(db: Database) {
   return db
-    .select({ user: users, roles: assignedRoles })
+    .select({ user: users, roles: assignedRoles, mfaEnabled })
     .from(users)
     .where(and(eq(users.id, sql.placeholder('userId')), isNull(users.deletedAt)))
     .prepare('fm_auth_current_user');
@@ -85,6 +94,7 @@ export class AuthService {
   private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly throttle: LoginThrottle;
+  private readonly mfa: MfaService;
   private readonly allowOrganizationSignup: boolean;
   private readonly requireVerifiedEmail: boolean;
   private readonly accountMail: AccountMail;
@@ -99,6 +109,7 @@ export class AuthService {
     this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.throttle = dependencies.throttle;
+    this.mfa = dependencies.mfa;
     this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
     this.requireVerifiedEmail = dependencies.config.requireVerifiedEmail;
     this.accountMail = dependencies.accountMail;
@@ -219,10 +230,14 @@ export class AuthService {
     return { organizationId, roleId: SYSTEM_ROLE_IDS.member };
   }
 
-  async login(email: string, password: string, meta: RequestMeta): Promise<TokenPair> {
+  /**
+   * A password login: the token pair, or, when a second factor is due (a confirmed authenticator,
+   * or the organization's `require_mfa`), a challenge instead.
+   */
+  async login(email: string, password: string, meta: RequestMeta): Promise<TokenPair | LoginChallenge> {
     const attempt = await this.throttle.beginLogin(email, meta);
     const [found] = await this.db
-      .select({ user: users, organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt } })
+      .select({ user: users, organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt, requireMfa: organizations.requireMfa } })
       .from(users)
       .innerJoin(organizations, eq(organizations.id, users.organizationId))
       .where(and(sql`lower(${users.email}) = lower(${email.trim()})`, isNull(users.deletedAt)));
@@ -244,18 +259,9 @@ export class AuthService {
       throw AppError.forbidden('email_not_verified', 'Confirm your email address first: open the link we mailed you, or ask for a new one');
     }
     this.metrics.loginAttempts.inc({ result: 'success' });
-    return this.db.transaction(async (tx) => {
-      await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
-      const tokens = await this.sessions.start(tx, user, 'password', meta);
-      await this.audit.record(tx, meta, {
-        eventType: 'auth.login',
-        status: 'success',
-        organizationId: user.organizationId,
-        actorUserId: user.id,
-        context: { method: 'password' },
-      });
-      return tokens;
-    });
+    const hasFactor = await this.mfa.hasConfirmedFactor(user.id);
+    if (hasFactor || found.organization.requireMfa) return this.mfa.issueChallenge(user, !hasFactor, meta);
+    return this.db.transaction((tx) => startLoginSession({ sessions: this.sessions, audit: this.audit }, tx, user, ['pwd'], meta));
   }
 
   private async recordFailedLogin(user: UserRow | undefined, reason: string, meta: RequestMeta): Promise<void> {
@@ -273,7 +279,7 @@ export class AuthService {
   async currentUser(principal: Principal): Promise<CurrentUser> {
     const [row] = await this.currentUserQuery.execute({ userId: principal.userId });
     if (!row) throw AppError.unauthorized('session_ended', 'The session has ended; log in again', 'invalid_token');
-    return { user: row.user, roles: row.roles, permissions: [...principal.permissions].sort() };
+    return { user: row.user, roles: row.roles, permissions: [...principal.permissions].sort(), mfaEnabled: row.mfaEnabled };
   }
 
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {

@@ -14,6 +14,7 @@ function toOrganization(row: OrganizationRow): Schemas['Organization'] {
     max_users: row.maxUsers,
     max_teams: row.maxTeams,
     allowed_email_domains: row.allowedEmailDomains,
+    require_mfa: row.requireMfa,
     is_active: row.isActive,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -31,6 +32,7 @@ function settingsOf(body: Schemas['OrganizationCreate'] | Schemas['OrganizationU
     maxUsers: body.max_users,
     maxTeams: body.max_teams,
     allowedEmailDomains: body.allowed_email_domains,
+    requireMfa: body.require_mfa,
     isActive: 'is_active' in body ? body.is_active : undefined,
   });
 }

@@ -33,13 +33,14 @@ export interface OrganizationChanges {
   maxUsers?: number;
   maxTeams?: number;
   allowedEmailDomains?: string[];
+  requireMfa?: boolean;
   isActive?: boolean;
 }
 
 export type OrganizationInput = Omit<OrganizationChanges, 'isActive'> & { name: string; slug: string };
 
-/** What an organization's own Admin may change; the rest is the platform super-admin's. */
-const ADMIN_EDITABLE: ReadonlySet<keyof OrganizationChanges> = new Set(['name', 'contactEmail', 'contactName', 'allowedEmailDomains']);
+/** What an organization's own Admin may change (its security policy included); the rest is the platform super-admin's. */
+const ADMIN_EDITABLE: ReadonlySet<keyof OrganizationChanges> = new Set(['name', 'contactEmail', 'contactName', 'allowedEmailDomains', 'requireMfa']);
 const NOT_FOUND = 'Organization not found';
 
 export class OrganizationsService {

@@ -89,7 +89,7 @@ export class SsoSignIn {
     const { user, provisioned } = await this.findOrProvision(tx, config, organization, identity, protocol, meta);
     if (!user.isActive) throw new SignInRejection('account_inactive', 'the account is disabled');
     await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));
-    const tokens = await this.dependencies.sessions.start(tx, user, protocol, meta);
+    const tokens = await this.dependencies.sessions.start(tx, user, protocol, ['ext'], meta);
     await this.dependencies.audit.record(tx, meta, {
       eventType: 'auth.sso_login',
       status: 'success',

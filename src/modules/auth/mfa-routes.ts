@@ -1,0 +1,52 @@
+import { TOTP_PARAMETERS } from '../../auth/totp.js';
+import type { Container } from '../../container.js';
+import { AppError } from '../../core/errors.js';
+import type { HandlersFor, Schemas } from '../../http/types.js';
+import type { MfaAnswer, TotpEnrolment } from './mfa-service.js';
+import { toTokenPair } from './routes.js';
+
+function toTotpEnrolment(enrolment: TotpEnrolment): Schemas['TotpEnrolment'] {
+  return { secret: enrolment.secret, otpauth_uri: enrolment.uri, ...TOTP_PARAMETERS };
+}
+
+function answerOf(body: Schemas['MfaVerifyRequest']): MfaAnswer {
+  if (body.code !== undefined && body.recovery_code === undefined) return { code: body.code };
+  if (body.recovery_code !== undefined && body.code === undefined) return { recoveryCode: body.recovery_code };
+  throw AppError.validation('mfa_code_ambiguous', 'Give exactly one of code (from the authenticator app) or recovery_code');
+}
+
+type MfaOperation = 'enrolTotp' | 'confirmTotp' | 'disableTotp' | 'regenerateRecoveryCodes' | 'verifyMfa' | 'enrolTotpForChallenge' | 'confirmTotpForChallenge';
+
+export function mfaHandlers({ services: { mfa } }: Container): HandlersFor<MfaOperation> {
+  return {
+    async enrolTotp({ principal, meta }) {
+      return { status: 200, body: toTotpEnrolment(await mfa.enrol(principal(), meta)) };
+    },
+
+    async confirmTotp({ body, principal, meta }) {
+      return { status: 200, body: { recovery_codes: await mfa.confirm(principal(), body.code, meta) } };
+    },
+
+    async disableTotp({ body, principal, meta }) {
+      await mfa.disable(principal(), body.code, meta);
+      return { status: 204 };
+    },
+
+    async regenerateRecoveryCodes({ body, principal, meta }) {
+      return { status: 200, body: { recovery_codes: await mfa.regenerateRecoveryCodes(principal(), body.code, meta) } };
+    },
+
+    async verifyMfa({ body, meta }) {
+      return { status: 200, body: toTokenPair(await mfa.verify(body.challenge_token, answerOf(body), meta)) };
+    },
+
+    async enrolTotpForChallenge({ body, meta }) {
+      return { status: 200, body: toTotpEnrolment(await mfa.enrolForChallenge(body.challenge_token, meta)) };
+    },
+
+    async confirmTotpForChallenge({ body, meta }) {
+      const { tokens, recoveryCodes } = await mfa.confirmForChallenge(body.challenge_token, body.code, meta);
+      return { status: 200, body: { ...toTokenPair(tokens), recovery_codes: recoveryCodes } };
+    },
+  };
+}
