@@ -5,10 +5,11 @@ import helmet from 'helmet';
 import { requireBearer, requireOperationAccess } from './http/bearer.js';
 import { localLimiter } from './auth/limiters.js';
 import type { Container } from './container.js';
+import { canonicalContentType } from './http/content-type.js';
 import { rejectControlCharacters } from './http/control-characters.js';
 import { metricsEndpoint } from './http/metrics-endpoint.js';
 import { observeRequests } from './http/observe-requests.js';
-import { listOperations, type SpecOperation } from './http/openapi.js';
+import { listOperations, requestMediaTypes, type SpecOperation } from './http/openapi.js';
 import { problemHandler } from './http/problem.js';
 import { AppError } from './core/errors.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -117,6 +118,7 @@ export function createApp(container: Container): Express {
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], inflate: false }));
   app.use(express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false, inflate: false }));
   app.use(rejectControlCharacters);
+  app.use(canonicalContentType(requestMediaTypes(apiDocument)));
   app.use(authenticationRouter(operations, requireBearer(container.sessions), (operation) => requireOperationAccess(container.access, operation)));
   app.use(
     OpenApiValidator.middleware({

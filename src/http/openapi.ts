@@ -21,6 +21,7 @@ interface OperationObject {
   'x-rate-limit'?: 'public';
   /** The same public document for every caller: exempt from the `no-store` of everything else. */
   'x-cacheable'?: boolean;
+  requestBody?: { content?: Record<string, unknown> };
 }
 
 export interface ApiDocument {
@@ -120,6 +121,12 @@ function specificity(path: string): string {
  * The operations, concrete paths before templated ones that could match the same URL
  * (`/sso/discover` before `/sso/{sso_config_id}`), as OpenAPI resolves them.
  */
+/** Every media type some operation of the document takes a request body in (`application/json`, ...). */
+export function requestMediaTypes(document: ApiDocument): Set<string> {
+  const operations = Object.values(document.paths).flatMap((item) => HTTP_METHODS.flatMap((method) => item[method] ?? []));
+  return new Set(operations.flatMap((operation) => Object.keys(operation.requestBody?.content ?? {})).map((type) => type.toLowerCase()));
+}
+
 export function listOperations(document: ApiDocument): SpecOperation[] {
   const paths = Object.entries(document.paths).sort(([a], [b]) => specificity(a).localeCompare(specificity(b)));
   return paths.flatMap(([path, item]) =>

@@ -84,6 +84,21 @@ describe('request bodies the service does not decode', () => {
     });
   }
 
+  it('serves a JSON body whatever parameters its Content-Type carries, ignores a bodyless request’s, and refuses another media type', async () => {
+    // Each distinct header once made the validator compile and keep validators anew: it sees the media type only now.
+    for (const parameter of ['x=1', `x=${randomUUID()}`, 'CHARSET=UTF-8; q=0.5']) {
+      const response = await server.request('POST', `${API}/auth/login`, {
+        rawBody: JSON.stringify({ email: admin.email, password: admin.password }),
+        headers: { 'content-type': `Application/JSON; ${parameter}` },
+      });
+      expect(response.status, parameter).toBe(200);
+    }
+    const stray = await server.request('GET', `${API}/auth/me`, { token: adminTokens.access_token, headers: { 'content-type': `text/x-${randomUUID()}` } });
+    expect(stray.status).toBe(200);
+    const other = await server.request('POST', `${API}/auth/login`, { rawBody: 'email=a', headers: { 'content-type': `application/x-${randomUUID()}` } });
+    expectProblem(other, 415, 'request_media_type_unsupported');
+  });
+
   it('answers 415 to a SAML form in charset=utf-7', async () => {
     const response = await server.request('POST', `${API}/sso/${randomUUID()}/saml/acs`, {
       rawBody: 'SAMLResponse=PHNhbWw%2BPC9zYW1sPg%3D%3D',
