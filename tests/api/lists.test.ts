@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, API, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { claimDomain, uniqueDomain } from '../helpers/domain-fixtures.js';
 
 let server: TestServer;
 let admin: Account;
@@ -10,6 +11,10 @@ beforeAll(async () => {
   server = await startServer();
   admin = await registerOrganization(server);
   adminTokens = await login(server, admin);
+  // Two claims, so the domain list has an order to keep (claiming needs no DNS answer yet).
+  for (const domain of [uniqueDomain(), uniqueDomain()]) {
+    expect((await claimDomain(server, adminTokens, admin.organizationId, { domain, verification_method: 'dns' })).response.status).toBe(201);
+  }
 });
 afterAll(async () => {
   await server.close();
@@ -22,6 +27,7 @@ const LISTS = [
   ['listRoles', () => '/roles'],
   ['listSsoConfigurations', () => `/sso/organization/${admin.organizationId}`],
   ['listAuditLogs', () => '/audit-logs'],
+  ['listDomains', () => `/organizations/${admin.organizationId}/domains`],
 ] as const;
 
 describe('every list', () => {

@@ -46,7 +46,7 @@ const SETTINGS = [...readFileSync(new URL('../../.env.example', import.meta.url)
 describe('Postman collection', () => {
   it('runs green with newman against the service', async () => {
     expect(await runCollection(server.baseUrl)).toEqual([]);
-  });
+  }, 90_000);
 
   it('runs green against a service started as `npm start` does, on its development defaults', async () => {
     // `npm start` is `node --import tsx src/main.ts`: the embedded database, the default limits,
