@@ -13,13 +13,15 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 interface Operation {
   summary: string;
+  tags?: string[];
 }
 const spec = parse(readFileSync(new URL('../../spec/openapi.yaml', import.meta.url), 'utf8')) as {
   tags: { name: string }[];
   paths: Record<string, Record<string, Operation>>;
 };
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch']);
-const summaries = Object.values(spec.paths).flatMap((item) => Object.entries(item).flatMap(([method, operation]) => (METHODS.has(method) ? [operation.summary] : [])));
+const operations = Object.values(spec.paths).flatMap((item) => Object.entries(item).flatMap(([method, operation]) => (METHODS.has(method) ? [operation] : [])));
+const summaries = operations.map((operation) => operation.summary);
 
 let service: TestServer;
 let browser: Browser;
@@ -59,6 +61,9 @@ describe('GET /docs in a real browser (headless Chromium)', () => {
         .locator('[data-component-name="Menu/MenuItem"]', { hasText: new RegExp(`^${tag}$`) })
         .first()
         .click();
+      // The tag opens as it renders: wait for its first operation before reading the menu.
+      const first = operations.find((operation) => operation.tags?.includes(tag));
+      if (first) await menu.getByText(first.summary, { exact: true }).first().waitFor({ timeout: 15_000 });
       for (const line of (await menu.innerText()).split('\n')) seen.add(line.trim());
     }
 
