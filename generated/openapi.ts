@@ -66,10 +66,11 @@ export interface paths {
          *     verification link yet gets a 403 `email_not_verified`, again only after the password is
          *     verified; `POST /auth/verify-email/resend` sends a new link.
          *
-         *     **Second factor.** For a user with a confirmed TOTP authenticator the answer is still 200
-         *     but carries no tokens: an `MfaChallenge` (`mfa_required: true`, a `challenge_token`, the
-         *     accepted `methods`, `expires_in`). Send the token with a code to `POST /auth/mfa/verify`
-         *     for the tokens. When the user's organization requires MFA (`require_mfa`) and the user has
+         *     **Second factor.** For a user with a confirmed TOTP authenticator or a passkey the answer
+         *     is still 200 but carries no tokens: an `MfaChallenge` (`mfa_required: true`, a
+         *     `challenge_token`, the accepted `methods`, `expires_in`). Send the token with a code, or
+         *     with a passkey's answer to the options of `POST /auth/mfa/passkey-options`, to
+         *     `POST /auth/mfa/verify` for the tokens. When the user's organization requires MFA (`require_mfa`) and the user has
          *     no authenticator yet, the challenge says `mfa_enrollment_required: true` and works only
          *     with `POST /auth/mfa/challenge/totp/enrol` and `.../confirm`, which enrol the
          *     authenticator and then answer the tokens. Tell the two bodies apart by `mfa_required`
@@ -401,11 +402,16 @@ export interface paths {
         /**
          * Answer a login's MFA challenge
          * @description Completes a password login that answered `mfa_required: true`: the challenge token with
-         *     either a current `code` from the authenticator app or one unused `recovery_code`. Answers
+         *     a current `code` from the authenticator app, one unused `recovery_code`, or a `passkey`:
+         *     the browser's answer to the options of `POST /auth/mfa/passkey-options`. Answers
          *     the token pair a login without MFA answers; the access token's `amr` claim says how the
-         *     user proved it (`["pwd", "otp", "mfa"]`, or `["pwd", "mfa"]` with a recovery code). A
-         *     challenge works once and for `expires_in` seconds; after 5 wrong codes it is spent and
-         *     the user logs in again. A wrong code is a 401 (`mfa_code_invalid`), counted with failed
+         *     user proved it (`["pwd", "otp", "mfa"]`; `["pwd", "hwk", "mfa"]` with a passkey bound to
+         *     one device such as a security key, `["pwd", "swk", "mfa"]` with a synced passkey;
+         *     `["pwd", "mfa"]` with a recovery code). A
+         *     challenge works once and for `expires_in` seconds; after 5 wrong answers it is spent and
+         *     the user logs in again. A passkey answer that does not verify (another challenge, origin or
+         *     passkey, a bad signature, a cloned authenticator's counter) is a 401 `mfa_passkey_invalid`.
+         *     A wrong code is a 401 (`mfa_code_invalid`), counted with failed
          *     passwords by the login throttle (429 `login_throttled` past the limits). A code is accepted
          *     once: the same code again (within its 30 seconds) is wrong.
          */
@@ -454,6 +460,111 @@ export interface paths {
          *     `["pwd", "otp", "mfa"]`) with ten recovery codes, shown once.
          */
         post: operations["confirmTotpForChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/passkeys/registration-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey
+         * @description Answers the WebAuthn creation options for the caller (relying party `WEBAUTHN_RP_ID`,
+         *     user handle from the user id, the caller's other passkeys excluded) for the web app to pass
+         *     to `navigator.credentials.create()`, e.g. through `PublicKeyCredential.parseCreationOptionsFromJSON`.
+         *     Only the latest options' challenge is accepted, once, within 5 minutes; send the browser's
+         *     answer to `POST /auth/mfa/passkeys`. A user may hold 20 passkeys (409 `passkey_limit_reached`).
+         */
+        post: operations["startPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's passkeys
+         * @description The caller's own passkeys, oldest first (never another user's).
+         */
+        get: operations["listPasskeys"];
+        put?: never;
+        /**
+         * Register a passkey as a second factor
+         * @description The browser's answer to the latest registration options (`credential.toJSON()`) and an
+         *     optional name. The answer must sign the options' challenge at one of `WEBAUTHN_ORIGINS`
+         *     for `WEBAUTHN_RP_ID`, with the user present; anything else is 422
+         *     `passkey_registration_invalid`, and no options under way (or older than 5 minutes, or
+         *     already used) is 409 `passkey_registration_not_started`. From then on every password login
+         *     asks for a second factor, which the passkey answers. The user's first second factor comes
+         *     with ten recovery codes, shown once (`recovery_codes`, null when the user already had a
+         *     factor and so has codes).
+         */
+        post: operations["registerPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/passkeys/{passkey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: components["parameters"]["PasskeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one of the caller's passkeys
+         * @description Only from a session whose login used a second factor (its access token's `amr` has
+         *     `mfa`; otherwise 403 `mfa_step_up_required`), so that a stolen access token cannot strip
+         *     the account's second factor. Refused with 403 `mfa_required_by_organization` when it is the
+         *     last factor and the organization requires MFA. With the last factor gone, the recovery
+         *     codes go too. Another user's passkey is a 404 (`passkey_not_found`).
+         */
+        delete: operations["deletePasskey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/passkey-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Passkey request options for a login's MFA challenge
+         * @description For a login that answered `mfa_required: true` with `webauthn` among its `methods`: the
+         *     WebAuthn request options (the user's passkeys as `allowCredentials`) for
+         *     `navigator.credentials.get()`. Send the browser's answer as `passkey` to
+         *     `POST /auth/mfa/verify`. Asking again replaces the options; only the latest are accepted.
+         *     A user without passkeys gets 409 `passkey_none_registered`.
+         */
+        post: operations["startPasskeyVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1384,7 +1495,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "mfa_challenge_invalid" | "mfa_code_invalid" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "mfa_required_by_organization" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_enrolment_not_started" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "mfa_code_ambiguous" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
+        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "mfa_challenge_invalid" | "mfa_code_invalid" | "mfa_passkey_invalid" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "mfa_step_up_required" | "mfa_required_by_organization" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "passkey_not_found" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_enrolment_not_started" | "passkey_registration_not_started" | "passkey_already_registered" | "passkey_limit_reached" | "passkey_none_registered" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "mfa_code_ambiguous" | "passkey_registration_invalid" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1397,7 +1508,7 @@ export interface components {
          */
         Timestamp: string;
         TokenPair: {
-            /** @description A JWT to send as `Authorization: Bearer <access_token>`. Its `amr` claim (RFC 8176) lists how the session's login was proved: `pwd` (password), `otp` and `mfa` (with a TOTP code), `mfa` alone beside `pwd` for a recovery code, `ext` for a SAML login (the identity provider's methods are not ours to tell). Refreshed tokens keep it. */
+            /** @description A JWT to send as `Authorization: Bearer <access_token>`. Its `amr` claim (RFC 8176) lists how the session's login was proved: `pwd` (password), `otp` and `mfa` (with a TOTP code), `hwk` and `mfa` (a passkey bound to one device), `swk` and `mfa` (a synced passkey), `mfa` alone beside `pwd` for a recovery code, `ext` for a SAML login (the identity provider's methods are not ours to tell). Refreshed tokens keep it. */
             access_token: string;
             /** @description An opaque, single-use token for `POST /auth/refresh`. Keep it secret. */
             refresh_token: string;
@@ -1418,8 +1529,8 @@ export interface components {
             mfa_enrollment_required: boolean;
             /** @description For `POST /auth/mfa/verify` (or the challenge enrolment operations). Keep it secret. */
             challenge_token: string;
-            /** @description What answers the challenge; `totp` (a code from the app) and `recovery_code` for a verification, `totp` alone for an enrolment. */
-            methods: ("totp" | "recovery_code")[];
+            /** @description What answers the challenge: for a verification, `totp` (a code from the app) when the user has an authenticator app, `webauthn` (a passkey, see `POST /auth/mfa/passkey-options`) when they have a passkey, and always `recovery_code`; `totp` alone for an enrolment. */
+            methods: ("totp" | "webauthn" | "recovery_code")[];
             /** @description Seconds until the challenge expires. */
             expires_in: number;
         };
@@ -1436,10 +1547,11 @@ export interface components {
             challenge_token: components["schemas"]["ChallengeToken"];
             code: components["schemas"]["TotpCode"];
         };
-        /** @description The challenge token with exactly one of `code` or `recovery_code`. */
+        /** @description The challenge token with exactly one of `code`, `recovery_code` or `passkey`. */
         MfaVerifyRequest: {
             challenge_token: components["schemas"]["ChallengeToken"];
             code?: components["schemas"]["TotpCode"];
+            passkey?: components["schemas"]["PasskeyAssertion"];
             /** @description One of the recovery codes, as shown (`k7m2x-9pq4r`); letter case, spaces and dashes do not matter. */
             recovery_code?: string;
         };
@@ -1471,6 +1583,119 @@ export interface components {
             token_type: "bearer";
             expires_in: number;
             recovery_codes: components["schemas"]["RecoveryCodeList"];
+        };
+        Base64Url: string;
+        PasskeyCredentialDescriptor: {
+            id: components["schemas"]["Base64Url"];
+            /** @enum {string} */
+            type: "public-key";
+            transports?: string[];
+        };
+        /** @description `PublicKeyCredentialCreationOptionsJSON` (WebAuthn Level 3); pass it to `PublicKeyCredential.parseCreationOptionsFromJSON` as is. */
+        PasskeyCreationOptions: {
+            challenge: components["schemas"]["Base64Url"];
+            rp: {
+                name: string;
+                /** @description `WEBAUTHN_RP_ID`; always present in our options. */
+                id?: string;
+            };
+            user: {
+                id: components["schemas"]["Base64Url"];
+                name: string;
+                displayName: string;
+            };
+            pubKeyCredParams: {
+                alg: number;
+                /** @enum {string} */
+                type: "public-key";
+            }[];
+            /** @description Milliseconds the browser should wait for the user. */
+            timeout?: number;
+            /**
+             * @description Always `none` in our options.
+             * @enum {string}
+             */
+            attestation?: "none" | "indirect" | "direct" | "enterprise";
+            excludeCredentials?: components["schemas"]["PasskeyCredentialDescriptor"][];
+            authenticatorSelection?: {
+                /** @enum {string} */
+                authenticatorAttachment?: "platform" | "cross-platform";
+                /** @enum {string} */
+                residentKey?: "discouraged" | "preferred" | "required";
+                requireResidentKey?: boolean;
+                /** @enum {string} */
+                userVerification?: "discouraged" | "preferred" | "required";
+            };
+            extensions?: {
+                credProps?: boolean;
+            };
+            hints?: string[];
+        };
+        /** @description `PublicKeyCredentialRequestOptionsJSON` (WebAuthn Level 3); pass it to `PublicKeyCredential.parseRequestOptionsFromJSON` as is. */
+        PasskeyRequestOptions: {
+            rpId?: string;
+            challenge: components["schemas"]["Base64Url"];
+            allowCredentials?: components["schemas"]["PasskeyCredentialDescriptor"][];
+            /** @description Milliseconds the browser should wait for the user. */
+            timeout?: number;
+            /** @enum {string} */
+            userVerification?: "required" | "preferred" | "discouraged";
+        };
+        /** @description `RegistrationResponseJSON`: what `credential.toJSON()` gives after `navigator.credentials.create()` (browsers may add members; they are ignored). */
+        PasskeyAttestation: {
+            id: components["schemas"]["Base64Url"];
+            rawId: components["schemas"]["Base64Url"];
+            /** @enum {string} */
+            type: "public-key";
+            authenticatorAttachment?: string | null;
+            clientExtensionResults: Record<string, never>;
+            response: {
+                clientDataJSON: components["schemas"]["Base64Url"];
+                attestationObject: components["schemas"]["Base64Url"];
+                transports?: string[];
+            };
+        };
+        /** @description `AuthenticationResponseJSON`: what `credential.toJSON()` gives after `navigator.credentials.get()` (browsers may add members; they are ignored). */
+        PasskeyAssertion: {
+            id: components["schemas"]["Base64Url"];
+            rawId: components["schemas"]["Base64Url"];
+            /** @enum {string} */
+            type: "public-key";
+            authenticatorAttachment?: string | null;
+            clientExtensionResults: Record<string, never>;
+            response: {
+                clientDataJSON: components["schemas"]["Base64Url"];
+                authenticatorData: components["schemas"]["Base64Url"];
+                signature: components["schemas"]["Base64Url"];
+                userHandle?: components["schemas"]["Base64Url"];
+            };
+        };
+        PasskeyRegistration: {
+            /** @description What the user calls it (`YubiKey 5C`, `Work laptop`); default `Passkey`. */
+            name?: string;
+            credential: components["schemas"]["PasskeyAttestation"];
+        };
+        Passkey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description `single_device`: the key never leaves its authenticator (a security key); `multi_device`: a synced passkey.
+             * @enum {string}
+             */
+            device_type: "single_device" | "multi_device";
+            /** @description Whether the authenticator says the key is backed up (synced) now. */
+            backed_up: boolean;
+            transports: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+        };
+        PasskeyRegistered: {
+            passkey: components["schemas"]["Passkey"];
+            /** @description Ten recovery codes, shown once, when this is the user's first second factor; otherwise null. */
+            recovery_codes: components["schemas"]["RecoveryCodeList"] | null;
         };
         LoginRequest: {
             email: components["schemas"]["Email"];
@@ -1836,7 +2061,7 @@ export interface components {
              * @description Who did it; null when nobody was signed in (a failed login for an unknown email).
              */
             actor_user_id: string | null;
-            /** @description What happened: auth.login, auth.logout, auth.register, auth.refresh_token_reuse, auth.password_change, mfa.totp_enrol|totp_confirm|totp_disable, mfa.challenge_issue|challenge_refused, mfa.verify, mfa.recovery_code_used, mfa.recovery_codes_regenerate, permission.denied, organization.create|update|delete, team.create|update|delete, user.create|update|delete|roles_update, role.create|update|delete. */
+            /** @description What happened: auth.login, auth.logout, auth.register, auth.refresh_token_reuse, auth.password_change, mfa.totp_enrol|totp_confirm|totp_disable, mfa.passkey_register|passkey_remove, mfa.challenge_issue|challenge_refused, mfa.verify, mfa.recovery_code_used, mfa.recovery_codes_regenerate, permission.denied, organization.create|update|delete, team.create|update|delete, user.create|update|delete|roles_update, role.create|update|delete. */
             event_type: string;
             resource_type: string | null;
             resource_id: string | null;
@@ -2286,6 +2511,7 @@ export interface components {
         /** @description How many items to answer at most. */
         Limit: number;
         OrganizationId: string;
+        PasskeyId: string;
         DomainId: string;
         TeamId: string;
         UserId: string;
@@ -2924,6 +3150,262 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["EnrolledTokenPair"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Creation options in the JSON form of the WebAuthn Level 3 specification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "challenge": "tk_KfbrtUyqpSbcl8PHFjS5mOxA4oYyl0sp4grj9nlg",
+                     *       "rp": {
+                     *         "name": "fm-auth",
+                     *         "id": "app.example.com"
+                     *       },
+                     *       "user": {
+                     *         "id": "bx8pXO0sS0y9dH4s6rNmJA",
+                     *         "name": "grace@hopper-labs.example",
+                     *         "displayName": "Grace Hopper"
+                     *       },
+                     *       "pubKeyCredParams": [
+                     *         {
+                     *           "alg": -8,
+                     *           "type": "public-key"
+                     *         },
+                     *         {
+                     *           "alg": -7,
+                     *           "type": "public-key"
+                     *         },
+                     *         {
+                     *           "alg": -257,
+                     *           "type": "public-key"
+                     *         }
+                     *       ],
+                     *       "timeout": 300000,
+                     *       "attestation": "none",
+                     *       "excludeCredentials": [],
+                     *       "authenticatorSelection": {
+                     *         "residentKey": "preferred",
+                     *         "userVerification": "preferred",
+                     *         "requireResidentKey": false
+                     *       },
+                     *       "extensions": {
+                     *         "credProps": true
+                     *       },
+                     *       "hints": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyCreationOptions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: {
+                /** @description How many items to skip. */
+                skip?: components["parameters"]["Skip"];
+                /** @description How many items to answer at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of passkeys; the total is in `X-Total-Count`. */
+            200: {
+                headers: {
+                    "X-Total-Count": components["headers"]["X-Total-Count"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "5d2e8f1a-3b4c-4d5e-8f6a-7b8c9d0e1f2a",
+                     *         "name": "YubiKey 5C",
+                     *         "device_type": "single_device",
+                     *         "backed_up": false,
+                     *         "transports": [
+                     *           "usb"
+                     *         ],
+                     *         "created_at": "2026-12-06T10:00:00Z",
+                     *         "last_used_at": "2026-12-06T11:30:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["Passkey"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    registerPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "YubiKey 5C",
+                 *       "credential": {
+                 *         "id": "3q2-7w3q2-7w3q2-7w3q2-7w",
+                 *         "rawId": "3q2-7w3q2-7w3q2-7w3q2-7w",
+                 *         "type": "public-key",
+                 *         "response": {
+                 *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoidGtfS2ZicnRVeXFwU2JjbDhQSEZqUzVtT3hBNG9ZeWwwc3A0Z3JqOW5sZyIsIm9yaWdpbiI6Imh0dHBzOi8vYXBwLmV4YW1wbGUuY29tIn0",
+                 *           "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjF",
+                 *           "transports": [
+                 *             "usb"
+                 *           ]
+                 *         },
+                 *         "clientExtensionResults": {}
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasskeyRegistration"];
+            };
+        };
+        responses: {
+            /** @description The passkey, and recovery codes when it is the user's first second factor. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "passkey": {
+                     *         "id": "5d2e8f1a-3b4c-4d5e-8f6a-7b8c9d0e1f2a",
+                     *         "name": "YubiKey 5C",
+                     *         "device_type": "single_device",
+                     *         "backed_up": false,
+                     *         "transports": [
+                     *           "usb"
+                     *         ],
+                     *         "created_at": "2026-12-06T10:00:00Z",
+                     *         "last_used_at": null
+                     *       },
+                     *       "recovery_codes": [
+                     *         "cj8er-hc7rq",
+                     *         "q3tpm-kg8g6",
+                     *         "hthb3-sk4kh",
+                     *         "p8s68-4edwp",
+                     *         "yzfd4-x4xz8",
+                     *         "yzde8-nf8uv",
+                     *         "gb58p-23vxg",
+                     *         "32bsm-7pzrr",
+                     *         "8fyj8-a86mv",
+                     *         "s9pa9-2kp9p"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyRegistered"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deletePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: components["parameters"]["PasskeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The passkey is gone; it no longer answers a login. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startPasskeyVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description Request options in the JSON form of the WebAuthn Level 3 specification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "rpId": "app.example.com",
+                     *       "challenge": "5r8tzRqkDbIjzVxGY3cZE3LbxyOanZJhTVB2Rhu3jIY",
+                     *       "allowCredentials": [
+                     *         {
+                     *           "id": "3q2-7w3q2-7w3q2-7w3q2-7w",
+                     *           "transports": [
+                     *             "usb"
+                     *           ],
+                     *           "type": "public-key"
+                     *         }
+                     *       ],
+                     *       "timeout": 300000,
+                     *       "userVerification": "preferred"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyRequestOptions"];
                 };
             };
             401: components["responses"]["Unauthorized"];

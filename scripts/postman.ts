@@ -138,6 +138,21 @@ const FLOW: Record<string, FlowStep> = {
   confirmTotp: { status: 401, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_code_invalid');"] },
   regenerateRecoveryCodes: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },
   disableTotp: { status: 409, body: { code: '000000' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_not_enabled');"] },
+  // A passkey needs a browser's authenticator: the run asks for the options, then checks that an
+  // answer no authenticator made is refused.
+  startPasskeyRegistration: { tests: ["pm.expect(pm.response.json().rp.name).to.be.a('string');", 'pm.expect(pm.response.json().challenge).to.match(/^[A-Za-z0-9_-]+$/);'] },
+  registerPasskey: {
+    status: 422,
+    body: { credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' }, clientExtensionResults: {} } },
+    tests: ["pm.expect(pm.response.json().code).to.eql('passkey_registration_invalid');"],
+  },
+  listPasskeys: { tests: ['pm.expect(pm.response.json()).to.eql([]);', "pm.expect(pm.response.headers.get('X-Total-Count')).to.eql('0');"] },
+  deletePasskey: {
+    status: 404,
+    prerequest: ["pm.collectionVariables.set('passkey_id', pm.variables.replaceIn('{{$guid}}'));"],
+    tests: ["pm.expect(pm.response.json().code).to.eql('passkey_not_found');"],
+  },
+  startPasskeyVerification: { status: 401, body: { challenge_token: 'not-a-challenge' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"] },
   verifyMfa: {
     status: 401,
     body: { challenge_token: 'not-a-challenge', code: '000000' },

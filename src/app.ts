@@ -19,6 +19,7 @@ import type { Handlers } from './http/types.js';
 import { auditLogHandlers } from './modules/audit-logs/routes.js';
 import { recoveryHandlers } from './modules/auth/recovery-routes.js';
 import { mfaHandlers } from './modules/auth/mfa-routes.js';
+import { passkeyHandlers } from './modules/auth/passkey-routes.js';
 import { authHandlers } from './modules/auth/routes.js';
 import { documentationHandlers } from './modules/documentation/routes.js';
 import { domainHandlers } from './modules/domains/routes.js';
@@ -77,6 +78,7 @@ export function createApp(container: Container): Express {
     ...authHandlers(container),
     ...recoveryHandlers(container),
     ...mfaHandlers(container),
+    ...passkeyHandlers(container),
     ...healthHandlers(container),
     ...keyHandlers(container),
     ...organizationHandlers(container),

@@ -10,6 +10,7 @@ import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { AccessTokens } from './auth/tokens.js';
 import { Totp } from './auth/totp.js';
+import { WebAuthn } from './auth/webauthn.js';
 import type { Config } from './config/index.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { openPeerBus } from './db/peer-bus.js';
@@ -19,7 +20,9 @@ import { AuditLog } from './core/audit-log.js';
 import type { RequestMeta } from './core/request-meta.js';
 import { AuditReader } from './modules/audit-logs/service.js';
 import { RecoveryService } from './modules/auth/recovery.js';
+import { MfaChallenges } from './modules/auth/mfa-challenges.js';
 import { MfaService } from './modules/auth/mfa-service.js';
+import { PasskeyService } from './modules/auth/passkey-service.js';
 import { AuthService } from './modules/auth/service.js';
 import { AccountMail } from './mail/account-mail.js';
 import { MailBudget } from './mail/mail-budget.js';
@@ -73,6 +76,7 @@ export interface Container {
     auth: AuthService;
     recovery: RecoveryService;
     mfa: MfaService;
+    passkeys: PasskeyService;
     health: HealthService;
     organizations: OrganizationsService;
     domains: DomainsService;
@@ -132,7 +136,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
   const ssoSignIn = new SsoSignIn({ db, sessions, principals, audit });
   const teams = new TeamsService({ db, access, organizations, audit });
   const roles = new RolesService({ db, access, principals, audit });
-  const mfa = new MfaService({ db, sessions, audit, throttle: loginThrottle, secrets, totp: new Totp(config.mfaTotpIssuer) });
+  const mfaChallenges = new MfaChallenges(db, sessions, audit);
+  const mfa = new MfaService({ db, challenges: mfaChallenges, audit, throttle: loginThrottle, secrets, totp: new Totp(config.mfaTotpIssuer) });
+  const passkeys = new PasskeyService({ db, webauthn: new WebAuthn(config.webauthn), challenges: mfaChallenges, audit, throttle: loginThrottle });
   const mailer = new Mailer(config.mail, logger, (kind, result) => metrics.mails.inc({ kind, result }));
   const emailTokens = new EmailTokens(db);
   const accountMail = new AccountMail(emailTokens, mailer, config.mail);
@@ -178,11 +184,12 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         throttle: loginThrottle,
         accountMail,
         mailBudget,
-        mfa,
+        mfaChallenges,
         config: { ...config, requireVerifiedEmail: config.mail.requireVerifiedEmail },
       }),
       recovery: new RecoveryService({ db, passwords, sessions, principals, audit, tokens: emailTokens, accountMail, mailBudget }),
       mfa,
+      passkeys,
       health,
       organizations,
       domains: new DomainsService({

@@ -32,7 +32,7 @@ export type RevokeReason =
  * `ext` (not registered there) a login an external identity provider vouched for (SAML), whose
  * own methods we are not told.
  */
-export type AuthenticationMethod = 'pwd' | 'otp' | 'mfa' | 'ext';
+export type AuthenticationMethod = 'pwd' | 'otp' | 'hwk' | 'swk' | 'mfa' | 'ext';
 
 interface SessionUser {
   id: string;

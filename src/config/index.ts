@@ -2,6 +2,7 @@ import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { type DnsConfig, parseDnsServers } from './dns.js';
+import { parseWebAuthn, type WebAuthnConfig } from './webauthn.js';
 import { isKeyPairAlgorithm, type JwtKeyPair, KEY_PAIR_ALGORITHMS, type KeyPairAlgorithm, parseKeyPair } from './jwt-keys.js';
 import { DEFAULT_PORT } from './port.js';
 
@@ -47,6 +48,8 @@ export interface Config {
   ssoEncryptionKey: Buffer;
   /** The issuer authenticator apps show beside a TOTP entry (the otpauth:// URI's issuer). */
   mfaTotpIssuer: string;
+  /** Passkeys (WebAuthn) as a second factor: the relying party and the web app's origins. */
+  webauthn: WebAuthnConfig;
   saml: {
     /** The service provider's signing key pair (PEM); null signs nothing. */
     signing: { privateKey: string; certificate: string } | null;
@@ -515,6 +518,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const port = parseInteger('PORT', read('PORT'), DEFAULT_PORT, 0, 65535, problems);
   const jwtAlgorithm = parseEnum('JWT_ALGORITHM', read('JWT_ALGORITHM'), JWT_ALGORITHMS, 'HS256', problems);
+  const mail = parseMail(environment, read, problems);
+  const mfaTotpIssuer = parseTotpIssuer(read('MFA_TOTP_ISSUER'), problems);
   const config: Config = {
     environment,
     host: read('HOST') ?? '0.0.0.0',
@@ -543,7 +548,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     cors,
     ssoEncryptionKey: parseEncryptionKey(environment, read('SSO_ENCRYPTION_KEY'), problems, warnings),
-    mfaTotpIssuer: parseTotpIssuer(read('MFA_TOTP_ISSUER'), problems),
+    mfaTotpIssuer,
+    webauthn: parseWebAuthn(read, mail.appBaseUrl, mfaTotpIssuer, environment === 'production', problems),
     saml: {
       signing: parseSamlSigning(unescapeNewlines(read('SAML_SP_PRIVATE_KEY')), unescapeNewlines(read('SAML_SP_CERT')), problems),
       redirectAllowlist: parseRedirectAllowlist(environment, read('SSO_REDIRECT_ALLOWLIST'), cors.origins, problems),
@@ -578,7 +584,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsToken: read('METRICS_TOKEN') ?? null,
     management: parseManagement(read('MANAGEMENT_PORT'), read('MANAGEMENT_HOST'), problems),
     shutdownTimeoutMs: parseInteger('SHUTDOWN_TIMEOUT_MS', read('SHUTDOWN_TIMEOUT_MS'), 10_000, 0, 600_000, problems),
-    mail: parseMail(environment, read, problems),
+    mail,
     dns: {
       servers: parseDnsServers(read('DNS_SERVERS'), problems),
       timeoutMs: parseInteger('DNS_TIMEOUT_MS', read('DNS_TIMEOUT_MS'), 5000, 100, 60_000, problems),

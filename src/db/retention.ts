@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Database } from './client.js';
-import { auditLogs, emailTokens, mfaChallenges, oidcLogins, rateLimits, samlAssertions, samlRequests, sessions } from './schema.js';
+import { auditLogs, emailTokens, mfaChallenges, oidcLogins, rateLimits, samlAssertions, samlRequests, sessions, webauthnRegistrations } from './schema.js';
 
 const BATCH_SIZE = 1000;
 const DAY_MS = 86_400_000;
@@ -96,6 +96,11 @@ export class Retention {
       mfa_challenges: await inBatches(() =>
         this.db.execute(sql`delete from ${mfaChallenges} where ${mfaChallenges.id} in (
           select ${mfaChallenges.id} from ${mfaChallenges} where ${mfaChallenges.expiresAt} < ${now}::timestamptz
+          limit ${BATCH_SIZE} for update skip locked)`),
+      ),
+      webauthn_registrations: await inBatches(() =>
+        this.db.execute(sql`delete from ${webauthnRegistrations} where ${webauthnRegistrations.userId} in (
+          select ${webauthnRegistrations.userId} from ${webauthnRegistrations} where ${webauthnRegistrations.expiresAt} < ${now}::timestamptz
           limit ${BATCH_SIZE} for update skip locked)`),
       ),
     };

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, inet, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, inet, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const id = () => uuid('id').primaryKey().defaultRandom();
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -394,6 +394,8 @@ export const mfaChallenges = pgTable(
     tokenHash: text('token_hash').notNull().unique(),
     // 'verify': answer with a code; 'enrol': the organization requires MFA and the user has no factor yet.
     purpose: text('purpose').notNull(),
+    // The WebAuthn challenge of the latest passkey options asked for with this challenge (base64url).
+    webauthnChallenge: text('webauthn_challenge'),
     failedAttempts: integer('failed_attempts').notNull().default(0),
     createdAt: createdAt(),
     expiresAt: timestamptz('expires_at').notNull(),
@@ -404,6 +406,45 @@ export const mfaChallenges = pgTable(
     index('mfa_challenges_expires_idx').on(t.expiresAt),
     check('mfa_challenges_purpose_ck', sql`${t.purpose} in ('verify', 'enrol')`),
   ],
+);
+
+// Passkeys (WebAuthn credentials) as a second factor. The public key is COSE-encoded, as the
+// authenticator made it; the signature counter only ever grows for an authenticator that keeps one
+// (synced passkeys report 0), so a smaller one means a cloned authenticator.
+export const webauthnCredentials = pgTable(
+  'webauthn_credentials',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    credentialId: text('credential_id').notNull().unique(),
+    publicKey: text('public_key').notNull(),
+    signCount: bigint('sign_count', { mode: 'number' }).notNull().default(0),
+    transports: text('transports')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    name: text('name').notNull(),
+    deviceType: text('device_type').notNull(),
+    backedUp: boolean('backed_up').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamptz('last_used_at'),
+  },
+  (t) => [index('webauthn_credentials_user_idx').on(t.userId), check('webauthn_credentials_device_type_ck', sql`${t.deviceType} in ('single_device', 'multi_device')`)],
+);
+
+// A passkey registration under way: the challenge of the options last asked for, one per user.
+export const webauthnRegistrations = pgTable(
+  'webauthn_registrations',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    challenge: text('challenge').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [index('webauthn_registrations_expires_idx').on(t.expiresAt)],
 );
 
 // Counters of rate-limiter-flexible (login lockouts, spraying, public endpoints) when no Redis is
@@ -464,6 +505,8 @@ export const schema = {
   mfaTotpFactors,
   mfaRecoveryCodes,
   mfaChallenges,
+  webauthnCredentials,
+  webauthnRegistrations,
   rateLimits,
   auditLogs,
 };

@@ -28,6 +28,8 @@ const LISTS = [
   ['listSsoConfigurations', () => `/sso/organization/${admin.organizationId}`],
   ['listAuditLogs', () => '/audit-logs'],
   ['listDomains', () => `/organizations/${admin.organizationId}/domains`],
+  // The caller's own passkeys: empty here (registering one takes a browser, tests/e2e/passkeys-browser.test.ts).
+  ['listPasskeys', () => '/auth/mfa/passkeys'],
 ] as const;
 
 describe('every list', () => {

@@ -296,6 +296,32 @@ describe('loadConfig', () => {
       ]);
     });
   });
+  describe('passkeys (WebAuthn)', () => {
+    it('defaults the relying party to the web app: its host name as rp id, its origin, the TOTP issuer as name', () => {
+      expect(loadConfig({}).webauthn).toEqual({ rpId: 'localhost', rpName: 'fm-auth', origins: ['http://localhost:3000'] });
+      expect(loadConfig({ APP_BASE_URL: 'https://app.example.com', MFA_TOTP_ISSUER: 'FaultMaven' }).webauthn).toEqual({
+        rpId: 'app.example.com',
+        rpName: 'FaultMaven',
+        origins: ['https://app.example.com'],
+      });
+    });
+
+    it('takes a parent domain as rp id for several web apps below it', () => {
+      const env = { WEBAUTHN_RP_ID: 'Example.com', WEBAUTHN_ORIGINS: 'https://app.example.com, https://admin.example.com/', WEBAUTHN_RP_NAME: 'Example' };
+      expect(loadConfig(env).webauthn).toEqual({ rpId: 'example.com', rpName: 'Example', origins: ['https://app.example.com', 'https://admin.example.com'] });
+    });
+
+    it('refuses an origin outside the rp id, plain http off localhost, a path, and a bad rp id, naming each', () => {
+      expect(problemsOf({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://evil.test,http://app.example.com,https://app.example.com/login' })).toEqual([
+        'WEBAUTHN_ORIGINS: https://evil.test is outside WEBAUTHN_RP_ID example.com (its host must be example.com or end in .example.com)',
+        'WEBAUTHN_ORIGINS: http://app.example.com must be https (browsers allow plain http for localhost only)',
+        'WEBAUTHN_ORIGINS must list origins (scheme, host and optional port, no path), like https://app.example.com (got "https://app.example.com/login")',
+      ]);
+      expect(problemsOf({ WEBAUTHN_RP_ID: 'https://example.com' }).join()).toMatch(/WEBAUTHN_RP_ID must be a host name/);
+      expect(problemsOf({ WEBAUTHN_RP_NAME: ' padded' }).join()).toMatch(/WEBAUTHN_RP_NAME must be/);
+    });
+  });
+
   describe('DNS resolvers', () => {
     it('uses the system resolvers by default, with a 5 s timeout', () => {
       expect(loadConfig({}).dns).toEqual({ servers: null, timeoutMs: 5000 });

@@ -2,22 +2,25 @@ import { TOTP_PARAMETERS } from '../../auth/totp.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../core/errors.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
-import type { MfaAnswer, TotpEnrolment } from './mfa-service.js';
+import type { CodeAnswer, TotpEnrolment } from './mfa-service.js';
 import { toTokenPair } from './routes.js';
 
 function toTotpEnrolment(enrolment: TotpEnrolment): Schemas['TotpEnrolment'] {
   return { secret: enrolment.secret, otpauth_uri: enrolment.uri, ...TOTP_PARAMETERS };
 }
 
-function answerOf(body: Schemas['MfaVerifyRequest']): MfaAnswer {
-  if (body.code !== undefined && body.recovery_code === undefined) return { code: body.code };
-  if (body.recovery_code !== undefined && body.code === undefined) return { recoveryCode: body.recovery_code };
-  throw AppError.validation('mfa_code_ambiguous', 'Give exactly one of code (from the authenticator app) or recovery_code');
+type Answer = CodeAnswer | { passkey: NonNullable<Schemas['MfaVerifyRequest']['passkey']> };
+
+function answerOf({ code, recovery_code: recoveryCode, passkey }: Schemas['MfaVerifyRequest']): Answer {
+  const given = [code, recoveryCode, passkey].filter((answer) => answer !== undefined).length;
+  if (given !== 1) throw AppError.validation('mfa_code_ambiguous', 'Give exactly one of code (from the authenticator app), recovery_code or passkey');
+  if (passkey !== undefined) return { passkey };
+  return code !== undefined ? { code } : { recoveryCode: recoveryCode as string };
 }
 
 type MfaOperation = 'enrolTotp' | 'confirmTotp' | 'disableTotp' | 'regenerateRecoveryCodes' | 'verifyMfa' | 'enrolTotpForChallenge' | 'confirmTotpForChallenge';
 
-export function mfaHandlers({ services: { mfa } }: Container): HandlersFor<MfaOperation> {
+export function mfaHandlers({ services: { mfa, passkeys } }: Container): HandlersFor<MfaOperation> {
   return {
     async enrolTotp({ principal, meta }) {
       return { status: 200, body: toTotpEnrolment(await mfa.enrol(principal(), meta)) };
@@ -37,7 +40,9 @@ export function mfaHandlers({ services: { mfa } }: Container): HandlersFor<MfaOp
     },
 
     async verifyMfa({ body, meta }) {
-      return { status: 200, body: toTokenPair(await mfa.verify(body.challenge_token, answerOf(body), meta)) };
+      const answer = answerOf(body);
+      const tokens = 'passkey' in answer ? await passkeys.verify(body.challenge_token, answer.passkey, meta) : await mfa.verify(body.challenge_token, answer, meta);
+      return { status: 200, body: toTokenPair(tokens) };
     },
 
     async enrolTotpForChallenge({ body, meta }) {

@@ -1,31 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
-import { matchRecoveryCode, newRecoveryCodes } from '../../auth/recovery-codes.js';
+import { matchRecoveryCode } from '../../auth/recovery-codes.js';
 import type { SecretBox } from '../../auth/secret-box.js';
-import type { AuthenticationMethod, Sessions, TokenPair } from '../../auth/sessions.js';
+import type { AuthenticationMethod, TokenPair } from '../../auth/sessions.js';
 import type { Totp } from '../../auth/totp.js';
 import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { mfaChallenges, mfaRecoveryCodes, mfaTotpFactors, organizations, users } from '../../db/schema.js';
-import { type LoginUser, startLoginSession } from './login-session.js';
+import { mfaRecoveryCodes, mfaTotpFactors, organizations } from '../../db/schema.js';
+import type { LoginUser } from './login-session.js';
+import type { MfaChallenges, OpenChallenge } from './mfa-challenges.js';
+import { dropRecoveryCodesWithoutFactor, factorsOf, replaceRecoveryCodes } from './mfa-factors.js';
 
 export interface MfaDependencies {
   db: Database;
-  sessions: Sessions;
+  challenges: MfaChallenges;
   audit: AuditLog;
   throttle: LoginThrottle;
   secrets: SecretBox;
   totp: Totp;
-}
-
-export interface LoginChallenge {
-  challengeToken: string;
-  enrolmentRequired: boolean;
-  expiresIn: number;
 }
 
 export interface TotpEnrolment {
@@ -33,38 +28,29 @@ export interface TotpEnrolment {
   uri: string;
 }
 
-/** What answers a challenge: a TOTP code or a recovery code. */
-export type MfaAnswer = { code: string; recoveryCode?: undefined } | { code?: undefined; recoveryCode: string };
+/** What answers a challenge with a code: from the TOTP app, or a recovery code. */
+export type CodeAnswer = { code: string; recoveryCode?: undefined } | { code?: undefined; recoveryCode: string };
 
-type ChallengePurpose = 'verify' | 'enrol';
 type FactorRow = typeof mfaTotpFactors.$inferSelect;
 
-const CHALLENGE_TTL_SECONDS = 300;
-/** Wrong codes a challenge takes before it is spent: the user logs in again (and the throttle counts on). */
-const CHALLENGE_MAX_FAILURES = 5;
 const TOTP_AMR: AuthenticationMethod[] = ['pwd', 'otp', 'mfa'];
 const RECOVERY_AMR: AuthenticationMethod[] = ['pwd', 'mfa'];
 
-const CHALLENGE_INVALID = 'The MFA challenge is invalid, expired or used; log in again';
 const CODE_INVALID = 'The code is incorrect or was already used';
 const NOT_ENABLED = 'Two-factor authentication is not enabled: enrol an authenticator first';
-
-function sha256(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
 
 function userOf(principal: Principal): LoginUser {
   return { id: principal.userId, email: principal.email, organizationId: principal.organizationId };
 }
 
 /**
- * TOTP second factor (RFC 6238): enrolment, recovery codes, and the challenge a password login
- * answers when a code is due. Secrets are sealed, recovery codes and challenge tokens kept as
- * SHA-256, each code accepted once, and every wrong code counted by the login throttle.
+ * TOTP second factor (RFC 6238) and recovery codes: enrolment, and the answers with a code to a
+ * login's challenge. Secrets are sealed, recovery codes kept as SHA-256, each code accepted once,
+ * and every wrong code counted by the login throttle. Passkeys are PasskeyService's.
  */
 export class MfaService {
   private readonly db: Database;
-  private readonly sessions: Sessions;
+  private readonly challenges: MfaChallenges;
   private readonly audit: AuditLog;
   private readonly throttle: LoginThrottle;
   private readonly secrets: SecretBox;
@@ -72,35 +58,11 @@ export class MfaService {
 
   constructor(dependencies: MfaDependencies) {
     this.db = dependencies.db;
-    this.sessions = dependencies.sessions;
+    this.challenges = dependencies.challenges;
     this.audit = dependencies.audit;
     this.throttle = dependencies.throttle;
     this.secrets = dependencies.secrets;
     this.totp = dependencies.totp;
-  }
-
-  async hasConfirmedFactor(userId: string): Promise<boolean> {
-    const [factor] = await this.db
-      .select({ userId: mfaTotpFactors.userId })
-      .from(mfaTotpFactors)
-      .where(and(eq(mfaTotpFactors.userId, userId), isNotNull(mfaTotpFactors.confirmedAt)));
-    return factor !== undefined;
-  }
-
-  /** What a password login answers instead of tokens: an opaque token, kept only hashed, single use, short-lived. */
-  async issueChallenge(user: LoginUser, enrolmentRequired: boolean, meta: RequestMeta): Promise<LoginChallenge> {
-    const challengeToken = `mfa_${randomBytes(32).toString('base64url')}`;
-    const purpose: ChallengePurpose = enrolmentRequired ? 'enrol' : 'verify';
-    await this.db.transaction(async (tx) => {
-      await tx.insert(mfaChallenges).values({
-        userId: user.id,
-        tokenHash: sha256(challengeToken),
-        purpose,
-        expiresAt: new Date(Date.now() + CHALLENGE_TTL_SECONDS * 1000),
-      });
-      await this.audit.record(tx, meta, { eventType: 'mfa.challenge_issue', status: 'success', organizationId: user.organizationId, actorUserId: user.id, context: { purpose } });
-    });
-    return { challengeToken, enrolmentRequired, expiresIn: CHALLENGE_TTL_SECONDS };
   }
 
   enrol(principal: Principal, meta: RequestMeta): Promise<TotpEnrolment> {
@@ -114,17 +76,18 @@ export class MfaService {
     return this.db.transaction((tx) => this.activate(tx, user, factor, meta));
   }
 
+  /** Turns TOTP off; recovery codes stay while the user still has a passkey. */
   async disable(principal: Principal, code: string, meta: RequestMeta): Promise<void> {
     const user = userOf(principal);
     const [organization] = await this.db.select({ requireMfa: organizations.requireMfa }).from(organizations).where(eq(organizations.id, user.organizationId));
-    if (organization?.requireMfa) {
+    if (organization?.requireMfa && !(await factorsOf(this.db, user.id)).passkeys) {
       throw AppError.forbidden('mfa_required_by_organization', 'Your organization requires two-factor authentication: it cannot be turned off');
     }
     const factor = await this.confirmedFactorOf(user.id);
     await this.acceptCode(user, factor, code, meta, 'mfa.totp_disable');
     await this.db.transaction(async (tx) => {
       await tx.delete(mfaTotpFactors).where(eq(mfaTotpFactors.userId, user.id));
-      await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, user.id));
+      await dropRecoveryCodesWithoutFactor(tx, user.id);
       await this.recordSuccess(tx, user, meta, 'mfa.totp_disable');
     });
   }
@@ -134,49 +97,42 @@ export class MfaService {
     const factor = await this.confirmedFactorOf(user.id);
     await this.acceptCode(user, factor, code, meta, 'mfa.recovery_codes_regenerate');
     return this.db.transaction(async (tx) => {
-      const codes = await this.replaceRecoveryCodes(tx, user.id);
+      const codes = await replaceRecoveryCodes(tx, user.id);
       await this.recordSuccess(tx, user, meta, 'mfa.recovery_codes_regenerate');
       return codes;
     });
   }
 
   /** Completes a login's challenge with a TOTP or recovery code: the token pair a login without MFA answers. */
-  async verify(challengeToken: string, answer: MfaAnswer, meta: RequestMeta): Promise<TokenPair> {
-    const challenge = await this.openChallenge(challengeToken, 'verify', meta);
+  async verify(challengeToken: string, answer: CodeAnswer, meta: RequestMeta): Promise<TokenPair> {
+    const challenge = await this.challenges.open(challengeToken, 'verify', meta);
     const { user } = challenge;
-    const onWrong = () => this.countChallengeFailure(challenge.id);
-    let amr: AuthenticationMethod[];
+    const onWrong = () => this.challenges.countFailure(challenge.id);
     if (answer.recoveryCode !== undefined) {
       await this.acceptRecoveryCode(user, answer.recoveryCode, meta, onWrong);
-      amr = RECOVERY_AMR;
-    } else {
-      const factor = await this.factorOf(user.id);
-      if (!factor?.confirmedAt) return this.refuseChallenge(user, meta, 'factor_removed');
-      await this.acceptCode(user, factor, answer.code, meta, 'mfa.verify', onWrong);
-      amr = TOTP_AMR;
+      return this.challenges.complete(challenge, RECOVERY_AMR, 'recovery_code', meta);
     }
-    return this.db.transaction(async (tx) => {
-      await this.consumeChallenge(tx, challenge.id, user, meta);
-      await this.recordSuccess(tx, user, meta, 'mfa.verify', { method: answer.recoveryCode === undefined ? 'totp' : 'recovery_code' });
-      return startLoginSession({ sessions: this.sessions, audit: this.audit }, tx, user, amr, meta);
-    });
+    const factor = await this.factorOf(user.id);
+    if (!factor?.confirmedAt) return this.challenges.refuse(user, meta, 'factor_removed');
+    await this.acceptCode(user, factor, answer.code, meta, 'mfa.verify', onWrong);
+    return this.challenges.complete(challenge, TOTP_AMR, 'totp', meta);
   }
 
   /** The enrolment an organization's `require_mfa` asks of a user without a factor, authorized by the login's challenge. */
   async enrolForChallenge(challengeToken: string, meta: RequestMeta): Promise<TotpEnrolment> {
-    const { user } = await this.openChallenge(challengeToken, 'enrol', meta);
+    const { user } = await this.challenges.open(challengeToken, 'enrol', meta);
     return this.createPendingFactor(user, meta);
   }
 
   async confirmForChallenge(challengeToken: string, code: string, meta: RequestMeta): Promise<{ tokens: TokenPair; recoveryCodes: string[] }> {
-    const challenge = await this.openChallenge(challengeToken, 'enrol', meta);
+    const challenge: OpenChallenge = await this.challenges.open(challengeToken, 'enrol', meta);
     const { user } = challenge;
     const factor = await this.pendingFactorOf(user.id);
-    await this.acceptCode(user, factor, code, meta, 'mfa.totp_confirm', () => this.countChallengeFailure(challenge.id));
+    await this.acceptCode(user, factor, code, meta, 'mfa.totp_confirm', () => this.challenges.countFailure(challenge.id));
     return this.db.transaction(async (tx) => {
-      await this.consumeChallenge(tx, challenge.id, user, meta);
+      await this.challenges.consume(tx, challenge, meta);
       const recoveryCodes = await this.activate(tx, user, factor, meta);
-      return { tokens: await startLoginSession({ sessions: this.sessions, audit: this.audit }, tx, user, TOTP_AMR, meta), recoveryCodes };
+      return { tokens: await this.challenges.startSession(tx, user, TOTP_AMR, meta), recoveryCodes };
     });
   }
 
@@ -204,15 +160,8 @@ export class MfaService {
       .where(and(eq(mfaTotpFactors.userId, user.id), eq(mfaTotpFactors.secretSealed, factor.secretSealed), isNull(mfaTotpFactors.confirmedAt)))
       .returning({ userId: mfaTotpFactors.userId });
     if (!confirmed) throw AppError.conflict('mfa_enrolment_not_started', 'The enrolment changed meanwhile; enrol again');
-    const codes = await this.replaceRecoveryCodes(tx, user.id);
+    const codes = await replaceRecoveryCodes(tx, user.id);
     await this.recordSuccess(tx, user, meta, 'mfa.totp_confirm');
-    return codes;
-  }
-
-  private async replaceRecoveryCodes(tx: Queryable, userId: string): Promise<string[]> {
-    await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-    const { codes, hashes } = newRecoveryCodes();
-    await tx.insert(mfaRecoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash })));
     return codes;
   }
 
@@ -290,66 +239,6 @@ export class MfaService {
     }
     await attempt.succeeded();
     await this.recordSuccess(this.db, user, meta, 'mfa.recovery_code_used', { remaining: unused.length - 1 });
-  }
-
-  /** The live challenge of this purpose, with its live user; anything else is one 401 that says nothing more, audited with the reason. */
-  private async openChallenge(challengeToken: string, purpose: ChallengePurpose, meta: RequestMeta): Promise<{ id: string; user: LoginUser }> {
-    const [found] = await this.db
-      .select({
-        challenge: mfaChallenges,
-        user: { id: users.id, email: users.email, organizationId: users.organizationId, isActive: users.isActive, deletedAt: users.deletedAt },
-        organization: { isActive: organizations.isActive, deletedAt: organizations.deletedAt },
-      })
-      .from(mfaChallenges)
-      .innerJoin(users, eq(users.id, mfaChallenges.userId))
-      .innerJoin(organizations, eq(organizations.id, users.organizationId))
-      .where(eq(mfaChallenges.tokenHash, sha256(challengeToken)));
-    if (!found) return this.refuseChallenge(undefined, meta, 'unknown');
-    const { challenge, user, organization } = found;
-    const live = user.isActive && !user.deletedAt && organization.isActive && !organization.deletedAt;
-    const owner = { id: user.id, email: user.email, organizationId: user.organizationId };
-    const reason = challenge.consumedAt
-      ? challenge.failedAttempts >= CHALLENGE_MAX_FAILURES
-        ? 'too_many_failures'
-        : 'used'
-      : challenge.expiresAt.getTime() <= Date.now()
-        ? 'expired'
-        : challenge.purpose !== purpose
-          ? 'wrong_purpose'
-          : !live
-            ? 'account_inactive'
-            : null;
-    if (reason) return this.refuseChallenge(owner, meta, reason);
-    return { id: challenge.id, user: owner };
-  }
-
-  private async refuseChallenge(user: LoginUser | undefined, meta: RequestMeta, reason: string): Promise<never> {
-    await this.audit.record(this.db, meta, {
-      eventType: 'mfa.challenge_refused',
-      status: 'denied',
-      organizationId: user?.organizationId ?? null,
-      actorUserId: user?.id ?? null,
-      context: { reason },
-    });
-    throw AppError.unauthorized('mfa_challenge_invalid', CHALLENGE_INVALID);
-  }
-
-  /** Spends the challenge, once: of two concurrent answers only one gets tokens. */
-  private async consumeChallenge(tx: Queryable, challengeId: string, user: LoginUser, meta: RequestMeta): Promise<void> {
-    const [spent] = await tx
-      .update(mfaChallenges)
-      .set({ consumedAt: new Date() })
-      .where(and(eq(mfaChallenges.id, challengeId), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, sql`now()`)))
-      .returning({ id: mfaChallenges.id });
-    if (!spent) await this.refuseChallenge(user, meta, 'used');
-  }
-
-  private async countChallengeFailure(challengeId: string): Promise<void> {
-    const failures = sql`${mfaChallenges.failedAttempts} + 1`;
-    await this.db
-      .update(mfaChallenges)
-      .set({ failedAttempts: failures, consumedAt: sql`case when ${failures} >= ${CHALLENGE_MAX_FAILURES} then now() else ${mfaChallenges.consumedAt} end` })
-      .where(eq(mfaChallenges.id, challengeId));
   }
 
   private recordSuccess(db: Queryable, user: LoginUser, meta: RequestMeta, eventType: string, context: Record<string, unknown> = {}): Promise<void> {

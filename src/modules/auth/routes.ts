@@ -1,5 +1,5 @@
 import type { TokenPair } from '../../auth/sessions.js';
-import type { LoginChallenge } from './mfa-service.js';
+import type { LoginChallenge } from './mfa-challenges.js';
 import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { toUser } from '../../http/user-view.js';
@@ -18,7 +18,7 @@ function toMfaChallenge(challenge: LoginChallenge): Schemas['MfaChallenge'] {
     mfa_required: true,
     mfa_enrollment_required: challenge.enrolmentRequired,
     challenge_token: challenge.challengeToken,
-    methods: challenge.enrolmentRequired ? ['totp'] : ['totp', 'recovery_code'],
+    methods: challenge.methods,
     expires_in: challenge.expiresIn,
   };
 }

@@ -14,13 +14,14 @@ import { withUniqueConflict } from '../../core/unique-conflict.js';
 import { qualified } from '../../db/qualified.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { countLiveUsers } from '../../db/queries/users.js';
-import { mfaTotpFactors, organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
+import { mfaTotpFactors, organizations, roles, type UserRow, userRoles, users, webauthnCredentials } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { AccountMail } from '../../mail/account-mail.js';
 import type { MailBudget } from '../../mail/mail-budget.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { startLoginSession } from './login-session.js';
-import type { LoginChallenge, MfaService } from './mfa-service.js';
+import type { LoginChallenge, MfaChallenges } from './mfa-challenges.js';
+import { factorsOf, hasAnyFactor, verificationMethods } from './mfa-factors.js';
 
 export interface Registration {
   email: string;
@@ -48,7 +49,7 @@ export interface AuthDependencies {
   throttle: LoginThrottle;
   accountMail: AccountMail;
   mailBudget: MailBudget;
-  mfa: MfaService;
+  mfaChallenges: MfaChallenges;
   config: Pick<Config, 'allowOrganizationSignup'> & { requireVerifiedEmail: boolean };
 }
 
@@ -72,10 +73,13 @@ const assignedRoles = sql<CurrentUser['roles']>`coalesce((
   where ${qualified(userRoles.userId)} = ${qualified(users.id)}
 ), '[]')`;
 
-const mfaEnabled = sql<boolean>`exists (
+// A second factor of either kind: a confirmed TOTP authenticator or a passkey.
+const mfaEnabled = sql<boolean>`(exists (
   select 1 from ${mfaTotpFactors}
   where ${qualified(mfaTotpFactors.userId)} = ${qualified(users.id)} and ${qualified(mfaTotpFactors.confirmedAt)} is not null
-)`;
+) or exists (
+  select 1 from ${webauthnCredentials} where ${qualified(webauthnCredentials.userId)} = ${qualified(users.id)}
+))`;
 
 /** GET /auth/me's one query, prepared once: it runs on every call. */
 function currentUserQuery(db: Database) {
@@ -94,7 +98,7 @@ export class AuthService {
   private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly throttle: LoginThrottle;
-  private readonly mfa: MfaService;
+  private readonly mfaChallenges: MfaChallenges;
   private readonly allowOrganizationSignup: boolean;
   private readonly requireVerifiedEmail: boolean;
   private readonly accountMail: AccountMail;
@@ -109,7 +113,7 @@ export class AuthService {
     this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.throttle = dependencies.throttle;
-    this.mfa = dependencies.mfa;
+    this.mfaChallenges = dependencies.mfaChallenges;
     this.allowOrganizationSignup = dependencies.config.allowOrganizationSignup;
     this.requireVerifiedEmail = dependencies.config.requireVerifiedEmail;
     this.accountMail = dependencies.accountMail;
@@ -259,8 +263,9 @@ export class AuthService {
       throw AppError.forbidden('email_not_verified', 'Confirm your email address first: open the link we mailed you, or ask for a new one');
     }
     this.metrics.loginAttempts.inc({ result: 'success' });
-    const hasFactor = await this.mfa.hasConfirmedFactor(user.id);
-    if (hasFactor || found.organization.requireMfa) return this.mfa.issueChallenge(user, !hasFactor, meta);
+    const factors = await factorsOf(this.db, user.id);
+    if (hasAnyFactor(factors)) return this.mfaChallenges.issue(user, false, verificationMethods(factors), meta);
+    if (found.organization.requireMfa) return this.mfaChallenges.issue(user, true, ['totp'], meta);
     return this.db.transaction((tx) => startLoginSession({ sessions: this.sessions, audit: this.audit }, tx, user, ['pwd'], meta));
   }
 
