@@ -113,7 +113,8 @@ export class OAuthProvider {
     const metadata: client.ServerMetadata = { issuer: authorizationUrl, authorization_endpoint: authorizationUrl, token_endpoint: tokenUrl, userinfo_endpoint: userinfoUrl };
     const configuration = new client.Configuration(metadata, clientId, undefined, clientAuthentication(metadata, clientSecret));
     configuration.timeout = TIMEOUT_SECONDS;
-    // Deprecated only to stand out: allowed for loopback endpoints outside production (see allowsPlainHttp).
+    // Deprecated only to stand out. Outside production only: loopback token and userinfo endpoints
+    // (allowsPlainHttp), or an http authorization endpoint, which only the browser visits.
     // eslint-disable-next-line @typescript-eslint/no-deprecated
     if (allowHttp) client.allowInsecureRequests(configuration);
     configuration[client.customFetch] = async (url, options) => {
