@@ -74,7 +74,7 @@ export interface paths {
          *     no authenticator yet, the challenge says `mfa_enrollment_required: true` and works only
          *     with `POST /auth/mfa/challenge/totp/enrol` and `.../confirm`, which enrol the
          *     authenticator and then answer the tokens. Tell the two bodies apart by `mfa_required`
-         *     (a token pair has no such field). SSO logins (SAML, OIDC) never ask for a second factor
+         *     (a token pair has no such field). SSO logins (SAML, OIDC, OAuth) never ask for a second factor
          *     here: the identity provider is responsible for it.
          */
         post: operations["login"];
@@ -1043,8 +1043,11 @@ export interface paths {
          * Create an SSO configuration
          * @description Adds an identity provider to an organization. A SAML configuration
          *     needs `saml_entity_id`, an https `saml_sso_url` (http only outside production) and a
-         *     `saml_x509_cert` that parses as an X.509 PEM certificate. `default_role_id` must be a
-         *     system role or one of the organization's own. A client secret is encrypted at rest
+         *     `saml_x509_cert` that parses as an X.509 PEM certificate. An OIDC configuration needs
+         *     `oauth_client_id` and `oidc_discovery_url`; a plain OAuth 2.0 one (`oauth`) needs
+         *     `oauth_client_id`, `oauth_authorization_url`, `oauth_token_url` and `oauth_userinfo_url`
+         *     (where the user's claims come from; https URLs, http only outside production).
+         *     `default_role_id` must be a system role or one of the organization's own. A client secret is encrypted at rest
          *     (AES-256-GCM) and never returned: answers show `has_client_secret`.
          */
         post: operations["createSsoConfiguration"];
@@ -1086,13 +1089,13 @@ export interface paths {
         /**
          * Find the single sign-on provider for an email address
          * @description Home-realm discovery for a login page. When an active organization verified the email's
-         *     domain (`POST /organizations/{id}/domains`) and has an enabled SAML or OIDC configuration,
-         *     answers that configuration (the oldest, when it has several). Otherwise, when the domain
-         *     is in the `allowed_email_domains` of exactly one active organization with such a
-         *     configuration, answers that one. The answer carries the URL that starts its login
-         *     (`…/saml/login` or `…/oidc/login`; add `redirect_uri`). Anything else (an unclaimed
-         *     domain, no enabled SAML or OIDC configuration, or a domain several organizations allow
-         *     and none verified) is 404, and the login page shows the password form. Public.
+         *     domain (`POST /organizations/{id}/domains`) and has an enabled SAML, OIDC or OAuth
+         *     configuration, answers that configuration (the oldest, when it has several). Otherwise,
+         *     when the domain is in the `allowed_email_domains` of exactly one active organization with
+         *     such a configuration, answers that one. The answer carries the URL that starts its login
+         *     (`…/saml/login`, `…/oidc/login` or `…/oauth/login`; add `redirect_uri`). Anything else
+         *     (an unclaimed domain, no enabled SSO configuration, or a domain several organizations
+         *     allow and none verified) is 404, and the login page shows the password form. Public.
          */
         get: operations["discoverSso"];
         put?: never;
@@ -1299,6 +1302,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/enterprise/sso/{sso_config_id}/oauth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start a plain OAuth 2.0 login
+         * @description For providers that speak OAuth 2.0 but not OpenID Connect (GitHub, for instance).
+         *     Redirects the browser to the configuration's `oauth_authorization_url` with an
+         *     authorization code request: PKCE (S256), a `state`, the configuration's `oauth_scopes`
+         *     (sent as they are; none by default, which gives the provider's default grant) and this
+         *     service's callback URL (`…/oauth/callback`, to be registered at the provider). There is no
+         *     `nonce` and no ID token: who the user is comes from the configuration's
+         *     `oauth_userinfo_url` at the callback. The login is remembered for 10 minutes and can be
+         *     completed once. `redirect_uri` is where the browser lands after a successful login, with
+         *     the token pair in the URL fragment, as for SAML and OIDC; it must be on the service's
+         *     allow-list (`SSO_REDIRECT_ALLOWLIST`), else 422. Public; 404 unless the id names an
+         *     enabled OAuth configuration (with a userinfo URL).
+         */
+        get: operations["startOauthLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/sso/{sso_config_id}/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Plain OAuth 2.0 callback (the provider redirects the browser here)
+         * @description Completes the login the provider answers. `state` must name a login this service started
+         *     for this configuration, not yet completed and at most 10 minutes old; it is used up before
+         *     anything else is checked, so an answer refused later cannot be tried again. The code is
+         *     exchanged at `oauth_token_url` with the PKCE verifier (and the client secret, when the
+         *     configuration has one, by HTTP Basic authentication); the answer must carry a bearer
+         *     access token. An ID token in it is ignored: a plain OAuth configuration has no issuer or
+         *     keys to verify one (use an `oidc` configuration for an OpenID provider). Then
+         *     `oauth_userinfo_url` is read with the access token, and the JSON object it answers is the
+         *     user's claim set. Other parameters a provider adds (`iss`, `scope`, …) are ignored.
+         *
+         *     Claims are read through `attribute_mapping` (keys `email`, `full_name`, `first_name`,
+         *     `last_name`, defaults `email`, `name`, `given_name`, `family_name`; and `subject`, the
+         *     user's stable identifier, default `sub`, else `id`: a string or an integer, such as
+         *     GitHub's numeric ids). A userinfo answer that marks the email unverified
+         *     (`email_verified: false`) is refused. The user is found, linked or created exactly as for
+         *     SAML and OIDC: by their identity at the provider (the userinfo URL and the subject), else
+         *     by email within the organization, else created when `auto_create_users`; the email must be
+         *     in the organization's `allowed_email_domains` when it has any.
+         *
+         *     On success: a 302 to the login's `redirect_uri` with `access_token`, `refresh_token`,
+         *     `token_type` and `expires_in` in the URL fragment, or the token pair as JSON for a client
+         *     that prefers `application/json`. Every refusal is a 401 whose `detail` says why (code
+         *     `oauth_<reason>`), and is audited (`auth.sso_login`, failure) and counted in
+         *     `oauth_responses_total`.
+         */
+        get: operations["completeOauthLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -1495,7 +1575,7 @@ export interface components {
          * @description Why the request failed, as `<resource>_<reason>`: stable, for programs to branch on
          *     (`detail` is for people and may be reworded). `x-status` is the HTTP status it comes with.
          */
-        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "mfa_challenge_invalid" | "mfa_code_invalid" | "mfa_passkey_invalid" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "mfa_step_up_required" | "mfa_required_by_organization" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "passkey_not_found" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_enrolment_not_started" | "passkey_registration_not_started" | "passkey_already_registered" | "passkey_limit_reached" | "passkey_none_registered" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "mfa_code_ambiguous" | "passkey_registration_invalid" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
+        ProblemCode: string & ("request_not_http" | "password_reset_token_invalid" | "invitation_token_invalid" | "email_verification_token_invalid" | "domain_verification_token_invalid" | "request_rejected" | "auth_credentials_missing" | "auth_header_malformed" | "token_invalid" | "token_expired" | "session_ended" | "account_disabled" | "login_credentials_invalid" | "refresh_token_invalid" | "password_incorrect" | "mfa_challenge_invalid" | "mfa_code_invalid" | "mfa_passkey_invalid" | "metrics_token_invalid" | "saml_unknown_configuration" | "saml_configuration_disabled" | "saml_malformed" | "saml_invalid_response" | "saml_encrypted_assertion" | "saml_assertion_count" | "saml_invalid_signature" | "saml_wrong_destination" | "saml_wrong_issuer" | "saml_wrong_audience" | "saml_wrong_recipient" | "saml_missing_conditions" | "saml_missing_audience_restriction" | "saml_missing_subject_confirmation" | "saml_missing_name_id" | "saml_missing_email" | "saml_not_yet_valid" | "saml_expired" | "saml_idp_refused" | "saml_in_response_to_mismatch" | "saml_unknown_request" | "saml_request_reused" | "saml_request_expired" | "saml_idp_initiated_not_allowed" | "saml_relay_state_not_allowed" | "saml_assertion_replayed" | "saml_organization_inactive" | "saml_email_domain_not_allowed" | "saml_account_inactive" | "saml_email_in_other_organization" | "saml_linked_to_other_subject" | "saml_user_not_provisioned" | "saml_user_limit_reached" | "saml_account_conflict" | "oidc_unknown_configuration" | "oidc_configuration_disabled" | "oidc_unknown_state" | "oidc_state_reused" | "oidc_state_expired" | "oidc_idp_refused" | "oidc_missing_code" | "oidc_provider_unavailable" | "oidc_token_exchange_failed" | "oidc_invalid_response" | "oidc_invalid_signature" | "oidc_wrong_issuer" | "oidc_wrong_audience" | "oidc_wrong_authorized_party" | "oidc_wrong_nonce" | "oidc_expired" | "oidc_issued_in_future" | "oidc_missing_email" | "oidc_email_not_verified" | "oidc_organization_inactive" | "oidc_email_domain_not_allowed" | "oidc_account_inactive" | "oidc_email_in_other_organization" | "oidc_linked_to_other_subject" | "oidc_user_not_provisioned" | "oidc_user_limit_reached" | "oidc_account_conflict" | "oauth_unknown_configuration" | "oauth_configuration_disabled" | "oauth_unknown_state" | "oauth_state_reused" | "oauth_state_expired" | "oauth_idp_refused" | "oauth_missing_code" | "oauth_provider_unavailable" | "oauth_token_exchange_failed" | "oauth_invalid_response" | "oauth_userinfo_unavailable" | "oauth_userinfo_invalid" | "oauth_missing_subject" | "oauth_missing_email" | "oauth_email_not_verified" | "oauth_organization_inactive" | "oauth_email_domain_not_allowed" | "oauth_account_inactive" | "oauth_email_in_other_organization" | "oauth_linked_to_other_subject" | "oauth_user_not_provisioned" | "oauth_user_limit_reached" | "oauth_account_conflict" | "oidc_discovery_failed" | "permission_denied" | "mfa_step_up_required" | "mfa_required_by_organization" | "permission_target_more_privileged" | "user_superadmin_protected" | "user_email_managed_by_identity_provider" | "organization_fields_reserved" | "organization_user_limit_reached" | "organization_team_limit_reached" | "registration_organization_creation_disabled" | "email_delivery_disabled" | "email_not_verified" | "registration_email_domain_refused" | "role_permissions_not_held" | "role_system_read_only" | "route_not_found" | "organization_not_found" | "team_not_found" | "user_not_found" | "role_not_found" | "sso_configuration_not_found" | "sso_domain_not_configured" | "passkey_not_found" | "domain_not_found" | "documentation_disabled" | "route_method_not_allowed" | "request_timeout" | "user_email_taken" | "user_last_admin" | "organization_slug_taken" | "organization_self_delete" | "team_slug_taken" | "role_name_taken" | "role_name_reserved" | "domain_already_claimed" | "domain_verified_elsewhere" | "domain_dns_record_mismatch" | "domain_verification_method_mismatch" | "mfa_already_enabled" | "mfa_not_enabled" | "mfa_enrolment_not_started" | "passkey_registration_not_started" | "passkey_already_registered" | "passkey_limit_reached" | "passkey_none_registered" | "request_body_too_large" | "request_media_type_unsupported" | "request_encoding_unsupported" | "request_charset_unsupported" | "request_invalid" | "request_body_malformed" | "request_body_unreadable" | "request_path_malformed" | "request_control_characters" | "request_query_invalid" | "password_length" | "password_matches_email" | "password_too_common" | "registration_target_ambiguous" | "registration_slug_misplaced" | "mfa_code_ambiguous" | "passkey_registration_invalid" | "organization_limit_below_usage" | "sso_configuration_invalid" | "sso_redirect_uri_not_allowed" | "domain_invalid" | "domain_consumer_provider" | "domain_verification_email_invalid" | "login_throttled" | "rate_limited" | "request_headers_too_large" | "internal_error" | "database_unavailable" | "service_not_ready" | "domain_dns_lookup_failed");
         /** Format: email */
         Email: string;
         /** @description NIST 800-63B: 8 to 128 characters, no composition rules; refused when it is among the 10,000 most common passwords or equal to the email. */
@@ -1508,7 +1588,7 @@ export interface components {
          */
         Timestamp: string;
         TokenPair: {
-            /** @description A JWT to send as `Authorization: Bearer <access_token>`. Its `amr` claim (RFC 8176) lists how the session's login was proved: `pwd` (password), `otp` and `mfa` (with a TOTP code), `hwk` and `mfa` (a passkey bound to one device), `swk` and `mfa` (a synced passkey), `mfa` alone beside `pwd` for a recovery code, `ext` for a SAML login (the identity provider's methods are not ours to tell). Refreshed tokens keep it. */
+            /** @description A JWT to send as `Authorization: Bearer <access_token>`. Its `amr` claim (RFC 8176) lists how the session's login was proved: `pwd` (password), `otp` and `mfa` (with a TOTP code), `hwk` and `mfa` (a passkey bound to one device), `swk` and `mfa` (a synced passkey), `mfa` alone beside `pwd` for a recovery code, `ext` for a SAML, OIDC or OAuth login (the identity provider's methods are not ours to tell). Refreshed tokens keep it. */
             access_token: string;
             /** @description An opaque, single-use token for `POST /auth/refresh`. Keep it secret. */
             refresh_token: string;
@@ -2081,7 +2161,7 @@ export interface components {
         ProviderType: "saml" | "oidc" | "oauth";
         /** Format: uri */
         HttpUrl: string;
-        /** @description Which IdP attribute fills which user field, e.g. `{"email": "mail", "full_name": "displayName"}`. */
+        /** @description Which IdP attribute (SAML) or claim (OIDC, OAuth userinfo) fills which user field: keys `email`, `full_name`, `first_name`, `last_name`, and for OAuth `subject` (the user's stable identifier, default `sub`, else `id`), e.g. `{"email": "mail", "full_name": "displayName"}`. */
         AttributeMapping: {
             [key: string]: string;
         };
@@ -4964,6 +5044,109 @@ export interface operations {
                      *       "detail": "OIDC login rejected: this login was already completed",
                      *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/oidc/callback",
                      *       "code": "oidc_state_reused",
+                     *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startOauthLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description An absolute http(s) URL without a fragment, on the allow-list. Encode it when it has its own query string.
+                 * @example https://app.hopper.example/sso/callback
+                 */
+                redirect_uri: string;
+            };
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization endpoint. */
+            302: {
+                headers: {
+                    /**
+                     * @description The authorization endpoint with `response_type=code`, `client_id`, `redirect_uri`, `scope` (when the configuration has scopes), `state`, `code_challenge` and `code_challenge_method=S256`.
+                     * @example https://github.com/login/oauth/authorize?client_id=Iv1.8a61f9b3a7aba766&redirect_uri=http%3A%2F%2F127.0.0.1%3A8000%2Fapi%2Fv1%2Fenterprise%2Fsso%2F7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f%2Foauth%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=af0ifjsldkj&scope=read%3Auser+user%3Aemail&response_type=code
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    completeOauthLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description The `state` this service sent with the authorization request.
+                 * @example af0ifjsldkj
+                 */
+                state: string;
+                /**
+                 * @description The authorization code (absent when the provider answers with `error`).
+                 * @example SplxlOBeZQQYbYS6WxSbIA
+                 */
+                code?: string;
+                /**
+                 * @description The provider's error code when the login failed or was cancelled at the provider.
+                 * @example access_denied
+                 */
+                error?: string;
+                /** @description The provider's explanation of `error` (not shown back). */
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                sso_config_id: components["parameters"]["SsoConfigId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Tokens"];
+            /** @description Signed in; to the redirect URI with the token pair in the fragment. */
+            302: {
+                headers: {
+                    /**
+                     * @description The redirect URI followed by `#access_token=…&refresh_token=…&token_type=bearer&expires_in=…`.
+                     * @example https://app.hopper.example/sso/callback#access_token=eyJhbGciOi...&refresh_token=Vb8kQ2mX...&token_type=bearer&expires_in=1800
+                     */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The login was refused; `detail` says why (never echoing a code or token). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:fm-auth:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "OAuth login rejected: the userinfo answer carries no usable email address (check attribute_mapping)",
+                     *       "instance": "/api/v1/enterprise/sso/7a9c1e3f-5b7d-4f1a-8c3e-5a7c9e1b3d5f/oauth/callback",
+                     *       "code": "oauth_missing_email",
                      *       "request_id": "3f2b8c1e-9d4a-4e7b-a6c5-1d2e3f4a5b6c"
                      *     }
                      */

@@ -274,6 +274,17 @@ const FLOW: Record<string, FlowStep> = {
     status: 401,
     tests: ["pm.expect(pm.response.json().code).to.eql('oidc_unknown_configuration');"],
   },
+  // Nor an OAuth 2.0 provider: both OAuth steps are refusals too.
+  startOauthLogin: {
+    query: { redirect_uri: '{{redirect_uri}}' },
+    status: 404,
+    tests: ["pm.expect(pm.response.json().code).to.eql('sso_configuration_not_found');"],
+  },
+  completeOauthLogin: {
+    query: { state: 'forged-state', code: 'forged-code' },
+    status: 401,
+    tests: ["pm.expect(pm.response.json().code).to.eql('oauth_unknown_configuration');"],
+  },
   discoverSso: {
     query: { email: 'someone@{{sso_domain}}' },
     tests: ["pm.expect(pm.response.json().sso_config_id).to.eql(pm.collectionVariables.get('sso_config_id'));"],

@@ -28,6 +28,7 @@ import { keyHandlers } from './modules/keys/routes.js';
 import { organizationHandlers } from './modules/organizations/routes.js';
 import { roleHandlers } from './modules/roles/routes.js';
 import { ssoHandlers } from './modules/sso/routes.js';
+import { oauthHandlers } from './modules/sso/oauth-routes.js';
 import { oidcHandlers } from './modules/sso/oidc-routes.js';
 import { samlHandlers } from './modules/sso/saml-routes.js';
 import { teamHandlers } from './modules/teams/routes.js';
@@ -90,6 +91,7 @@ export function createApp(container: Container): Express {
     ...ssoHandlers(container),
     ...samlHandlers(container),
     ...oidcHandlers(container),
+    ...oauthHandlers(container),
     ...documentationHandlers(container),
   };
 

@@ -35,6 +35,7 @@ import { HealthService, type Lifecycle } from './modules/health/service.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { RolesService } from './modules/roles/service.js';
 import { SsoDiscoveryService } from './modules/sso/discovery.js';
+import { OAuthLoginService } from './modules/sso/oauth-login.js';
 import { OidcLoginService } from './modules/sso/oidc-login.js';
 import { SamlLoginService } from './modules/sso/saml-login.js';
 import { SsoSignIn } from './modules/sso/sso-sign-in.js';
@@ -68,7 +69,7 @@ export interface Container {
   recordThrottling(limiter: string, meta: RequestMeta, actorUserId?: string): Promise<void>;
   /** Outgoing mail; `close` waits for mail still on its way. */
   mailer: Mailer;
-  /** Background pruning of dead sessions, spent SAML and OIDC rows, mailed links' tokens and (when configured) old audit rows. */
+  /** Background pruning of dead sessions, spent SAML, OIDC and OAuth rows, mailed links' tokens and (when configured) old audit rows. */
   retention: Retention;
   /** Stops the background work, then closes the database and Redis connections. */
   close(): Promise<void>;
@@ -87,6 +88,7 @@ export interface Container {
     sso: SsoConfigurationsService;
     samlLogin: SamlLoginService;
     oidcLogin: OidcLoginService;
+    oauthLogin: OAuthLoginService;
     ssoDiscovery: SsoDiscoveryService;
   };
 }
@@ -213,8 +215,9 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         audit,
         allowHttp: config.environment !== 'production',
       }),
-      samlLogin: new SamlLoginService({ db, signIn: ssoSignIn, audit, metrics, logger, config }),
-      oidcLogin: new OidcLoginService({ db, signIn: ssoSignIn, secrets, audit, metrics, logger, config }),
+      samlLogin: new SamlLoginService({ db, signIn: ssoSignIn, metrics, logger, config }),
+      oidcLogin: new OidcLoginService({ db, signIn: ssoSignIn, secrets, metrics, logger, config }),
+      oauthLogin: new OAuthLoginService({ db, signIn: ssoSignIn, secrets, metrics, logger, config }),
       ssoDiscovery: new SsoDiscoveryService(db, config),
       users: new UsersService({ db, access, organizations, teams, roles, sessions, principals, passwords, audit, accountMail }),
     },

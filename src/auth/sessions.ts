@@ -29,7 +29,7 @@ export type RevokeReason =
 
 /**
  * RFC 8176 values: `pwd` a password, `otp` a one-time code (TOTP), `mfa` more than one factor;
- * `ext` (not registered there) a login an external identity provider vouched for (SAML), whose
+ * `ext` (not registered there) a login an external identity provider vouched for (SAML, OIDC, OAuth), whose
  * own methods we are not told.
  */
 export type AuthenticationMethod = 'pwd' | 'otp' | 'hwk' | 'swk' | 'mfa' | 'ext';
@@ -131,7 +131,7 @@ export class Sessions {
   }
 
   /** `amr`: how the login was proved (RFC 8176), kept on the session so that refreshed tokens say it too. */
-  async start(db: Queryable, user: SessionUser, authMethod: 'password' | 'saml' | 'oidc', amr: AuthenticationMethod[], meta: RequestMeta): Promise<TokenPair> {
+  async start(db: Queryable, user: SessionUser, authMethod: 'password' | 'saml' | 'oidc' | 'oauth', amr: AuthenticationMethod[], meta: RequestMeta): Promise<TokenPair> {
     const expiresAt = this.refreshExpiry();
     const [session] = await db
       .insert(sessions)

@@ -223,8 +223,9 @@ export const samlAssertions = pgTable(
   (t) => [primaryKey({ columns: [t.ssoConfigurationId, t.assertionId] }), index('saml_assertions_expires_idx').on(t.expiresAt)],
 );
 
-// The OpenID Connect logins this service started, found by the SHA-256 of their `state`: the
-// callback is accepted once, while fresh, and gets back the nonce and PKCE verifier it needs.
+// The OpenID Connect and plain OAuth 2.0 logins this service started, found by the SHA-256 of their
+// `state`: the callback is accepted once, while fresh, and gets back the PKCE verifier (and, for
+// OpenID Connect, the nonce) it needs. Which protocol a row is for is its configuration's type.
 export const oidcLogins = pgTable(
   'oidc_logins',
   {
@@ -232,7 +233,8 @@ export const oidcLogins = pgTable(
     ssoConfigurationId: uuid('sso_configuration_id')
       .notNull()
       .references(() => ssoConfigurations.id, { onDelete: 'cascade' }),
-    nonce: text('nonce').notNull(),
+    // Null for plain OAuth 2.0 logins (no ID token, so nothing to bind a nonce to).
+    nonce: text('nonce'),
     codeVerifier: text('code_verifier').notNull(),
     redirectUri: text('redirect_uri').notNull(),
     createdAt: createdAt(),

@@ -28,6 +28,7 @@ export class Metrics {
   readonly refreshReuseDetected: Counter;
   readonly samlResponses: Counter<'result' | 'reason'>;
   readonly oidcResponses: Counter<'result' | 'reason'>;
+  readonly oauthResponses: Counter<'result' | 'reason'>;
   readonly rateLimited: Counter<'limiter'>;
   readonly retentionDeleted: Counter<'table'>;
   readonly mails: Counter<'kind' | 'result'>;
@@ -93,6 +94,12 @@ export class Metrics {
       labelNames: ['result', 'reason'],
       registers,
     });
+    this.oauthResponses = new Counter({
+      name: 'oauth_responses_total',
+      help: 'Plain OAuth 2.0 callbacks received, by result and, for refusals, reason',
+      labelNames: ['result', 'reason'],
+      registers,
+    });
     this.rateLimited = new Counter({
       name: 'rate_limited_total',
       help: 'Requests refused with 429 by a rate limit or login throttle, by limiter',
@@ -138,6 +145,7 @@ export class Metrics {
     for (const result of ['success', 'failure']) this.loginAttempts.inc({ result }, 0);
     this.samlResponses.inc({ result: 'success' }, 0);
     this.oidcResponses.inc({ result: 'success' }, 0);
+    this.oauthResponses.inc({ result: 'success' }, 0);
     for (const type of ['access', 'refresh']) this.tokensIssued.inc({ type }, 0);
     for (const result of ['hit', 'miss', 'bypass']) this.sessionCacheLookups.inc({ result }, 0);
 

@@ -221,4 +221,20 @@ describe('GET /sso/{id}/oidc/callback: refusals', () => {
     forgedCode.searchParams.set('code', 'not-a-code-the-provider-issued');
     expectProblem(await callBack(server, forgedCode), 401, 'oidc_token_exchange_failed');
   });
+
+  it('refuses the provider’s own error answer (an error_description with `+` for spaces) and a wrong client secret (a Basic challenge)', async () => {
+    org.idp.account = newAccount('prompt');
+    const refused = await answeredLogin((url) => url.searchParams.set('prompt', 'none'));
+    expect(refused.searchParams.get('error')).toBe('login_required');
+    expectProblem(await callBack(server, refused), 401, 'oidc_idp_refused');
+
+    const sso = (secret: string) => server.request('PUT', `${API}/sso/${org.configId}`, { token: org.adminTokens.access_token, body: { oauth_client_secret: secret } });
+    expect((await sso('not-the-secret')).status).toBe(200);
+    try {
+      org.idp.account = newAccount('secret');
+      expectProblem(await callBack(server, await answeredLogin()), 401, 'oidc_token_exchange_failed');
+    } finally {
+      expect((await sso(org.client.client_secret)).status).toBe(200);
+    }
+  });
 });

@@ -56,7 +56,14 @@ const admin$ = (method: string, path: string, body?: unknown) => server.request(
 const freshTeam = async () => (await admin$('POST', '/teams', { organization_id: admin.organizationId, name: 'M', slug: `m-${randomUUID().slice(0, 8)}` })).body.id as string;
 const freshUser = async () =>
   (await admin$('POST', '/users', { organization_id: admin.organizationId, email: uniqueEmail('m'), full_name: 'M', role_ids: [SYSTEM_ROLES.viewer] })).body.id as string;
-const OAUTH = { provider_type: 'oauth', provider_name: 'Matrix', oauth_client_id: 'c', oauth_authorization_url: 'https://idp.example/a', oauth_token_url: 'https://idp.example/t' };
+const OAUTH = {
+  provider_type: 'oauth',
+  provider_name: 'Matrix',
+  oauth_client_id: 'c',
+  oauth_authorization_url: 'https://idp.example/a',
+  oauth_token_url: 'https://idp.example/t',
+  oauth_userinfo_url: 'https://idp.example/u',
+};
 const freshSso = async () => (await admin$('POST', '/sso', { organization_id: admin.organizationId, ...OAUTH })).body.id as string;
 /** A pending DNS claim of the Admin's organization whose TXT record is published: verifying it succeeds. */
 const freshDomain = async () => {

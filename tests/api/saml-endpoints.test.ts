@@ -52,6 +52,7 @@ describe('GET /sso/{id}/saml/metadata', () => {
         oauth_client_id: 'c',
         oauth_authorization_url: 'https://o.example/a',
         oauth_token_url: 'https://o.example/t',
+        oauth_userinfo_url: 'https://o.example/u',
       },
     });
     for (const id of [randomUUID(), disabled, oauth.body.id]) {

@@ -148,6 +148,7 @@ describe('GET|PUT|DELETE /sso/{sso_config_id}', () => {
         oauth_client_id: 'id',
         oauth_authorization_url: 'https://github.example/login/oauth/authorize',
         oauth_token_url: 'https://github.example/login/oauth/access_token',
+        oauth_userinfo_url: 'https://api.github.example/user',
       })
     ).body;
     expect(config.has_client_secret).toBe(false);

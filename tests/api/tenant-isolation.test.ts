@@ -31,6 +31,7 @@ async function tenant(): Promise<Tenant> {
     oauth_client_secret: 'victim-secret',
     oauth_authorization_url: 'https://idp.example/a',
     oauth_token_url: 'https://idp.example/t',
+    oauth_userinfo_url: 'https://idp.example/u',
   });
   const user = await call('/users', { organization_id: account.organizationId, email: uniqueEmail('victim'), full_name: 'V', password: STRONG_PASSWORD, team_id: team.body.id });
   return { account, tokens, teamId: team.body.id, userId: user.body.id, roleId: role.body.id, ssoConfigId: sso.body.id };
@@ -87,6 +88,7 @@ const CASES: [string, (ids: Ids) => { method: string; path: string; body?: unkno
         oauth_client_id: 'c',
         oauth_authorization_url: 'https://e.example/a',
         oauth_token_url: 'https://e.example/t',
+        oauth_userinfo_url: 'https://e.example/u',
       },
     }),
   ],

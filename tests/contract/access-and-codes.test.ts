@@ -50,8 +50,8 @@ describe('ProblemCode', () => {
   it('lists only codes the service can answer with', () => {
     const codes = (rawSpec().components as { schemas: { ProblemCode: { oneOf: { const: string }[] } } }).schemas.ProblemCode.oneOf.map((entry) => entry.const);
     const source = sourceText();
-    // SAML and OIDC refusals are thrown by reason (`new SamlRejection('expired', …)`) and answered as saml_<reason> / oidc_<reason>.
-    const unused = codes.filter((code) => !source.includes(`'${code}'`) && !source.includes(`'${code.replace(/^(saml|oidc)_/, '')}'`));
+    // SAML, OIDC and OAuth refusals are thrown by reason (`new SamlRejection('expired', …)`) and answered as saml_<reason> / oidc_<reason> / oauth_<reason>.
+    const unused = codes.filter((code) => !source.includes(`'${code}'`) && !source.includes(`'${code.replace(/^(saml|oidc|oauth)_/, '')}'`));
     expect(unused).toEqual([]);
   });
 });

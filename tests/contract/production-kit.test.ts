@@ -19,7 +19,10 @@ function run(command: string, args: string[]) {
 
 /** The variables loadConfig reads (each also as NAME_FILE). */
 function configVariables(): Set<string> {
-  const names = [...read('src/config/index.ts').matchAll(/read\('([A-Z_]+)'\)/g)].map((match) => match[1] as string);
+  const sources = readdirSync(join(ROOT, 'src/config'))
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => read(`src/config/${file}`));
+  const names = sources.flatMap((source) => [...source.matchAll(/read\('([A-Z_]+)'\)/g)].map((match) => match[1] as string));
   return new Set(names.flatMap((name) => [name, `${name}_FILE`]));
 }
 

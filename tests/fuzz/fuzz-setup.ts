@@ -53,6 +53,18 @@ function objectMaker(server: TestServer, organizationId: string, token: string) 
         is_enabled: false,
         oidc_discovery_url: 'http://127.0.0.1:9/.well-known/openid-configuration',
       }),
+    // Enabled: starting its login asks no provider (a 302 to an address nobody listens on), and a
+    // callback reaches the token endpoint only with a state the service issued, which the fuzzer never has.
+    oauth: () =>
+      created(server, token, '/sso', {
+        organization_id: organizationId,
+        provider_type: 'oauth',
+        provider_name: 'Fuzz OAuth',
+        oauth_client_id: 'fuzz-client',
+        oauth_authorization_url: 'http://127.0.0.1:9/authorize',
+        oauth_token_url: 'http://127.0.0.1:9/token',
+        oauth_userinfo_url: 'http://127.0.0.1:9/userinfo',
+      }),
   };
 }
 
@@ -83,7 +95,7 @@ async function ownObjects(server: TestServer, admin: Account, adminTokens: Token
     Promise.all([own.team(), own.team()]),
     Promise.all([own.user(), own.user()]),
     Promise.all([own.role(), own.role()]),
-    Promise.all([saml({}), own.oidc()]),
+    Promise.all([saml({}), own.oidc(), own.oauth()]),
     own.user(loginTarget),
     own.user(passwordOwner),
   ]);

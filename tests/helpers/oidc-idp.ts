@@ -10,6 +10,18 @@ export interface OidcAccount {
   name?: string;
   given_name?: string;
   family_name?: string;
+  /** Claims as a non-OpenID provider names them (scope `directory`), for `attribute_mapping` tests. */
+  user_id?: number;
+  mail?: string;
+  display_name?: string;
+}
+
+/** The provider's endpoints (oidc-provider's default routes), for a plain OAuth 2.0 configuration that names them itself. */
+export interface OAuthEndpoints {
+  authorization: string;
+  token: string;
+  userinfo: string;
+  jwks: string;
 }
 
 export interface OidcClient {
@@ -31,6 +43,7 @@ export async function rsaKey(): Promise<{ privateKey: SigningKey; jwk: JWK }> {
  * port. Whoever reaches its login page is signed in as `account` at once (no form), and the
  * grant covers every scope asked for, so no consent page either. `tamperIdToken` lets a test
  * replace the ID token of the next token responses with one it makes, e.g. with `sign`.
+ * It is the plain OAuth 2.0 authorization server of the OAuth tests too (`endpoints`, no discovery).
  */
 export class TestOpenIdProvider {
   account: OidcAccount = { sub: 'nobody' };
@@ -65,7 +78,7 @@ export class TestOpenIdProvider {
       clients: clients.map((client) => ({ ...client, grant_types: ['authorization_code'], response_types: ['code'] })),
       jwks: { keys: [jwk] },
       cookies: { keys: ['test-only-cookie-key'] },
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'], directory: ['user_id', 'mail', 'display_name'] },
       conformIdTokenClaims: !claimsInIdToken,
       features: { devInteractions: { enabled: false } },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -88,6 +101,15 @@ export class TestOpenIdProvider {
       }
     });
     this.provider = provider;
+  }
+
+  /**
+   * Its authorization, token, userinfo and JWKS endpoints. Its userinfo endpoint answers only
+   * access tokens granted `openid`, so OAuth configurations of it ask for that scope too (and the
+   * ID token that comes with it is the service's to ignore).
+   */
+  get endpoints(): OAuthEndpoints {
+    return { authorization: `${this.issuer}/auth`, token: `${this.issuer}/token`, userinfo: `${this.issuer}/me`, jwks: `${this.issuer}/jwks` };
   }
 
   /** An ID token signed as this provider signs (its key and kid), or with `key` instead. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowsPlainHttp, safeOAuthError } from '../../src/modules/sso/oidc.js';
+import { allowsPlainHttp, safeOAuthError } from '../../src/modules/sso/oauth.js';
 
 describe('allowsPlainHttp: when openid-client may talk http to a provider', () => {
   it('allows a loopback provider outside production', () => {

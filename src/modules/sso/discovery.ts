@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Config } from '../../config/index.js';
 import { emailAsciiDomain, emailDomain } from '../../core/email-domain.js';
 import { AppError } from '../../core/errors.js';
@@ -7,7 +7,7 @@ import { verifiedDomainOwner } from '../../db/queries/organization-domains.js';
 import { organizations, type SsoConfigurationRow as SsoRow, ssoConfigurations } from '../../db/schema.js';
 
 /** The configuration types that have a browser login, by the path segment of their login URL. */
-const LOGIN_PROTOCOLS = ['saml', 'oidc'] as const;
+const LOGIN_PROTOCOLS = ['saml', 'oidc', 'oauth'] as const;
 
 export interface SsoDiscovery {
   config: SsoRow;
@@ -21,7 +21,7 @@ export class SsoDiscoveryService {
   ) {}
 
   /**
-   * Home-realm discovery: the oldest enabled SAML or OIDC configuration of the organization that
+   * Home-realm discovery: the oldest enabled SAML, OIDC or OAuth configuration of the organization that
    * verified the address's domain; failing that, of the one organization listing the domain in
    * `allowed_email_domains`.
    */
@@ -46,6 +46,8 @@ export class SsoDiscoveryService {
         and(
           inArray(ssoConfigurations.providerType, [...LOGIN_PROTOCOLS]),
           eq(ssoConfigurations.isEnabled, true),
+          // An OAuth configuration without a userinfo URL (older rows) cannot sign anyone in.
+          or(ne(ssoConfigurations.providerType, 'oauth'), isNotNull(ssoConfigurations.oauthUserinfoUrl)),
           eq(organizations.isActive, true),
           isNull(organizations.deletedAt),
           scope,

@@ -33,3 +33,15 @@ export function mappedIdentity(
   const fullName = (field('full_name') ?? (joined || email.slice(0, email.indexOf('@')))).slice(0, 200);
   return { email, fullName };
 }
+
+/** The standard claims (OpenID Connect Core 5.1), tried when `attribute_mapping` does not name one. */
+const STANDARD_CLAIMS: Record<MappedField, string[]> = { email: ['email'], full_name: ['name'], first_name: ['given_name'], last_name: ['family_name'] };
+
+/** The identity in a claim set (an ID token's, a userinfo answer's), through `attribute_mapping` or the standard claims. */
+export function claimsIdentity(mapping: Record<string, string>, claims: Record<string, unknown>): MappedIdentity | null {
+  const valueOf = (name: string) => {
+    const value = claims[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return mappedIdentity(mapping, STANDARD_CLAIMS, valueOf);
+}

@@ -1,28 +1,24 @@
-import { createHash } from 'node:crypto';
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { SecretBox } from '../../auth/secret-box.js';
 import type { TokenPair } from '../../auth/sessions.js';
 import type { Config } from '../../config/index.js';
-import type { AuditLog } from '../../core/audit-log.js';
 import { AppError } from '../../core/errors.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import type { Database } from '../../db/client.js';
-import { oidcLogins, type OidcLoginRow, type SsoConfigurationRow as SsoRow, ssoConfigurations } from '../../db/schema.js';
+import { type SsoConfigurationRow as SsoRow, ssoConfigurations } from '../../db/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { type MappedField, mappedIdentity } from './mapped-identity.js';
-import { allowsPlainHttp, type Claims, OidcProvider, OidcRejection, safeOAuthError } from './oidc.js';
-import { isAllowedRedirect } from './redirect-allowlist.js';
+import { LoginStateRejection, LoginStates } from './login-states.js';
+import { claimsIdentity } from './mapped-identity.js';
+import { allowsPlainHttp, safeOAuthError } from './oauth.js';
+import { OidcProvider, OidcRejection } from './oidc.js';
+import { assertAllowedRedirect } from './redirect-allowlist.js';
 import { SignInRejection, type SsoSignIn } from './sso-sign-in.js';
 
-/** How long a login may be completed: a user signing in at the provider takes minutes, not hours. */
-const LOGIN_TTL_MS = 10 * 60 * 1000;
 /** How long a provider's discovery document (and with it its keys) is reused. */
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
 const NOT_FOUND = 'No enabled OIDC configuration has this id';
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
-/** The standard claims (OpenID Connect Core 5.1), tried when `attribute_mapping` does not name one. */
-const DEFAULT_CLAIMS: Record<MappedField, string[]> = { email: ['email'], full_name: ['name'], first_name: ['given_name'], last_name: ['family_name'] };
 
 export interface OidcCallback {
   state: string;
@@ -40,45 +36,31 @@ export interface OidcLoginDependencies {
   db: Database;
   signIn: SsoSignIn;
   secrets: SecretBox;
-  audit: AuditLog;
   metrics: Metrics;
   logger: Logger;
   config: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml' | 'environment'>;
 }
 
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
-
 /** The OpenID Connect login flow: the authorization request and the callback. */
 export class OidcLoginService {
   private readonly providers = new Map<string, { provider: Promise<OidcProvider>; expiresAt: number }>();
+  private readonly logins: LoginStates;
 
-  constructor(private readonly dependencies: OidcLoginDependencies) {}
+  constructor(private readonly dependencies: OidcLoginDependencies) {
+    this.logins = new LoginStates(dependencies.db);
+  }
 
   /** The provider URL to send the browser to; remembers the login so its answer is accepted once. */
   async startLogin(configId: string, redirectUri: string): Promise<string> {
     const config = await this.findOidcConfig(configId);
     if (!config?.isEnabled) throw AppError.notFound('sso_configuration_not_found', NOT_FOUND);
-    if (!isAllowedRedirect(redirectUri, this.dependencies.config.saml.redirectAllowlist)) {
-      throw AppError.validation('sso_redirect_uri_not_allowed', 'redirect_uri is not on this service’s allow-list (SSO_REDIRECT_ALLOWLIST)', [
-        { path: '/query/redirect_uri', message: 'must be an allowed http(s) URL without a fragment' },
-      ]);
-    }
+    assertAllowedRedirect(redirectUri, this.dependencies.config.saml.redirectAllowlist);
     const provider = await this.providerFor(config).catch((err: unknown) => {
       this.dependencies.logger.warn('oidc provider setup failed', { sso_configuration_id: config.id, error: err });
       throw AppError.unavailable('oidc_discovery_failed', 'The identity provider’s OpenID Connect discovery document could not be read; try again later');
     });
     const request = await provider.authorizationRequest(this.callbackUrl(config.id), config.oauthScopes ?? DEFAULT_SCOPES);
-    const now = Date.now();
-    const { db } = this.dependencies;
-    await db.delete(oidcLogins).where(lt(oidcLogins.expiresAt, new Date(now)));
-    await db.insert(oidcLogins).values({
-      stateHash: hashState(request.state),
-      ssoConfigurationId: config.id,
-      nonce: request.nonce,
-      codeVerifier: request.codeVerifier,
-      redirectUri,
-      expiresAt: new Date(now + LOGIN_TTL_MS),
-    });
+    await this.logins.remember(config.id, { ...request, redirectUri });
     return request.url;
   }
 
@@ -89,7 +71,12 @@ export class OidcLoginService {
       config = await this.findOidcConfig(configId);
       if (!config) throw new OidcRejection('unknown_configuration', 'no OIDC configuration has this id');
       if (!config.isEnabled) throw new OidcRejection('configuration_disabled', 'this SSO configuration is disabled');
-      const login = await this.spend(config, callback.state);
+      const login = await this.logins.spend(config.id, callback.state).catch((err: unknown) => {
+        throw err instanceof LoginStateRejection ? new OidcRejection(err.reason, err.detail) : err;
+      });
+      // A plain OAuth 2.0 login's row (no nonce) never answers an OIDC configuration's callback.
+      const nonce = login.nonce;
+      if (nonce === null) throw new OidcRejection('unknown_state', 'it does not answer a login this service started (state)');
       if (callback.error !== undefined) throw new OidcRejection('idp_refused', `the provider refused the login (${safeOAuthError(callback.error)})`);
       if (!callback.code) throw new OidcRejection('missing_code', 'the callback carries no authorization code');
       const provider = await this.providerFor(config).catch(() => {
@@ -97,11 +84,11 @@ export class OidcLoginService {
       });
       const claims = await provider.redeem(
         this.callbackUrlOf(config.id, callback),
-        { state: callback.state, nonce: login.nonce, codeVerifier: login.codeVerifier },
-        (idToken) => this.identityIn(config as SsoRow, idToken) === null,
+        { state: callback.state, nonce, codeVerifier: login.codeVerifier },
+        (idToken) => claimsIdentity((config as SsoRow).attributeMapping, idToken) === null,
       );
       if (claims.email_verified === false) throw new OidcRejection('email_not_verified', 'the provider says the email address is not verified');
-      const identity = this.identityIn(config, claims);
+      const identity = claimsIdentity(config.attributeMapping, claims);
       if (!identity) throw new OidcRejection('missing_email', 'the claims carry no usable email address (check attribute_mapping)');
       const tokens = await this.dependencies.signIn.signIn(config, { provider: claims.iss, subject: claims.sub, ...identity }, 'oidc', meta).catch((err: unknown) => {
         throw err instanceof SignInRejection ? new OidcRejection(err.reason, err.detail) : err;
@@ -113,14 +100,6 @@ export class OidcLoginService {
       await this.recordRejection(configId, config, err, meta);
       throw AppError.unauthorized(`oidc_${err.reason}` as const, `OIDC login rejected: ${err.detail}`);
     }
-  }
-
-  private identityIn(config: SsoRow, claims: Claims) {
-    const valueOf = (name: string) => {
-      const value = claims[name];
-      return typeof value === 'string' ? value : undefined;
-    };
-    return mappedIdentity(config.attributeMapping, DEFAULT_CLAIMS, valueOf);
   }
 
   private callbackUrl(configId: string): string {
@@ -168,32 +147,9 @@ export class OidcLoginService {
     return config;
   }
 
-  /** Uses up the login the callback answers, committed before the provider is asked: a refused answer cannot be tried again. */
-  private spend(config: SsoRow, state: string): Promise<OidcLoginRow> {
-    return this.dependencies.db.transaction(async (tx) => {
-      const [login] = await tx
-        .select()
-        .from(oidcLogins)
-        .where(eq(oidcLogins.stateHash, hashState(state)))
-        .for('update');
-      if (login?.ssoConfigurationId !== config.id) throw new OidcRejection('unknown_state', 'it does not answer a login this service started (state)');
-      if (login.consumedAt) throw new OidcRejection('state_reused', 'this login was already completed');
-      if (login.expiresAt.getTime() <= Date.now()) throw new OidcRejection('state_expired', 'the login has expired; sign in again');
-      await tx.update(oidcLogins).set({ consumedAt: new Date() }).where(eq(oidcLogins.stateHash, login.stateHash));
-      return login;
-    });
-  }
-
   private async recordRejection(configId: string, config: SsoRow | undefined, rejection: OidcRejection, meta: RequestMeta): Promise<void> {
     this.dependencies.metrics.oidcResponses.inc({ result: 'failure', reason: rejection.reason });
     this.dependencies.logger.warn('oidc login rejected', { reason: rejection.reason, sso_configuration_id: configId });
-    await this.dependencies.audit.record(this.dependencies.db, meta, {
-      eventType: 'auth.sso_login',
-      status: 'failure',
-      organizationId: config?.organizationId ?? null,
-      resourceType: 'sso_configuration',
-      resourceId: configId,
-      context: { method: 'oidc', reason: rejection.reason },
-    });
+    await this.dependencies.signIn.recordRejection('oidc', configId, config?.organizationId ?? null, rejection.reason, meta);
   }
 }

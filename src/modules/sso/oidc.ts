@@ -1,8 +1,10 @@
 import * as client from 'openid-client';
 import type { ProblemCode } from '../../core/errors.js';
+import { clientAuthentication, safeOAuthError, TIMEOUT_SECONDS, tokenEndpointRefusal } from './oauth.js';
 
 /**
- * The one module that knows openid-client. It finds the provider by discovery, builds the
+ * OpenID Connect through openid-client (with oauth.ts, the only modules that know it; the shared
+ * OAuth 2.0 helpers are there). It finds the provider by discovery, builds the
  * authorization request (PKCE S256, state, nonce) and redeems the code, verifying the ID token:
  * the signature through the provider's JWKS (only with enableNonRepudiationChecks), `iss`, `aud`,
  * `exp` and `nonce`; openid-client checks `azp` only when there are several audiences and `iat`
@@ -11,8 +13,6 @@ import type { ProblemCode } from '../../core/errors.js';
 
 /** How far ahead of our clock a provider's `iat` may be. */
 const CLOCK_SKEW_SECONDS = 60;
-/** Seconds to wait for the provider's discovery, token, JWKS and userinfo endpoints. */
-const TIMEOUT_SECONDS = 10;
 
 /** The spec's `oidc_<reason>` problem codes of the callback, without the prefix. */
 export type OidcRejectionReason = ProblemCode extends infer Code ? (Code extends `oidc_${infer Reason}` ? Exclude<Reason, 'discovery_failed'> : never) : never;
@@ -124,24 +124,6 @@ export class OidcProvider {
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
-
-/**
- * openid-client talks https only. Outside production a provider on this machine (a developer's
- * or the tests' IdP) may be plain http; nothing else ever is.
- */
-export function allowsPlainHttp(discoveryUrl: string, environment: string): boolean {
-  const { protocol, hostname } = new URL(discoveryUrl);
-  return environment !== 'production' && protocol === 'http:' && (LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname));
-}
-
-/** client_secret_basic unless the provider says it only takes client_secret_post; none without a secret (PKCE alone). */
-function clientAuthentication(metadata: client.ServerMetadata, secret: string | null): client.ClientAuth {
-  if (secret === null) return client.None();
-  const supported = metadata.token_endpoint_auth_methods_supported;
-  return supported && !supported.includes('client_secret_basic') && supported.includes('client_secret_post') ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
-}
-
 const CLAIM_REASONS: Record<string, OidcRejectionReason> = { iss: 'wrong_issuer', aud: 'wrong_audience', azp: 'wrong_authorized_party', nonce: 'wrong_nonce' };
 const CLAIM_DETAILS: Record<string, string> = {
   iss: 'the ID token was issued by another provider (iss)',
@@ -149,16 +131,10 @@ const CLAIM_DETAILS: Record<string, string> = {
   azp: 'the ID token was issued to another client (azp)',
   nonce: 'the ID token does not answer this login (nonce)',
 };
-/** OAuth error codes are ASCII words; anything else from the provider is not repeated. */
-const OAUTH_ERROR = /^[\w.-]{1,64}$/;
-
-export const safeOAuthError = (error: string): string => (OAUTH_ERROR.test(error) ? error : 'error');
-
 /** The refusal an openid-client error stands for, without repeating tokens or codes. */
 function rejectionFor(err: unknown): OidcRejection {
-  if (err instanceof client.ResponseBodyError) {
-    return new OidcRejection('token_exchange_failed', `the token endpoint refused the code (${safeOAuthError(err.error)})`);
-  }
+  const refusal = tokenEndpointRefusal(err);
+  if (refusal !== undefined) return new OidcRejection('token_exchange_failed', `the token endpoint refused the code (${refusal})`);
   if (err instanceof client.AuthorizationResponseError) {
     return new OidcRejection('idp_refused', `the provider refused the login (${safeOAuthError(err.error)})`);
   }

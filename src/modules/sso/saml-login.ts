@@ -6,11 +6,10 @@ import { samlAssertions, samlRequests, type SsoConfigurationRow as SsoRow, ssoCo
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { isAllowedRedirect } from './redirect-allowlist.js';
+import { assertAllowedRedirect, isAllowedRedirect } from './redirect-allowlist.js';
 import { SamlRejection, SamlServiceProvider, type VerifiedAssertion } from './saml.js';
 import { identityOf } from './saml-identity.js';
 import { SignInRejection, type SsoSignIn } from './sso-sign-in.js';
-import type { AuditLog } from '../../core/audit-log.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 
 /** How long an AuthnRequest may be answered: a user signing in at the IdP takes minutes, not hours. */
@@ -26,7 +25,6 @@ export interface SamlLogin {
 export interface SamlLoginDependencies {
   db: Database;
   signIn: SsoSignIn;
-  audit: AuditLog;
   metrics: Metrics;
   logger: Logger;
   config: Pick<Config, 'publicUrl' | 'apiPrefix' | 'saml'>;
@@ -36,7 +34,6 @@ export interface SamlLoginDependencies {
 export class SamlLoginService {
   private readonly db: Database;
   private readonly signIn: SsoSignIn;
-  private readonly audit: AuditLog;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly options: SamlLoginDependencies['config'];
@@ -44,7 +41,6 @@ export class SamlLoginService {
   constructor(dependencies: SamlLoginDependencies) {
     this.db = dependencies.db;
     this.signIn = dependencies.signIn;
-    this.audit = dependencies.audit;
     this.metrics = dependencies.metrics;
     this.logger = dependencies.logger;
     this.options = dependencies.config;
@@ -57,11 +53,7 @@ export class SamlLoginService {
   /** The IdP URL to send the browser to; remembers the request so its answer is accepted once. */
   async startLogin(configId: string, redirectUri: string): Promise<string> {
     const config = await this.enabledConfig(configId);
-    if (!isAllowedRedirect(redirectUri, this.options.saml.redirectAllowlist)) {
-      throw AppError.validation('sso_redirect_uri_not_allowed', 'redirect_uri is not on this service’s allow-list (SSO_REDIRECT_ALLOWLIST)', [
-        { path: '/query/redirect_uri', message: 'must be an allowed http(s) URL without a fragment' },
-      ]);
-    }
+    assertAllowedRedirect(redirectUri, this.options.saml.redirectAllowlist);
     const { url, requestId } = await this.providerFor(config).loginRequest();
     const now = Date.now();
     await this.db.delete(samlRequests).where(lt(samlRequests.expiresAt, new Date(now)));
@@ -165,13 +157,6 @@ export class SamlLoginService {
   private async recordRejection(configId: string, config: SsoRow | undefined, rejection: SamlRejection, meta: RequestMeta): Promise<void> {
     this.metrics.samlResponses.inc({ result: 'failure', reason: rejection.reason });
     this.logger.warn('saml response rejected', { reason: rejection.reason, sso_configuration_id: configId });
-    await this.audit.record(this.db, meta, {
-      eventType: 'auth.sso_login',
-      status: 'failure',
-      organizationId: config?.organizationId ?? null,
-      resourceType: 'sso_configuration',
-      resourceId: configId,
-      context: { method: 'saml', reason: rejection.reason },
-    });
+    await this.signIn.recordRejection('saml', configId, config?.organizationId ?? null, rejection.reason, meta);
   }
 }

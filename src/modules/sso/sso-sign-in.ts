@@ -12,7 +12,7 @@ import { type OrganizationRow, organizations, type SsoConfigurationRow as SsoRow
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 
 /** The single sign-on protocols that end in the same sign-in. */
-export type SsoProtocol = 'saml' | 'oidc';
+export type SsoProtocol = 'saml' | 'oidc' | 'oauth';
 
 /** Why a verified identity may not sign in; each protocol prefixes it into its problem code. */
 export type SignInRejectionReason =
@@ -40,11 +40,11 @@ export class SignInRejection extends Error {
 /** Who the identity provider vouches for, after its protocol's checks. */
 export interface VerifiedIdentity {
   /**
-   * The provider's own identifier (SAML entity id, OIDC issuer), not the configuration id:
-   * identities survive re-creating the configuration.
+   * The provider's own identifier (SAML entity id, OIDC issuer, the OAuth 2.0 userinfo URL), not
+   * the configuration id: identities survive re-creating the configuration.
    */
   provider: string;
-  /** The user's stable identifier at the provider (NameID, `sub`). */
+  /** The user's stable identifier at the provider (NameID, `sub`, the userinfo's `sub` or `id`). */
   subject: string;
   email: string;
   fullName: string;
@@ -152,6 +152,21 @@ export class SsoSignIn {
       context: { via: protocol, sso_configuration_id: config.id, role_id: roleId },
     });
     return { user, provisioned: true };
+  }
+
+  /**
+   * The audit row of a refused login, whatever refused it (the protocol's checks or these rules);
+   * `organizationId` is null when the configuration id names none.
+   */
+  async recordRejection(protocol: SsoProtocol, configId: string, organizationId: string | null, reason: string, meta: RequestMeta): Promise<void> {
+    await this.dependencies.audit.record(this.dependencies.db, meta, {
+      eventType: 'auth.sso_login',
+      status: 'failure',
+      organizationId,
+      resourceType: 'sso_configuration',
+      resourceId: configId,
+      context: { method: protocol, reason },
+    });
   }
 
   /**

@@ -55,6 +55,8 @@ const REQUIRED: Record<string, [keyof SsoSettings, string][]> = {
     ['oauthClientId', 'oauth_client_id'],
     ['oauthAuthorizationUrl', 'oauth_authorization_url'],
     ['oauthTokenUrl', 'oauth_token_url'],
+    // The claims come from there: there is no ID token.
+    ['oauthUserinfoUrl', 'oauth_userinfo_url'],
   ],
 };
 

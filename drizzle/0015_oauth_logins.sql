@@ -1,0 +1,1 @@
+ALTER TABLE "oidc_logins" ALTER COLUMN "nonce" DROP NOT NULL;
