@@ -663,6 +663,9 @@ export interface paths {
          *       `webmaster` at the domain itself, as certificate authorities accept them; otherwise 422
          *       `domain_verification_email_invalid`). The link opens the web app's `/verify-domain` page,
          *       which posts the token to `POST /domains/confirm`. Without SMTP, 403 `email_delivery_disabled`.
+         *       Mail is budgeted as for password resets: past `EMAIL_MAX_PER_CLIENT_PER_HOUR` the claim is
+         *       refused with 429; past `EMAIL_MAX_PER_ADDRESS_PER_HOUR` to one mailbox the claim is made
+         *       but mails nothing (claim again, or verify by DNS, later).
          */
         post: operations["claimDomain"];
         delete?: never;
@@ -3770,6 +3773,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -201,6 +201,7 @@ export async function buildContainer(config: Readonly<Config>, options: Containe
         dns: new DnsChallenges(config.dns),
         consumerDomains: ConsumerDomains.bundled(),
         domainMail: new DomainMail(emailTokens, mailer, config.mail),
+        mailBudget,
         tokens: emailTokens,
       }),
       teams,

@@ -169,6 +169,26 @@ describe('verification by mail', () => {
     expect(verifications.map((event) => [event.status, event.actor_user_id, event.context.method])).toEqual([['success', null, 'email']]);
   });
 
+  it('mails one mailbox at most 3 times an hour: a fourth claim is made but mails nothing', async () => {
+    const domain = uniqueDomain();
+    const email = `hostmaster@${domain}`;
+    const claimants = [{ account: admin, tokens: adminTokens }];
+    for (let i = 0; i < 3; i += 1) {
+      const account = await registerOrganization(server);
+      claimants.push({ account, tokens: await login(server, account) });
+    }
+    for (const { account, tokens } of claimants) {
+      const claimed = await claimDomain(server, tokens, account.organizationId, { domain, verification_method: 'email', email });
+      expect(claimed.response.status).toBe(201);
+    }
+    for (let i = 0; i < 3; i += 1) await mailbox.next(email);
+    // A mail asked for after the fourth claim arrives, and still only three came to the mailbox.
+    const other = uniqueDomain();
+    await claimDomain(server, adminTokens, admin.organizationId, { domain: other, verification_method: 'email', email: `hostmaster@${other}` });
+    await mailbox.next(`hostmaster@${other}`);
+    expect(mailbox.count(email)).toBe(3);
+  });
+
   it('refuses an expired link, which the retention job then deletes', async () => {
     const domain = uniqueDomain();
     const claimed = await claimDomain(server, adminTokens, admin.organizationId, { domain, verification_method: 'email', email: `webmaster@${domain}` });

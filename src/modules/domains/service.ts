@@ -9,6 +9,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { type OrganizationDomainRow, organizationDomains } from '../../db/schema.js';
 import type { DomainMail } from '../../mail/domain-mail.js';
+import type { MailBudget } from '../../mail/mail-budget.js';
 import type { OrganizationsService } from '../organizations/service.js';
 import { challengeName, type DnsChallenges, holdsToken, newChallengeToken } from './dns-challenge.js';
 import { assertAdministrativeAddress, claimedDomain, type ConsumerDomains } from './domain-names.js';
@@ -28,6 +29,7 @@ export interface DomainsDependencies {
   dns: DnsChallenges;
   consumerDomains: ConsumerDomains;
   domainMail: DomainMail;
+  mailBudget: MailBudget;
   tokens: EmailTokens;
 }
 
@@ -50,6 +52,9 @@ export class DomainsService {
       ]);
     }
     const email = this.verificationEmailOf(input, domain);
+    // The mail budgets of password resets apply: a 429 past the client's, and past the address's
+    // the claim stands but no further mail goes to that mailbox this hour.
+    if (email !== null) await this.deps.mailBudget.spendClient(meta);
     const { claim, organizationName } = await withUniqueConflict('domain_already_claimed', () =>
       this.deps.db.transaction(async (tx) => {
         const organization = await this.deps.organizations.findVisible(tx, principal, organizationId);
@@ -68,7 +73,9 @@ export class DomainsService {
         return { claim, organizationName: organization.name };
       }),
     );
-    if (claim.verificationEmail !== null) await this.deps.domainMail.send(this.deps.db, { ...claim, verificationEmail: claim.verificationEmail }, organizationName);
+    if (claim.verificationEmail !== null && (await this.deps.mailBudget.spendAddress(claim.verificationEmail, meta))) {
+      await this.deps.domainMail.send(this.deps.db, { ...claim, verificationEmail: claim.verificationEmail }, organizationName);
+    }
     return claim;
   }
 
