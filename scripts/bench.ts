@@ -9,6 +9,8 @@
  *   npm run bench -- --scale      the read and login paths on a nearly empty database, then again
  *                                 after seeding a million users (scripts/bench/scale.ts)
  *
+ *   npm run bench -- --profile    GET /auth/me under a CPU profile: the service's CPU per request by
+ *                                 layer (JWT, validation, database, logging, ...), next to the baseline's
  *   npm run bench -- --app DIR    benchmark a build made already (a directory as scripts/app-directory.ts makes)
  *
  * BENCH_SECONDS and BENCH_CONNECTIONS override the durations (BENCH_REQUESTS: a number of requests
@@ -24,6 +26,7 @@ import { createEmptyDatabase } from '../tests/helpers/database.js';
 import { freePort } from '../tests/helpers/ports.js';
 import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
 import { directoryBytes, type Measure, measurer, memoryMb, type Row } from './bench/measure.js';
+import { layerCosts, monotonicMicroseconds } from './bench/profile.js';
 import { compareAtScale } from './bench/scale.js';
 import { buildAppDirectory } from './app-directory.js';
 import { API, isReady, JWT_SECRET, login, post, serviceEnvironment, startTimed, stop } from './bench/service.js';
@@ -31,6 +34,7 @@ import { loginRequests, openTenant, RefreshQueue, type RequestState } from './be
 
 const SMOKE = process.argv.includes('--smoke');
 const SCALE = process.argv.includes('--scale');
+const PROFILE = process.argv.includes('--profile');
 const optionValue = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const APP_DIRECTORY = optionValue('--app');
 const JSON_FILE = optionValue('--json') ?? 'bench-results.json';
@@ -51,9 +55,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const extra: Record<string, unknown> = {};
   let service: ChildProcess | undefined;
-  let baseline: ChildProcess | undefined;
+  let baseline: { child: ChildProcess; url: string } | undefined;
+  const profileDirectory = PROFILE ? mkdtempSync(join(tmpdir(), 'fm-auth-bench-profile-')) : undefined;
+  const profiling = profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : [];
   try {
-    const cold = await startTimed(process.execPath, [join(app, 'dist/main.js')], serviceEnv, isReady(url));
+    const cold = await startTimed(process.execPath, [...profiling, join(app, 'dist/main.js')], serviceEnv, isReady(url));
     service = cold.child;
     const pid = service.pid as number;
     extra.coldStartPostgresSeconds = cold.seconds;
@@ -70,6 +76,13 @@ async function main(): Promise<void> {
 
     const adminTokens = await login(url, tenant.admin);
     const bearer = { authorization: `Bearer ${adminTokens.access_token}` };
+    if (profileDirectory) {
+      const profiled = await profileAuthMe(measure, url, bearer, async () => service && stop(service), profileDirectory);
+      baseline = await startBaseline(database.url, bearer);
+      profiled.push(await measure('bare node:http baseline of /auth/me', { url: `${baseline.url}/me`, headers: bearer }, baseline.child.pid));
+      reportProfile(profiled);
+      return;
+    }
     rows.push(await measure('POST /auth/login (argon2id)', { url, requests: [{ setupRequest: logins }] }));
     rows.push(await measure('POST /auth/refresh (chained rotation)', { url, requests: [{ setupRequest: refreshes.request, onResponse: refreshes.keepRotated }] }));
     rows.push(await measure('GET /auth/me', { url: `${url}${API}/auth/me`, headers: bearer }));
@@ -91,27 +104,59 @@ async function main(): Promise<void> {
     );
     rows.push(await measureSaml(url, tenant.organizationId, adminTokens.access_token, measure));
 
-    const baselinePort = await freePort();
-    const baselineUrl = `http://127.0.0.1:${baselinePort}`;
-    baseline = (
-      await startTimed(
-        process.execPath,
-        ['--import', 'tsx', 'scripts/bench/baseline.ts'],
-        { BENCH_DATABASE_URL: database.url, BENCH_JWT_SECRET: JWT_SECRET, BENCH_PORT: String(baselinePort) },
-        async () => (await fetch(`${baselineUrl}/me`, { headers: bearer })).status === 200,
-      )
-    ).child;
-    rows.push(await measure('bare node:http baseline of /auth/me', { url: `${baselineUrl}/me`, headers: bearer }, baseline.pid));
+    baseline = await startBaseline(database.url, bearer);
+    rows.push(await measure('bare node:http baseline of /auth/me', { url: `${baseline.url}/me`, headers: bearer }, baseline.child.pid));
     extra.peakRssMb = memoryMb(pid).peak;
     extra.productionInstallMb = (directoryBytes(join(app, 'dist')) + directoryBytes('node_modules/@node-rs')) / 1e6;
   } finally {
-    if (baseline) await stop(baseline);
+    if (baseline) await stop(baseline.child);
     if (service) await stop(service);
     await database.drop();
     if (!APP_DIRECTORY) rmSync(app, { recursive: true, force: true });
+    if (profileDirectory) rmSync(profileDirectory, { recursive: true, force: true });
   }
   if (!SMOKE) Object.assign(extra, await measureEmbeddedStart());
   report(rows, extra);
+}
+
+/** The bare node:http server doing the essential work of GET /auth/me (scripts/bench/baseline.ts). */
+async function startBaseline(databaseUrl: string, bearer: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const { child } = await startTimed(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench/baseline.ts'],
+    { BENCH_DATABASE_URL: databaseUrl, BENCH_JWT_SECRET: JWT_SECRET, BENCH_PORT: String(port) },
+    async () => (await fetch(`${url}/me`, { headers: bearer })).status === 200,
+  );
+  return { child, url };
+}
+
+type ProfiledRow = Row & { layers?: ReturnType<typeof layerCosts> };
+
+/** GET /auth/me after a warm-up, then the service stopped so that V8 writes its profile: the row, with its CPU per layer. */
+async function profileAuthMe(measure: Measure, url: string, bearer: Record<string, string>, stopService: () => Promise<void>, directory: string): Promise<ProfiledRow[]> {
+  const target = { url: `${url}${API}/auth/me`, headers: bearer };
+  await measure('warm-up', target);
+  const window = { fromUs: monotonicMicroseconds(), toUs: 0 };
+  const row = await measure('GET /auth/me', target);
+  window.toUs = monotonicMicroseconds();
+  await stopService();
+  return [{ ...row, layers: layerCosts(directory, window, row.requests) }];
+}
+
+function reportProfile([me, baseline]: ProfiledRow[]): void {
+  if (!me?.layers || !baseline) return;
+  const perRequest = (row: Row) => (row.serviceCpuSeconds * 1e6) / (row.requests || 1);
+  console.log(`
+GET /auth/me under a CPU profile: ${me.requestsPerSecond.toFixed(0)} req/s, ${perRequest(me).toFixed(0)} µs of service CPU a request`);
+  console.log(`bare node:http baseline: ${baseline.requestsPerSecond.toFixed(0)} req/s, ${perRequest(baseline).toFixed(0)} µs a request (no profiler)`);
+  console.log(`${'layer'.padEnd(46)} ${'µs/request'.padStart(10)} ${'share'.padStart(6)}`);
+  for (const { layer, microsecondsPerRequest, share } of me.layers) {
+    console.log(`${layer.padEnd(46)} ${microsecondsPerRequest.toFixed(1).padStart(10)} ${`${(share * 100).toFixed(0)} %`.padStart(6)}`);
+  }
+  writeFileSync(JSON_FILE, `${JSON.stringify({ profile: me, baseline }, null, 2)}\n`);
+  console.log(`wrote ${JSON_FILE}`);
 }
 
 async function measureSaml(url: string, organizationId: string, token: string, measure: Measure): Promise<Row> {

@@ -98,6 +98,9 @@ export function createApp(container: Container): Express {
   const app = express();
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // Express would hash every response body for a weak ETag: API answers are no-store, and the
+  // documents set strong ETags of their own (which Express still answers 304 to).
+  app.set('etag', false);
   app.use(helmet());
   app.use(
     cors({

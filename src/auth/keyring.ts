@@ -1,5 +1,5 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
+import { type KeyObject, webcrypto } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, importPKCS8, importSPKI } from 'jose';
 import type { Config } from '../config/index.js';
 import type { KeyPairAlgorithm } from '../config/jwt-keys.js';
 
@@ -17,9 +17,13 @@ export interface PublicJwk {
   e?: string;
 }
 
+// jose signs and verifies with WebCrypto: given a KeyObject it imports it again on every call,
+// which a request pays in CPU. The keys are imported once, here.
+type SigningKey = webcrypto.CryptoKey;
+
 interface NamedKey {
   kid: string;
-  key: KeyObject;
+  key: SigningKey;
   jwk: PublicJwk;
 }
 
@@ -28,7 +32,13 @@ async function named(key: KeyObject, alg: KeyPairAlgorithm): Promise<NamedKey> {
   const kid = await calculateJwkThumbprint(key, 'sha256');
   // A public key exports only its public members: kty with crv and x (and y for EC), or n and e.
   const members = key.export({ format: 'jwk' }) as Omit<PublicJwk, 'kid' | 'use' | 'alg'>;
-  return { kid, key, jwk: { ...members, kid, use: 'sig', alg } };
+  const imported = await importSPKI(key.export({ type: 'spki', format: 'pem' }) as string, alg);
+  return { kid, key: imported, jwk: { ...members, kid, use: 'sig', alg } };
+}
+
+function hmacKey(secret: string, algorithm: string): Promise<SigningKey> {
+  const hash = `SHA-${algorithm.slice(2)}`;
+  return webcrypto.subtle.importKey('raw', Buffer.from(secret, 'utf8'), { name: 'HMAC', hash }, false, ['sign', 'verify']);
 }
 
 /**
@@ -38,28 +48,28 @@ async function named(key: KeyObject, alg: KeyPairAlgorithm): Promise<NamedKey> {
  */
 export class Keyring {
   private constructor(
-    readonly signingKey: KeyObject,
+    readonly signingKey: SigningKey,
     readonly signingKid: string | undefined,
-    private readonly hmacKeys: KeyObject[],
+    private readonly hmacKeys: SigningKey[],
     private readonly publicKeys: NamedKey[],
   ) {}
 
   static async load({ keys, algorithm }: Config['jwt']): Promise<Keyring> {
     if (keys.kind === 'hmac') {
-      const secret = (value: string) => createSecretKey(Buffer.from(value, 'utf8'));
-      const current = secret(keys.secretKey);
-      const previous = keys.previousSecretKey === null ? [] : [secret(keys.previousSecretKey)];
+      const current = await hmacKey(keys.secretKey, algorithm);
+      const previous = keys.previousSecretKey === null ? [] : [await hmacKey(keys.previousSecretKey, algorithm)];
       return new Keyring(current, undefined, [current, ...previous], []);
     }
     // The configuration pairs a key pair only with an asymmetric algorithm.
     const alg = algorithm as KeyPairAlgorithm;
     const current = await named(keys.publicKey, alg);
     const previous = keys.previousPublicKey ? [await named(keys.previousPublicKey, alg)] : [];
-    return new Keyring(keys.privateKey, current.kid, [], [current, ...previous]);
+    const signingKey = await importPKCS8(keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, alg);
+    return new Keyring(signingKey, current.kid, [], [current, ...previous]);
   }
 
   /** The keys worth trying on a token, in order; none for an unknown or missing kid. */
-  verificationKeysFor(token: string): KeyObject[] {
+  verificationKeysFor(token: string): SigningKey[] {
     if (this.signingKid === undefined) return this.hmacKeys;
     let kid: string | undefined;
     try {

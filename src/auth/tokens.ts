@@ -34,7 +34,7 @@ export function newRefreshToken(): { token: string; hash: string } {
 }
 
 // jose checks exp only when present: a token without it would never expire, so it is refused.
-function isAccessClaims(payload: unknown): payload is AccessClaims {
+function isAccessClaims(payload: unknown): payload is AccessClaims & { exp: number } {
   if (typeof payload !== 'object' || payload === null) return false;
   const claims = payload as Record<string, unknown>;
   return (
@@ -52,6 +52,9 @@ function isAccessClaims(payload: unknown): payload is AccessClaims {
   );
 }
 
+/** About 6 MB of tokens and claims at most. */
+const MAX_VERIFIED_TOKENS = 10_000;
+
 /**
  * Signs and verifies access tokens; the algorithm is pinned (an HMAC token is never checked
  * against a public key, nor an EdDSA one against an RSA key), iss/aud/exp always checked.
@@ -60,6 +63,13 @@ export class AccessTokens {
   // Key objects made once: parsing a key on every request is CPU every authenticated request pays.
   // A promise because the kid (a SHA-256 thumbprint) comes from WebCrypto, which is asynchronous.
   private readonly keyring: Promise<Keyring>;
+  /**
+   * Tokens whose signature, algorithm, issuer and audience were verified, with their claims, in
+   * least-recently-used order. Verification is deterministic for a token and the keys (fixed at
+   * start-up), so a byte-identical token needs only its expiry checked again; a client sends the
+   * same token for its whole lifetime, and the signature check was most of a request's CPU.
+   */
+  private readonly verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
   constructor(private readonly config: Config['jwt']) {
     this.keyring = Keyring.load(config);
@@ -95,6 +105,21 @@ export class AccessTokens {
 
   /** Returns the claims of a valid access token; anything else is a 401 that says nothing of the token. */
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      this.verified.delete(token);
+      // As jose checks it: expired from the second `exp` names.
+      if (known.exp <= Math.floor(Date.now() / 1000)) throw TOKEN_EXPIRED();
+      this.verified.set(token, known);
+      return known.claims;
+    }
+    const { claims, exp } = await this.verifySignature(token);
+    this.verified.set(token, { claims, exp });
+    if (this.verified.size > MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value as string);
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<{ claims: AccessClaims; exp: number }> {
     for (const key of (await this.keyring).verificationKeysFor(token)) {
       let payload: unknown;
       try {
@@ -109,13 +134,15 @@ export class AccessTokens {
         throw invalidToken(err);
       }
       if (!isAccessClaims(payload)) throw AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
-      return payload;
+      return { claims: payload, exp: payload.exp };
     }
     throw AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
   }
 }
 
+const TOKEN_EXPIRED = () => AppError.unauthorized('token_expired', 'The access token has expired', 'invalid_token');
+
 function invalidToken(err: unknown): AppError {
-  if (err instanceof errors.JWTExpired) return AppError.unauthorized('token_expired', 'The access token has expired', 'invalid_token');
+  if (err instanceof errors.JWTExpired) return TOKEN_EXPIRED();
   return AppError.unauthorized('token_invalid', 'The access token is invalid', 'invalid_token');
 }

@@ -89,3 +89,21 @@ describe('npm run bench -- --scale', () => {
     expect(results.auditPageP50Ms).toBeGreaterThan(0);
   });
 });
+
+describe('npm run bench -- --profile', () => {
+  it('attributes the CPU of GET /auth/me to layers, next to the baseline', { timeout: 120_000 }, async () => {
+    const file = join(scratch, 'profile.json');
+    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--profile', '--app', inject('appDirectory'), '--json', file], {
+      env: { ...process.env, BENCH_REQUESTS: '2000' },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const { profile, baseline } = JSON.parse(readFileSync(file, 'utf8')) as {
+      profile: { requests: number; errors: number; layers: { layer: string; microsecondsPerRequest: number; share: number }[] };
+      baseline: { requests: number; errors: number };
+    };
+    expect([profile.errors, baseline.errors]).toEqual([0, 0]);
+    expect(profile.layers.map((layer) => layer.layer)).toEqual(expect.arrayContaining(['validation (express-openapi-validator, ajv)', 'Node HTTP, sockets, streams']));
+    expect(profile.layers.reduce((sum, layer) => sum + layer.share, 0)).toBeCloseTo(1, 5);
+    expect(result.stdout).toContain('µs/request');
+  });
+});
