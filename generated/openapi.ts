@@ -71,9 +71,10 @@ export interface paths {
          *     `challenge_token`, the accepted `methods`, `expires_in`). Send the token with a code, or
          *     with a passkey's answer to the options of `POST /auth/mfa/passkey-options`, to
          *     `POST /auth/mfa/verify` for the tokens. When the user's organization requires MFA (`require_mfa`) and the user has
-         *     no authenticator yet, the challenge says `mfa_enrollment_required: true` and works only
-         *     with `POST /auth/mfa/challenge/totp/enrol` and `.../confirm`, which enrol the
-         *     authenticator and then answer the tokens. Tell the two bodies apart by `mfa_required`
+         *     no second factor yet, the challenge says `mfa_enrollment_required: true` and works only
+         *     with `POST /auth/mfa/challenge/totp/enrol` and `.../confirm`, or
+         *     `POST /auth/mfa/challenge/passkeys/registration-options` and `POST /auth/mfa/challenge/passkeys`,
+         *     which enrol the factor and then answer the tokens. Tell the two bodies apart by `mfa_required`
          *     (a token pair has no such field). SSO logins (SAML, OIDC, OAuth) never ask for a second factor
          *     here: the identity provider is responsible for it.
          */
@@ -565,6 +566,52 @@ export interface paths {
          *     A user without passkeys gets 409 `passkey_none_registered`.
          */
         post: operations["startPasskeyVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/challenge/passkeys/registration-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start the passkey enrolment an organization requires
+         * @description For a login that answered `mfa_enrollment_required: true`: as
+         *     `POST /auth/mfa/passkeys/registration-options`, authorized by the challenge token instead
+         *     of an access token. Send the browser's answer to `POST /auth/mfa/challenge/passkeys`.
+         */
+        post: operations["startPasskeyRegistrationForChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/auth/mfa/challenge/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register the required passkey and finish the login
+         * @description The challenge token and the browser's answer to the challenge's registration options:
+         *     registers the passkey, spends the challenge and answers the login's token pair (`amr`
+         *     `["pwd", "hwk", "mfa"]`, or `swk` for a synced passkey) with ten recovery codes, shown
+         *     once. An answer that does not verify is a 422 `passkey_registration_invalid` and counts
+         *     against the challenge's 5 wrong answers.
+         */
+        post: operations["registerPasskeyForChallenge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1608,11 +1655,11 @@ export interface components {
         MfaChallenge: {
             /** @constant */
             mfa_required: true;
-            /** @description True when the organization requires MFA and the user has no authenticator: enrol with `POST /auth/mfa/challenge/totp/enrol`, then confirm; `POST /auth/mfa/verify` refuses this challenge. */
+            /** @description True when the organization requires MFA and the user has no second factor: enrol an authenticator app (`POST /auth/mfa/challenge/totp/enrol`, then confirm) or a passkey (`POST /auth/mfa/challenge/passkeys/registration-options`, then `POST /auth/mfa/challenge/passkeys`); `POST /auth/mfa/verify` refuses this challenge. */
             mfa_enrollment_required: boolean;
             /** @description For `POST /auth/mfa/verify` (or the challenge enrolment operations). Keep it secret. */
             challenge_token: string;
-            /** @description What answers the challenge: for a verification, `totp` (a code from the app) when the user has an authenticator app, `webauthn` (a passkey, see `POST /auth/mfa/passkey-options`) when they have a passkey, and always `recovery_code`; `totp` alone for an enrolment. */
+            /** @description What answers the challenge: for a verification, `totp` (a code from the app) when the user has an authenticator app, `webauthn` (a passkey, see `POST /auth/mfa/passkey-options`) when they have a passkey, and always `recovery_code`; for an enrolment, `totp` and `webauthn`: what may be enrolled. */
             methods: ("totp" | "webauthn" | "recovery_code")[];
             /** @description Seconds until the challenge expires. */
             expires_in: number;
@@ -1755,6 +1802,12 @@ export interface components {
         };
         PasskeyRegistration: {
             /** @description What the user calls it (`YubiKey 5C`, `Work laptop`); default `Passkey`. */
+            name?: string;
+            credential: components["schemas"]["PasskeyAttestation"];
+        };
+        PasskeyChallengeRegistration: {
+            challenge_token: components["schemas"]["ChallengeToken"];
+            /** @description What the user calls it; default `Passkey`. */
             name?: string;
             credential: components["schemas"]["PasskeyAttestation"];
         };
@@ -3489,6 +3542,148 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["PasskeyRequestOptions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startPasskeyRegistrationForChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description Creation options in the JSON form of the WebAuthn Level 3 specification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "challenge": "tk_KfbrtUyqpSbcl8PHFjS5mOxA4oYyl0sp4grj9nlg",
+                     *       "rp": {
+                     *         "name": "fm-auth",
+                     *         "id": "app.example.com"
+                     *       },
+                     *       "user": {
+                     *         "id": "bx8pXO0sS0y9dH4s6rNmJA",
+                     *         "name": "grace@hopper-labs.example",
+                     *         "displayName": "Grace Hopper"
+                     *       },
+                     *       "pubKeyCredParams": [
+                     *         {
+                     *           "alg": -8,
+                     *           "type": "public-key"
+                     *         },
+                     *         {
+                     *           "alg": -7,
+                     *           "type": "public-key"
+                     *         },
+                     *         {
+                     *           "alg": -257,
+                     *           "type": "public-key"
+                     *         }
+                     *       ],
+                     *       "timeout": 300000,
+                     *       "attestation": "none",
+                     *       "excludeCredentials": [],
+                     *       "authenticatorSelection": {
+                     *         "residentKey": "preferred",
+                     *         "userVerification": "preferred",
+                     *         "requireResidentKey": false
+                     *       },
+                     *       "extensions": {
+                     *         "credProps": true
+                     *       },
+                     *       "hints": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PasskeyCreationOptions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    registerPasskeyForChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_7Qm2kX9pL4sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8zVb",
+                 *       "name": "YubiKey 5C",
+                 *       "credential": {
+                 *         "id": "3q2-7w3q2-7w3q2-7w3q2-7w",
+                 *         "rawId": "3q2-7w3q2-7w3q2-7w3q2-7w",
+                 *         "type": "public-key",
+                 *         "response": {
+                 *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoidGtfS2ZicnRVeXFwU2JjbDhQSEZqUzVtT3hBNG9ZeWwwc3A0Z3JqOW5sZyIsIm9yaWdpbiI6Imh0dHBzOi8vYXBwLmV4YW1wbGUuY29tIn0",
+                 *           "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjF",
+                 *           "transports": [
+                 *             "usb"
+                 *           ]
+                 *         },
+                 *         "clientExtensionResults": {}
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasskeyChallengeRegistration"];
+            };
+        };
+        responses: {
+            /** @description The login's token pair, and the recovery codes (shown once). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI2ZjFjMmE5ZSJ9.5mP0o3q9m1fC2gH7kL4nR8sT1vW6xY0zA3bD5eF7gH9",
+                     *       "refresh_token": "Vb8kQ2mX4pL9sR1tW6yZ0aC3dF5gH7jK2nP4qS6uX8z",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 1800,
+                     *       "recovery_codes": [
+                     *         "cj8er-hc7rq",
+                     *         "q3tpm-kg8g6",
+                     *         "hthb3-sk4kh",
+                     *         "p8s68-4edwp",
+                     *         "yzfd4-x4xz8",
+                     *         "yzde8-nf8uv",
+                     *         "gb58p-23vxg",
+                     *         "32bsm-7pzrr",
+                     *         "8fyj8-a86mv",
+                     *         "s9pa9-2kp9p"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrolledTokenPair"];
                 };
             };
             401: components["responses"]["Unauthorized"];

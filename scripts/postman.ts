@@ -153,6 +153,19 @@ const FLOW: Record<string, FlowStep> = {
     tests: ["pm.expect(pm.response.json().code).to.eql('passkey_not_found');"],
   },
   startPasskeyVerification: { status: 401, body: { challenge_token: 'not-a-challenge' }, tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"] },
+  startPasskeyRegistrationForChallenge: {
+    status: 401,
+    body: { challenge_token: 'not-a-challenge' },
+    tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"],
+  },
+  registerPasskeyForChallenge: {
+    status: 401,
+    body: {
+      challenge_token: 'not-a-challenge',
+      credential: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'oA' }, clientExtensionResults: {} },
+    },
+    tests: ["pm.expect(pm.response.json().code).to.eql('mfa_challenge_invalid');"],
+  },
   verifyMfa: {
     status: 401,
     body: { challenge_token: 'not-a-challenge', code: '000000' },

@@ -216,7 +216,7 @@ describe('organization policy require_mfa', () => {
     expect((await updateOrganization(server, adminTokens, admin.organizationId, { require_mfa: true })).require_mfa).toBe(true);
 
     const answer = await post('/auth/login', { body: { email: member.email, password: member.password } });
-    expect(answer.body).toEqual({ mfa_required: true, mfa_enrollment_required: true, challenge_token: expect.any(String), methods: ['totp'], expires_in: 300 });
+    expect(answer.body).toEqual({ mfa_required: true, mfa_enrollment_required: true, challenge_token: expect.any(String), methods: ['totp', 'webauthn'], expires_in: 300 });
     const token = answer.body.challenge_token;
     expectProblem(await post('/auth/mfa/verify', { body: { challenge_token: token, code: '123456' } }), 401, 'mfa_challenge_invalid');
 

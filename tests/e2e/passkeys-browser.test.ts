@@ -220,6 +220,39 @@ describe('passkeys as a second factor, in a real browser (headless Chromium, vir
     await page.close();
   });
 
+  it('enrols a passkey during a login the organization’s require_mfa holds back, and finishes that login with it', async () => {
+    const page = await tabWithSecurityKey();
+    const account = await registerOrganization(service);
+    await updateOrganization(service, await login(service, account), account.organizationId, { require_mfa: true });
+    const challenge = await challengeOf(account);
+    expect(challenge).toMatchObject({ mfa_enrollment_required: true, methods: ['totp', 'webauthn'] });
+    const { challenge_token } = challenge;
+
+    // The enrolment challenge answers no verification, and a wrong registration counts against it.
+    expectProblem(await post('/auth/mfa/passkey-options', { challenge_token }), 401, 'mfa_challenge_invalid');
+    const options = await post('/auth/mfa/challenge/passkeys/registration-options', { challenge_token });
+    expect(options.status, options.text).toBe(200);
+    expect(options.body.user.name).toBe(account.email);
+    const credential = await createPasskey(page, options.body);
+    const tampered = { ...credential, response: { ...credential.response, clientDataJSON: Buffer.from('{"type":"webauthn.create"}').toString('base64url') } };
+    expectProblem(await post('/auth/mfa/challenge/passkeys', { challenge_token, credential: tampered }), 422, 'passkey_registration_invalid');
+
+    const again = await post('/auth/mfa/challenge/passkeys/registration-options', { challenge_token });
+    const enrolled = await post('/auth/mfa/challenge/passkeys', { challenge_token, name: 'Required key', credential: await createPasskey(page, again.body) });
+    expect(enrolled.status, enrolled.text).toBe(200);
+    expect(enrolled.body.recovery_codes).toHaveLength(10);
+    expect(decodeJwt(enrolled.body.access_token).amr).toEqual(['pwd', 'hwk', 'mfa']);
+    expect((await service.request('GET', `${API}/auth/mfa/passkeys`, { token: enrolled.body.access_token })).body.map((passkey: { name: string }) => passkey.name)).toEqual([
+      'Required key',
+    ]);
+    expectProblem(await post('/auth/mfa/challenge/passkeys', { challenge_token, credential }), 401, 'mfa_challenge_invalid');
+
+    // From now on the passkey answers this user's logins.
+    expect((await challengeOf(account)).methods).toEqual(['webauthn', 'recovery_code']);
+    expect((await loginWithPasskey(page, account)).access_token).toEqual(expect.any(String));
+    await page.close();
+  });
+
   it('removes a passkey only from a session proved with a second factor, keeps the last one when the organization requires MFA', async () => {
     const page = await tabWithSecurityKey();
     const account = await registerOrganization(service);

@@ -2,6 +2,7 @@ import type { Container } from '../../container.js';
 import type { HandlersFor, Schemas } from '../../http/types.js';
 import { pageOf } from '../../http/params.js';
 import type { Passkey } from './passkey-service.js';
+import { toTokenPair } from './routes.js';
 
 function toPasskey(passkey: Passkey): Schemas['Passkey'] {
   return {
@@ -15,7 +16,14 @@ function toPasskey(passkey: Passkey): Schemas['Passkey'] {
   };
 }
 
-type PasskeyOperation = 'startPasskeyRegistration' | 'registerPasskey' | 'listPasskeys' | 'deletePasskey' | 'startPasskeyVerification';
+type PasskeyOperation =
+  | 'startPasskeyRegistration'
+  | 'registerPasskey'
+  | 'listPasskeys'
+  | 'deletePasskey'
+  | 'startPasskeyVerification'
+  | 'startPasskeyRegistrationForChallenge'
+  | 'registerPasskeyForChallenge';
 
 export function passkeyHandlers({ services: { passkeys } }: Container): HandlersFor<PasskeyOperation> {
   return {
@@ -40,6 +48,15 @@ export function passkeyHandlers({ services: { passkeys } }: Container): Handlers
 
     async startPasskeyVerification({ body, meta }) {
       return { status: 200, body: await passkeys.loginOptions(body.challenge_token, meta) };
+    },
+
+    async startPasskeyRegistrationForChallenge({ body, meta }) {
+      return { status: 200, body: await passkeys.registrationOptionsForChallenge(body.challenge_token, meta) };
+    },
+
+    async registerPasskeyForChallenge({ body, meta }) {
+      const { tokens, recoveryCodes } = await passkeys.registerForChallenge(body.challenge_token, body.name, body.credential, meta);
+      return { status: 200, body: { ...toTokenPair(tokens), recovery_codes: recoveryCodes } };
     },
   };
 }

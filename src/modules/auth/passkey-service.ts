@@ -6,6 +6,7 @@ import {
   CEREMONY_TIMEOUT_SECONDS,
   type CreationOptions,
   type DeviceType,
+  type NewPasskey,
   type RegistrationAnswer,
   type RequestOptions,
   type WebAuthn,
@@ -62,6 +63,16 @@ function toPasskey(row: PasskeyRow): Passkey {
   };
 }
 
+/** A credential id registered already (by anyone) is a 409. */
+async function uniqueCredential<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw AppError.conflict('passkey_already_registered', 'already exists: this passkey is registered already');
+    throw error;
+  }
+}
+
 /** RFC 8176: `hwk` for a key bound to one device, `swk` for a synced passkey (its key lives in software the vendor syncs). */
 function amrOf(deviceType: DeviceType): AuthenticationMethod[] {
   return ['pwd', deviceType === 'single_device' ? 'hwk' : 'swk', 'mfa'];
@@ -87,51 +98,90 @@ export class PasskeyService {
   }
 
   /** Creation options for the browser; the user's other passkeys are excluded, so one authenticator is not registered twice. */
-  async registrationOptions(principal: Principal): Promise<CreationOptions> {
-    const [user] = await this.db.select({ fullName: users.fullName }).from(users).where(eq(users.id, principal.userId));
-    const existing = await this.rowsOf(principal.userId);
-    if (existing.length >= MAX_PASSKEYS) throw AppError.conflict('passkey_limit_reached', `You hold ${MAX_PASSKEYS} passkeys, the most one account may: remove one first`);
-    const options = await this.webauthn.registrationOptions({ id: principal.userId, email: principal.email, fullName: user?.fullName ?? principal.email }, existing);
-    const expiresAt = new Date(Date.now() + CEREMONY_TIMEOUT_SECONDS * 1000);
-    await this.db
-      .insert(webauthnRegistrations)
-      .values({ userId: principal.userId, challenge: options.challenge, expiresAt })
-      .onConflictDoUpdate({ target: webauthnRegistrations.userId, set: { challenge: options.challenge, expiresAt } });
-    return options;
+  registrationOptions(principal: Principal): Promise<CreationOptions> {
+    return this.startRegistration(userOf(principal));
   }
 
   /** Stores the passkey the browser made from the latest options; the user's first factor comes with ten recovery codes. */
   async register(principal: Principal, name: string | undefined, response: RegistrationAnswer, meta: RequestMeta): Promise<{ passkey: Passkey; recoveryCodes: string[] | null }> {
     const user = userOf(principal);
+    const created = await this.verifyRegistration(user, response, meta);
+    return uniqueCredential(() => this.db.transaction((tx) => this.store(tx, user, name, created, meta)));
+  }
+
+  /** The enrolment an organization's `require_mfa` asks of a user without a factor, with a passkey, authorized by the login's challenge. */
+  async registrationOptionsForChallenge(challengeToken: string, meta: RequestMeta): Promise<CreationOptions> {
+    const { user } = await this.challenges.open(challengeToken, 'enrol', meta);
+    return this.startRegistration(user);
+  }
+
+  /** Registers the passkey, spends the challenge and starts the login's session, with the recovery codes. */
+  async registerForChallenge(
+    challengeToken: string,
+    name: string | undefined,
+    response: RegistrationAnswer,
+    meta: RequestMeta,
+  ): Promise<{ tokens: TokenPair; recoveryCodes: string[] }> {
+    const challenge = await this.challenges.open(challengeToken, 'enrol', meta);
+    const { user } = challenge;
+    const created = await this.verifyRegistration(user, response, meta, () => this.challenges.countFailure(challenge.id));
+    return uniqueCredential(() =>
+      this.db.transaction(async (tx) => {
+        await this.challenges.consume(tx, challenge, meta);
+        const stored = await this.store(tx, user, name, created, meta);
+        // A factor enrolled meanwhile (through another session) kept its codes: this login shows new ones.
+        const recoveryCodes = stored.recoveryCodes ?? (await replaceRecoveryCodes(tx, user.id));
+        return { tokens: await this.challenges.startSession(tx, user, amrOf(created.deviceType), meta), recoveryCodes };
+      }),
+    );
+  }
+
+  private async startRegistration(user: LoginUser): Promise<CreationOptions> {
+    const [account] = await this.db.select({ fullName: users.fullName }).from(users).where(eq(users.id, user.id));
+    const existing = await this.rowsOf(user.id);
+    if (existing.length >= MAX_PASSKEYS) throw AppError.conflict('passkey_limit_reached', `You hold ${MAX_PASSKEYS} passkeys, the most one account may: remove one first`);
+    const options = await this.webauthn.registrationOptions({ id: user.id, email: user.email, fullName: account?.fullName ?? user.email }, existing);
+    const expiresAt = new Date(Date.now() + CEREMONY_TIMEOUT_SECONDS * 1000);
+    await this.db
+      .insert(webauthnRegistrations)
+      .values({ userId: user.id, challenge: options.challenge, expiresAt })
+      .onConflictDoUpdate({ target: webauthnRegistrations.userId, set: { challenge: options.challenge, expiresAt } });
+    return options;
+  }
+
+  /** The browser's answer checked against the latest options' challenge, which it spends either way. */
+  private async verifyRegistration(user: LoginUser, response: RegistrationAnswer, meta: RequestMeta, onWrong?: () => Promise<void>): Promise<NewPasskey> {
     const [pending] = await this.db
       .delete(webauthnRegistrations)
       .where(and(eq(webauthnRegistrations.userId, user.id), gt(webauthnRegistrations.expiresAt, sql`now()`)))
       .returning({ challenge: webauthnRegistrations.challenge });
     if (!pending) throw AppError.conflict('passkey_registration_not_started', 'There is no passkey registration under way (or it expired): ask for registration options first');
-    let created;
     try {
-      created = await this.webauthn.verifyRegistration(response, pending.challenge);
+      return await this.webauthn.verifyRegistration(response, pending.challenge);
     } catch (error) {
       if (!(error instanceof WebAuthnRejection)) throw error;
+      await onWrong?.();
       await this.record(this.db, user, meta, 'mfa.passkey_register', 'failure', { reason: error.reason });
       throw AppError.validation('passkey_registration_invalid', 'The browser’s answer does not prove a new passkey for these options; ask for new options and try again');
     }
-    try {
-      return await this.db.transaction(async (tx) => {
-        const firstFactor = !hasAnyFactor(await factorsOf(tx, user.id));
-        const [row] = await tx
-          .insert(webauthnCredentials)
-          .values({ userId: user.id, name: name ?? 'Passkey', ...created })
-          .returning();
-        if (!row) throw new Error('passkey insert returned no row');
-        const recoveryCodes = firstFactor ? await replaceRecoveryCodes(tx, user.id) : null;
-        await this.record(tx, user, meta, 'mfa.passkey_register', 'success', { passkey_id: row.id, device_type: row.deviceType });
-        return { passkey: toPasskey(row), recoveryCodes };
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw AppError.conflict('passkey_already_registered', 'already exists: this passkey is registered already');
-      throw error;
-    }
+  }
+
+  private async store(
+    tx: Queryable,
+    user: LoginUser,
+    name: string | undefined,
+    created: NewPasskey,
+    meta: RequestMeta,
+  ): Promise<{ passkey: Passkey; recoveryCodes: string[] | null }> {
+    const firstFactor = !hasAnyFactor(await factorsOf(tx, user.id));
+    const [row] = await tx
+      .insert(webauthnCredentials)
+      .values({ userId: user.id, name: name ?? 'Passkey', ...created })
+      .returning();
+    if (!row) throw new Error('passkey insert returned no row');
+    const recoveryCodes = firstFactor ? await replaceRecoveryCodes(tx, user.id) : null;
+    await this.record(tx, user, meta, 'mfa.passkey_register', 'success', { passkey_id: row.id, device_type: row.deviceType });
+    return { passkey: toPasskey(row), recoveryCodes };
   }
 
   async list(principal: Principal, page: PageRequest): Promise<Page<Passkey>> {

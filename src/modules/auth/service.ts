@@ -265,7 +265,7 @@ export class AuthService {
     this.metrics.loginAttempts.inc({ result: 'success' });
     const factors = await factorsOf(this.db, user.id);
     if (hasAnyFactor(factors)) return this.mfaChallenges.issue(user, false, verificationMethods(factors), meta);
-    if (found.organization.requireMfa) return this.mfaChallenges.issue(user, true, ['totp'], meta);
+    if (found.organization.requireMfa) return this.mfaChallenges.issue(user, true, ['totp', 'webauthn'], meta);
     return this.db.transaction((tx) => startLoginSession({ sessions: this.sessions, audit: this.audit }, tx, user, ['pwd'], meta));
   }
 
