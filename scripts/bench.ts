@@ -11,6 +11,9 @@
  *
  *   npm run bench -- --profile    GET /auth/me under a CPU profile: the service's CPU per request by
  *                                 layer (JWT, validation, database, logging, ...), next to the baseline's
+ *   npm run bench -- --better-auth
+ *                                 GET /auth/me next to Better Auth's get-session (organization plugin,
+ *                                 the same PostgreSQL), with and without its cookie cache
  *   npm run bench -- --app DIR    benchmark a build made already (a directory as scripts/app-directory.ts makes)
  *
  * BENCH_SECONDS and BENCH_CONNECTIONS override the durations (BENCH_REQUESTS: a number of requests
@@ -18,23 +21,25 @@
  * BENCH_SCALE the seeded sizes of --scale (1 = the full size, 0.1 a tenth).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import { createEmptyDatabase } from '../tests/helpers/database.js';
 import { freePort } from '../tests/helpers/ports.js';
 import { TestIdentityProvider } from '../tests/helpers/saml-idp.js';
-import { directoryBytes, type Measure, measurer, memoryMb, type Row } from './bench/measure.js';
+import { directoryBytes, drive, type Measure, measurer, memoryMb, type Row } from './bench/measure.js';
 import { layerCosts, monotonicMicroseconds } from './bench/profile.js';
 import { compareAtScale } from './bench/scale.js';
 import { buildAppDirectory } from './app-directory.js';
-import { API, isReady, JWT_SECRET, login, post, serviceEnvironment, startTimed, stop } from './bench/service.js';
+import { API, isReady, JWT_SECRET, jsonHeaders, login, PASSWORD, post, serviceEnvironment, startTimed, stop } from './bench/service.js';
 import { loginRequests, openTenant, RefreshQueue, type RequestState } from './bench/tenant.js';
 
 const SMOKE = process.argv.includes('--smoke');
 const SCALE = process.argv.includes('--scale');
 const PROFILE = process.argv.includes('--profile');
+const BETTER_AUTH = process.argv.includes('--better-auth');
 const optionValue = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const APP_DIRECTORY = optionValue('--app');
 const JSON_FILE = optionValue('--json') ?? 'bench-results.json';
@@ -76,6 +81,10 @@ async function main(): Promise<void> {
 
     const adminTokens = await login(url, tenant.admin);
     const bearer = { authorization: `Bearer ${adminTokens.access_token}` };
+    if (BETTER_AUTH) {
+      reportComparison(await compareWithBetterAuth(measure, url, bearer));
+      return;
+    }
     if (profileDirectory) {
       const profiled = await profileAuthMe(measure, url, bearer, async () => service && stop(service), profileDirectory);
       baseline = await startBaseline(database.url, bearer);
@@ -130,6 +139,72 @@ async function startBaseline(databaseUrl: string, bearer: Record<string, string>
     async () => (await fetch(`${url}/me`, { headers: bearer })).status === 200,
   );
   return { child, url };
+}
+
+const BETTER_AUTH_HARNESS = 'scripts/bench/better-auth';
+
+/** A short run first, so that neither side is measured cold. */
+const warmUp = (url: string, headers: Record<string, string>) => drive({ url, headers, amount: 500, connections: CONNECTIONS });
+
+/**
+ * GET /auth/me, then Better Auth 1.7 with its organization plugin on a database of its own on the
+ * same server (scripts/bench/better-auth, installed there on first use): get-session reading the
+ * session from the database, then answered from its signed cookie cache.
+ */
+async function compareWithBetterAuth(measure: Measure, url: string, bearer: Record<string, string>): Promise<Row[]> {
+  if (!existsSync(join(BETTER_AUTH_HARNESS, 'node_modules'))) {
+    const install = spawnSync('npm', ['ci', '--prefix', BETTER_AUTH_HARNESS, '--no-audit', '--no-fund'], { stdio: 'inherit' });
+    if (install.status !== 0) throw new Error(`npm ci in ${BETTER_AUTH_HARNESS} failed`);
+  }
+  await warmUp(`${url}${API}/auth/me`, bearer);
+  const rows = [await measure('GET /auth/me', { url: `${url}${API}/auth/me`, headers: bearer })];
+  for (const cookieCache of [false, true]) {
+    const database = await createEmptyDatabase('bench_better_auth', ADMIN_URL);
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const env = { NODE_ENV: 'production', BENCH_DATABASE_URL: database.url, BENCH_PORT: String(port), BENCH_COOKIE_CACHE: String(cookieCache) };
+    const { child } = await startTimed(process.execPath, [join(BETTER_AUTH_HARNESS, 'server.mjs')], env, async () => (await fetch(`${origin}/api/auth/ok`)).ok);
+    try {
+      const signUp = await fetch(`${origin}/api/auth/sign-up/email`, {
+        method: 'POST',
+        headers: { ...jsonHeaders(), origin },
+        body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD, name: 'Bench' }),
+      });
+      if (!signUp.ok) throw new Error(`Better Auth sign-up answered ${signUp.status}: ${await signUp.text()}`);
+      const cookie = {
+        cookie: signUp.headers
+          .getSetCookie()
+          .map((header) => header.split(';')[0])
+          .join('; '),
+      };
+      // get-session answers 200 with null without a session: make sure the load reads a real one.
+      const session = (await (await fetch(`${origin}/api/auth/get-session`, { headers: cookie })).json()) as { session?: unknown } | null;
+      if (!session?.session) throw new Error('Better Auth answered no session for the signed-up user');
+      await warmUp(`${origin}/api/auth/get-session`, cookie);
+      rows.push(await measure(`Better Auth get-session${cookieCache ? ' (cookie cache)' : ''}`, { url: `${origin}/api/auth/get-session`, headers: cookie }, child.pid));
+    } finally {
+      await stop(child);
+      await database.drop();
+    }
+  }
+  return rows;
+}
+
+function reportComparison(rows: Row[]): void {
+  const [me, ...theirs] = rows;
+  if (!me) return;
+  console.log(`\nGET /auth/me next to Better Auth: ${CONNECTIONS} connections, ${PER_SCENARIO}, loopback, the client on the same cores`);
+  console.log(
+    `${'scenario'.padEnd(40)} ${'req/s'.padStart(7)} ${'req/cpu-s'.padStart(9)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'errors'.padStart(6)} ${'ratio'.padStart(6)}`,
+  );
+  for (const row of rows) {
+    const ratio = me.requestsPerSecond / (row.requestsPerSecond || 1);
+    console.log(
+      `${row.scenario.padEnd(40)} ${row.requestsPerSecond.toFixed(0).padStart(7)} ${row.requestsPerServiceCpuSecond.toFixed(0).padStart(9)} ${row.p50.toFixed(1).padStart(6)} ${row.p99.toFixed(1).padStart(6)} ${`${row.errors}`.padStart(6)} ${`${ratio.toFixed(2)}×`.padStart(6)}`,
+    );
+  }
+  writeFileSync(JSON_FILE, `${JSON.stringify({ authMe: me, betterAuth: theirs }, null, 2)}\n`);
+  console.log(`ratio: GET /auth/me's requests/s over the row's; wrote ${JSON_FILE}`);
 }
 
 type ProfiledRow = Row & { layers?: ReturnType<typeof layerCosts> };

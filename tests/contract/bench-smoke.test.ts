@@ -107,3 +107,19 @@ describe('npm run bench -- --profile', () => {
     expect(result.stdout).toContain('µs/request');
   });
 });
+
+describe('npm run bench -- --better-auth', () => {
+  it('measures GET /auth/me next to Better Auth’s get-session, with and without its cookie cache', { timeout: 180_000 }, async () => {
+    const file = join(scratch, 'better-auth.json');
+    const result = await runCommand('npm', ['run', 'bench', '--', '--smoke', '--better-auth', '--app', inject('appDirectory'), '--json', file], {
+      env: { ...process.env, BENCH_REQUESTS: '200' },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const { authMe, betterAuth } = JSON.parse(readFileSync(file, 'utf8')) as {
+      authMe: { requests: number; errors: number };
+      betterAuth: { scenario: string; requests: number; errors: number }[];
+    };
+    expect(betterAuth.map((row) => row.scenario)).toEqual(['Better Auth get-session', 'Better Auth get-session (cookie cache)']);
+    for (const row of [authMe, ...betterAuth]) expect([row.requests, row.errors]).toEqual([200, 0]);
+  });
+});
