@@ -1,5 +1,6 @@
 import type { AuthenticationMethod, Sessions, TokenPair } from '../../auth/sessions.js';
-import type { AuditLog } from '../../core/audit-log.js';
+import type { AuditEvent, AuditLog } from '../../core/audit-log.js';
+import type { Principal } from '../../core/principal.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import { eq } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
@@ -9,6 +10,15 @@ export interface LoginUser {
   id: string;
   email: string;
   organizationId: string;
+}
+
+export function loginUserOf(principal: Principal): LoginUser {
+  return { id: principal.userId, email: principal.email, organizationId: principal.organizationId };
+}
+
+/** An audit row of the user's own second-factor events: the user is both the actor and the resource. */
+export function recordUserEvent(audit: AuditLog, db: Queryable, meta: RequestMeta, user: LoginUser, event: Pick<AuditEvent, 'eventType' | 'status' | 'context'>): Promise<void> {
+  return audit.record(db, meta, { ...event, organizationId: user.organizationId, actorUserId: user.id, resourceType: 'user', resourceId: user.id });
 }
 
 /** The end of every password login, with or without a second factor: the session, its tokens and the audit row. */

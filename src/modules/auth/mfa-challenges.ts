@@ -7,7 +7,7 @@ import type { RequestMeta } from '../../core/request-meta.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { mfaChallenges, organizations, users } from '../../db/schema.js';
 import type { ChallengeMethod } from './mfa-factors.js';
-import { type LoginUser, startLoginSession } from './login-session.js';
+import { type LoginUser, recordUserEvent, startLoginSession } from './login-session.js';
 
 export interface LoginChallenge {
   challengeToken: string;
@@ -123,15 +123,7 @@ export class MfaChallenges {
     const { user } = challenge;
     return this.db.transaction(async (tx) => {
       await this.consume(tx, challenge, meta);
-      await this.audit.record(tx, meta, {
-        eventType: 'mfa.verify',
-        status: 'success',
-        organizationId: user.organizationId,
-        actorUserId: user.id,
-        resourceType: 'user',
-        resourceId: user.id,
-        context: { method },
-      });
+      await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.verify', status: 'success', context: { method } });
       return this.startSession(tx, user, amr, meta);
     });
   }

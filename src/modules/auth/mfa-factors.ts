@@ -12,14 +12,12 @@ export interface Factors {
 
 export type ChallengeMethod = 'totp' | 'webauthn' | 'recovery_code';
 
+/** Whether the `users` row of the query has a confirmed TOTP authenticator; and a passkey. */
+export const hasConfirmedTotp = sql<boolean>`exists (select 1 from ${mfaTotpFactors} where ${qualified(mfaTotpFactors.userId)} = ${qualified(users.id)} and ${qualified(mfaTotpFactors.confirmedAt)} is not null)`;
+export const hasPasskey = sql<boolean>`exists (select 1 from ${webauthnCredentials} where ${qualified(webauthnCredentials.userId)} = ${qualified(users.id)})`;
+
 export async function factorsOf(db: Queryable, userId: string): Promise<Factors> {
-  const [row] = await db
-    .select({
-      totp: sql<boolean>`exists (select 1 from ${mfaTotpFactors} where ${qualified(mfaTotpFactors.userId)} = ${qualified(users.id)} and ${qualified(mfaTotpFactors.confirmedAt)} is not null)`,
-      passkeys: sql<boolean>`exists (select 1 from ${webauthnCredentials} where ${qualified(webauthnCredentials.userId)} = ${qualified(users.id)})`,
-    })
-    .from(users)
-    .where(eq(users.id, userId));
+  const [row] = await db.select({ totp: hasConfirmedTotp, passkeys: hasPasskey }).from(users).where(eq(users.id, userId));
   return { totp: row?.totp === true, passkeys: row?.passkeys === true };
 }
 

@@ -10,7 +10,7 @@ import type { Principal } from '../../core/principal.js';
 import type { RequestMeta } from '../../core/request-meta.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { mfaRecoveryCodes, mfaTotpFactors, organizations } from '../../db/schema.js';
-import type { LoginUser } from './login-session.js';
+import { type LoginUser, loginUserOf, recordUserEvent } from './login-session.js';
 import type { MfaChallenges, OpenChallenge } from './mfa-challenges.js';
 import { dropRecoveryCodesWithoutFactor, factorsOf, replaceRecoveryCodes } from './mfa-factors.js';
 
@@ -39,10 +39,6 @@ const RECOVERY_AMR: AuthenticationMethod[] = ['pwd', 'mfa'];
 const CODE_INVALID = 'The code is incorrect or was already used';
 const NOT_ENABLED = 'Two-factor authentication is not enabled: enrol an authenticator first';
 
-function userOf(principal: Principal): LoginUser {
-  return { id: principal.userId, email: principal.email, organizationId: principal.organizationId };
-}
-
 /**
  * TOTP second factor (RFC 6238) and recovery codes: enrolment, and the answers with a code to a
  * login's challenge. Secrets are sealed, recovery codes kept as SHA-256, each code accepted once,
@@ -66,11 +62,11 @@ export class MfaService {
   }
 
   enrol(principal: Principal, meta: RequestMeta): Promise<TotpEnrolment> {
-    return this.createPendingFactor(userOf(principal), meta);
+    return this.createPendingFactor(loginUserOf(principal), meta);
   }
 
   async confirm(principal: Principal, code: string, meta: RequestMeta): Promise<string[]> {
-    const user = userOf(principal);
+    const user = loginUserOf(principal);
     const factor = await this.pendingFactorOf(user.id);
     await this.acceptCode(user, factor, code, meta, 'mfa.totp_confirm');
     return this.db.transaction((tx) => this.activate(tx, user, factor, meta));
@@ -78,7 +74,7 @@ export class MfaService {
 
   /** Turns TOTP off; recovery codes stay while the user still has a passkey. */
   async disable(principal: Principal, code: string, meta: RequestMeta): Promise<void> {
-    const user = userOf(principal);
+    const user = loginUserOf(principal);
     const [organization] = await this.db.select({ requireMfa: organizations.requireMfa }).from(organizations).where(eq(organizations.id, user.organizationId));
     if (organization?.requireMfa && !(await factorsOf(this.db, user.id)).passkeys) {
       throw AppError.forbidden('mfa_required_by_organization', 'Your organization requires two-factor authentication: it cannot be turned off');
@@ -88,17 +84,17 @@ export class MfaService {
     await this.db.transaction(async (tx) => {
       await tx.delete(mfaTotpFactors).where(eq(mfaTotpFactors.userId, user.id));
       await dropRecoveryCodesWithoutFactor(tx, user.id);
-      await this.recordSuccess(tx, user, meta, 'mfa.totp_disable');
+      await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.totp_disable', status: 'success' });
     });
   }
 
   async regenerateRecoveryCodes(principal: Principal, code: string, meta: RequestMeta): Promise<string[]> {
-    const user = userOf(principal);
+    const user = loginUserOf(principal);
     const factor = await this.confirmedFactorOf(user.id);
     await this.acceptCode(user, factor, code, meta, 'mfa.recovery_codes_regenerate');
     return this.db.transaction(async (tx) => {
       const codes = await replaceRecoveryCodes(tx, user.id);
-      await this.recordSuccess(tx, user, meta, 'mfa.recovery_codes_regenerate');
+      await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.recovery_codes_regenerate', status: 'success' });
       return codes;
     });
   }
@@ -147,7 +143,7 @@ export class MfaService {
         .onConflictDoUpdate({ target: mfaTotpFactors.userId, set: { secretSealed, lastUsedStep: null, createdAt: new Date() }, setWhere: isNull(mfaTotpFactors.confirmedAt) })
         .returning({ userId: mfaTotpFactors.userId });
       if (!pending) throw AppError.conflict('mfa_already_enabled', 'Two-factor authentication is already enabled: disable it before enrolling another authenticator');
-      await this.recordSuccess(tx, user, meta, 'mfa.totp_enrol');
+      await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.totp_enrol', status: 'success' });
       return { secret, uri };
     });
   }
@@ -161,7 +157,7 @@ export class MfaService {
       .returning({ userId: mfaTotpFactors.userId });
     if (!confirmed) throw AppError.conflict('mfa_enrolment_not_started', 'The enrolment changed meanwhile; enrol again');
     const codes = await replaceRecoveryCodes(tx, user.id);
-    await this.recordSuccess(tx, user, meta, 'mfa.totp_confirm');
+    await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.totp_confirm', status: 'success' });
     return codes;
   }
 
@@ -209,7 +205,11 @@ export class MfaService {
     if (!spent) {
       await attempt.failed();
       await onWrong?.();
-      await this.recordFailure(user, meta, eventType, { method: 'totp', reason: step === null ? 'wrong_code' : 'code_reused' });
+      await recordUserEvent(this.audit, this.db, meta, user, {
+        eventType: eventType,
+        status: 'failure',
+        context: { method: 'totp', reason: step === null ? 'wrong_code' : 'code_reused' },
+      });
       throw AppError.unauthorized('mfa_code_invalid', CODE_INVALID);
     }
     await attempt.succeeded();
@@ -234,34 +234,10 @@ export class MfaService {
     if (!spent) {
       await attempt.failed();
       await onWrong();
-      await this.recordFailure(user, meta, 'mfa.verify', { method: 'recovery_code', reason: 'wrong_code' });
+      await recordUserEvent(this.audit, this.db, meta, user, { eventType: 'mfa.verify', status: 'failure', context: { method: 'recovery_code', reason: 'wrong_code' } });
       throw AppError.unauthorized('mfa_code_invalid', CODE_INVALID);
     }
     await attempt.succeeded();
-    await this.recordSuccess(this.db, user, meta, 'mfa.recovery_code_used', { remaining: unused.length - 1 });
-  }
-
-  private recordSuccess(db: Queryable, user: LoginUser, meta: RequestMeta, eventType: string, context: Record<string, unknown> = {}): Promise<void> {
-    return this.audit.record(db, meta, {
-      eventType,
-      status: 'success',
-      organizationId: user.organizationId,
-      actorUserId: user.id,
-      resourceType: 'user',
-      resourceId: user.id,
-      context,
-    });
-  }
-
-  private recordFailure(user: LoginUser, meta: RequestMeta, eventType: string, context: Record<string, unknown>): Promise<void> {
-    return this.audit.record(this.db, meta, {
-      eventType,
-      status: 'failure',
-      organizationId: user.organizationId,
-      actorUserId: user.id,
-      resourceType: 'user',
-      resourceId: user.id,
-      context,
-    });
+    await recordUserEvent(this.audit, this.db, meta, user, { eventType: 'mfa.recovery_code_used', status: 'success', context: { remaining: unused.length - 1 } });
   }
 }

@@ -20,7 +20,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { type Page, type PageRequest, paginate } from '../../db/paginate.js';
 import { organizations, sessions, users, webauthnCredentials, webauthnRegistrations } from '../../db/schema.js';
-import type { LoginUser } from './login-session.js';
+import { type LoginUser, loginUserOf, recordUserEvent } from './login-session.js';
 import type { MfaChallenges } from './mfa-challenges.js';
 import { dropRecoveryCodesWithoutFactor, factorsOf, hasAnyFactor, replaceRecoveryCodes } from './mfa-factors.js';
 
@@ -46,10 +46,6 @@ type PasskeyRow = typeof webauthnCredentials.$inferSelect;
 
 const MAX_PASSKEYS = 20;
 const PASSKEY_INVALID = 'The passkey could not be verified; try again';
-
-function userOf(principal: Principal): LoginUser {
-  return { id: principal.userId, email: principal.email, organizationId: principal.organizationId };
-}
 
 function toPasskey(row: PasskeyRow): Passkey {
   return {
@@ -99,12 +95,12 @@ export class PasskeyService {
 
   /** Creation options for the browser; the user's other passkeys are excluded, so one authenticator is not registered twice. */
   registrationOptions(principal: Principal): Promise<CreationOptions> {
-    return this.startRegistration(userOf(principal));
+    return this.startRegistration(loginUserOf(principal));
   }
 
   /** Stores the passkey the browser made from the latest options; the user's first factor comes with ten recovery codes. */
   async register(principal: Principal, name: string | undefined, response: RegistrationAnswer, meta: RequestMeta): Promise<{ passkey: Passkey; recoveryCodes: string[] | null }> {
-    const user = userOf(principal);
+    const user = loginUserOf(principal);
     const created = await this.verifyRegistration(user, response, meta);
     return uniqueCredential(() => this.db.transaction((tx) => this.store(tx, user, name, created, meta)));
   }
@@ -161,7 +157,7 @@ export class PasskeyService {
     } catch (error) {
       if (!(error instanceof WebAuthnRejection)) throw error;
       await onWrong?.();
-      await this.record(this.db, user, meta, 'mfa.passkey_register', 'failure', { reason: error.reason });
+      await recordUserEvent(this.audit, this.db, meta, user, { eventType: 'mfa.passkey_register', status: 'failure', context: { reason: error.reason } });
       throw AppError.validation('passkey_registration_invalid', 'The browser’s answer does not prove a new passkey for these options; ask for new options and try again');
     }
   }
@@ -180,7 +176,7 @@ export class PasskeyService {
       .returning();
     if (!row) throw new Error('passkey insert returned no row');
     const recoveryCodes = firstFactor ? await replaceRecoveryCodes(tx, user.id) : null;
-    await this.record(tx, user, meta, 'mfa.passkey_register', 'success', { passkey_id: row.id, device_type: row.deviceType });
+    await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.passkey_register', status: 'success', context: { passkey_id: row.id, device_type: row.deviceType } });
     return { passkey: toPasskey(row), recoveryCodes };
   }
 
@@ -201,7 +197,7 @@ export class PasskeyService {
    * `require_mfa` keeps the last factor.
    */
   async remove(principal: Principal, passkeyId: string, meta: RequestMeta): Promise<void> {
-    const user = userOf(principal);
+    const user = loginUserOf(principal);
     const [passkey] = await this.db
       .select({ id: webauthnCredentials.id })
       .from(webauthnCredentials)
@@ -209,7 +205,11 @@ export class PasskeyService {
     if (!passkey) throw AppError.notFound('passkey_not_found', 'No such passkey');
     const [session] = await this.db.select({ amr: sessions.amr }).from(sessions).where(eq(sessions.id, principal.sessionId));
     if (!session?.amr.includes('mfa')) {
-      await this.record(this.db, user, meta, 'mfa.passkey_remove', 'denied', { passkey_id: passkey.id, reason: 'step_up_required' });
+      await recordUserEvent(this.audit, this.db, meta, user, {
+        eventType: 'mfa.passkey_remove',
+        status: 'denied',
+        context: { passkey_id: passkey.id, reason: 'step_up_required' },
+      });
       throw AppError.forbidden('mfa_step_up_required', 'Log in with your second factor first: only such a session may remove a passkey');
     }
     await this.db.transaction(async (tx) => {
@@ -219,7 +219,7 @@ export class PasskeyService {
         throw AppError.forbidden('mfa_required_by_organization', 'Your organization requires two-factor authentication: the last factor cannot be removed');
       }
       await dropRecoveryCodesWithoutFactor(tx, user.id);
-      await this.record(tx, user, meta, 'mfa.passkey_remove', 'success', { passkey_id: passkey.id });
+      await recordUserEvent(this.audit, tx, meta, user, { eventType: 'mfa.passkey_remove', status: 'success', context: { passkey_id: passkey.id } });
     });
   }
 
@@ -245,7 +245,7 @@ export class PasskeyService {
     const refuse = async (reason: string): Promise<never> => {
       await attempt.failed();
       await this.challenges.countFailure(challenge.id);
-      await this.record(this.db, user, meta, 'mfa.verify', 'failure', { method: 'webauthn', reason });
+      await recordUserEvent(this.audit, this.db, meta, user, { eventType: 'mfa.verify', status: 'failure', context: { method: 'webauthn', reason } });
       throw AppError.unauthorized('mfa_passkey_invalid', PASSKEY_INVALID);
     };
     if (challenge.webauthnChallenge === null) return refuse('no_options');
@@ -270,9 +270,5 @@ export class PasskeyService {
 
   private rowsOf(userId: string): Promise<PasskeyRow[]> {
     return this.db.select().from(webauthnCredentials).where(eq(webauthnCredentials.userId, userId)).orderBy(webauthnCredentials.createdAt, webauthnCredentials.id);
-  }
-
-  private record(db: Queryable, user: LoginUser, meta: RequestMeta, eventType: string, status: 'success' | 'failure' | 'denied', context: Record<string, unknown>): Promise<void> {
-    return this.audit.record(db, meta, { eventType, status, organizationId: user.organizationId, actorUserId: user.id, resourceType: 'user', resourceId: user.id, context });
   }
 }

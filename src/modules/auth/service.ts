@@ -14,14 +14,14 @@ import { withUniqueConflict } from '../../core/unique-conflict.js';
 import { qualified } from '../../db/qualified.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { countLiveUsers } from '../../db/queries/users.js';
-import { mfaTotpFactors, organizations, roles, type UserRow, userRoles, users, webauthnCredentials } from '../../db/schema.js';
+import { organizations, roles, type UserRow, userRoles, users } from '../../db/schema.js';
 import { SYSTEM_ROLE_IDS } from '../../db/system-roles.js';
 import type { AccountMail } from '../../mail/account-mail.js';
 import type { MailBudget } from '../../mail/mail-budget.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { startLoginSession } from './login-session.js';
 import type { LoginChallenge, MfaChallenges } from './mfa-challenges.js';
-import { factorsOf, hasAnyFactor, verificationMethods } from './mfa-factors.js';
+import { factorsOf, hasAnyFactor, hasConfirmedTotp, hasPasskey, verificationMethods } from './mfa-factors.js';
 
 export interface Registration {
   email: string;
@@ -74,12 +74,7 @@ const assignedRoles = sql<CurrentUser['roles']>`coalesce((
 ), '[]')`;
 
 // A second factor of either kind: a confirmed TOTP authenticator or a passkey.
-const mfaEnabled = sql<boolean>`(exists (
-  select 1 from ${mfaTotpFactors}
-  where ${qualified(mfaTotpFactors.userId)} = ${qualified(users.id)} and ${qualified(mfaTotpFactors.confirmedAt)} is not null
-) or exists (
-  select 1 from ${webauthnCredentials} where ${qualified(webauthnCredentials.userId)} = ${qualified(users.id)}
-))`;
+const mfaEnabled = sql<boolean>`(${hasConfirmedTotp} or ${hasPasskey})`;
 
 /** GET /auth/me's one query, prepared once: it runs on every call. */
 function currentUserQuery(db: Database) {
