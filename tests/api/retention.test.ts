@@ -1,11 +1,20 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { countOrphanRefreshTokens, countSamlRequests, deleteAuditRow, rateLimitCounterKeys, sessionExists, updateAuditRow } from '../helpers/database-facts.js';
+import {
+  countCodeFlowLogins,
+  countOrphanRefreshTokens,
+  countSamlRequests,
+  deleteAuditRow,
+  rateLimitCounterKeys,
+  sessionExists,
+  updateAuditRow,
+} from '../helpers/database-facts.js';
 import { API, type Account, auditEvents, expectProblem, login, registerOrganization, type Tokens } from '../helpers/fixtures.js';
 import { spawnService, waitForOutput } from '../helpers/process.js';
+import { oauthOrganization, startOidcLogin } from '../helpers/oidc-fixtures.js';
 import { samlOrganization } from '../helpers/saml-fixtures.js';
 import { startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/server.js';
-import { auditRowDaysAgo, expireRateLimitCounter, expireSamlRequests, expireSessionDaysAgo, revokedSessionDaysAgo } from '../helpers/time-travel.js';
+import { auditRowDaysAgo, expireCodeFlowLogins, expireRateLimitCounter, expireSamlRequests, expireSessionDaysAgo, revokedSessionDaysAgo } from '../helpers/time-travel.js';
 
 const sessionOf = (tokens: Tokens) => decodeJwt(tokens.access_token).sid as string;
 
@@ -56,6 +65,23 @@ describe('the retention job', () => {
     await expireSamlRequests(server, saml.configId);
     await server.container.retention.runOnce();
     expect(await count()).toBe(0);
+  });
+
+  it('deletes expired OIDC and OAuth logins (the only place they are deleted)', async () => {
+    const oauth = await oauthOrganization(server, 'retention-oauth.example');
+    try {
+      await startOidcLogin(server, oauth.configId, 'https://app.example/sso/callback', 'oauth');
+      await startOidcLogin(server, oauth.configId, 'https://app.example/sso/callback', 'oauth');
+      const count = () => countCodeFlowLogins(server, oauth.configId);
+      expect(await count()).toBe(2);
+      await server.container.retention.runOnce();
+      expect(await count()).toBe(2);
+      await expireCodeFlowLogins(server, oauth.configId);
+      await server.container.retention.runOnce();
+      expect(await count()).toBe(0);
+    } finally {
+      await oauth.idp.close();
+    }
   });
 
   it('deletes rate-limit counters whose window has passed, and no live one', async () => {

@@ -98,3 +98,9 @@ export async function countDomainTokens(server: TestServer, domainId: string): P
   const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from email_tokens where organization_domain_id = ${domainId}`);
   return row?.total ?? 0;
 }
+
+/** The OpenID Connect and OAuth logins started for a configuration and kept (`oidc_logins`), spent or not. */
+export async function countCodeFlowLogins(server: TestServer, ssoConfigurationId: string): Promise<number> {
+  const [row] = await server.query<{ total: number }>(sql`select count(*)::int as total from oidc_logins where sso_configuration_id = ${ssoConfigurationId}`);
+  return row?.total ?? 0;
+}

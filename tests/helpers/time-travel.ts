@@ -31,6 +31,10 @@ export async function expireSamlRequests(server: TestServer, ssoConfigurationId:
   await server.query(sql`update saml_requests set expires_at = ${daysAgo(1)}::timestamptz where sso_configuration_id = ${ssoConfigurationId}`);
 }
 
+export async function expireCodeFlowLogins(server: TestServer, ssoConfigurationId: string): Promise<void> {
+  await server.query(sql`update oidc_logins set expires_at = ${daysAgo(1)}::timestamptz where sso_configuration_id = ${ssoConfigurationId}`);
+}
+
 /** An audit row written `days` ago (audit rows cannot be updated, so an old one is inserted). */
 export async function auditRowDaysAgo(server: TestServer, organizationId: string, days: number): Promise<string> {
   const [row] = await server.query<{ id: string }>(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eq, lt } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { oidcLogins, type OidcLoginRow } from '../../db/schema.js';
 
@@ -38,8 +38,8 @@ export class LoginStates {
   constructor(private readonly db: Database) {}
 
   async remember(configId: string, login: StartedLogin): Promise<void> {
+    // Expired logins are the retention job's to delete (in batches): spend() refuses them anyway.
     const now = Date.now();
-    await this.db.delete(oidcLogins).where(lt(oidcLogins.expiresAt, new Date(now)));
     await this.db.insert(oidcLogins).values({
       stateHash: hashState(login.state),
       ssoConfigurationId: configId,
