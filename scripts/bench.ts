@@ -212,7 +212,7 @@ type ProfiledRow = Row & { layers?: ReturnType<typeof layerCosts> };
 /** GET /auth/me after a warm-up, then the service stopped so that V8 writes its profile: the row, with its CPU per layer. */
 async function profileAuthMe(measure: Measure, url: string, bearer: Record<string, string>, stopService: () => Promise<void>, directory: string): Promise<ProfiledRow[]> {
   const target = { url: `${url}${API}/auth/me`, headers: bearer };
-  await measure('warm-up', target);
+  await warmUp(target.url, bearer);
   const window = { fromUs: monotonicMicroseconds(), toUs: 0 };
   const row = await measure('GET /auth/me', target);
   window.toUs = monotonicMicroseconds();
